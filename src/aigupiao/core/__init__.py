@@ -1,0 +1,1 @@
+"""Clock, bus, task lifecycle, retry and logging: the runtime plumbing."""

@@ -1,0 +1,1 @@
+"""The pure domain model: stdlib only, frozen dataclasses, Decimal money."""

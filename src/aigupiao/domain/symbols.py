@@ -1,0 +1,213 @@
+"""Securities: exchange, board, lot, tick and daily price limits.
+
+A code without its exchange prefix is ambiguous (sh000001 is an index, sz000001
+a stock), so a :class:`Symbol` always carries its exchange. Rules change with
+the trading date, so every rule is a function of ``trading_date``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from .errors import InvalidSymbol
+from .money import round_half_up
+
+
+class Exchange(StrEnum):
+    SH = "SH"
+    SZ = "SZ"
+    BJ = "BJ"
+
+
+class Board(StrEnum):
+    SH_MAIN = "sh_main"
+    SZ_MAIN = "sz_main"
+    CHINEXT = "chinext"
+    STAR = "star"
+    BSE = "bse"
+    FUND = "fund"  # ETFs and LOFs
+    INDEX = "index"
+
+
+# (exchange, code prefix) -> board; the longest matching prefix wins.
+_BOARD_PREFIXES: tuple[tuple[Exchange, str, Board], ...] = (
+    (Exchange.SH, "600", Board.SH_MAIN),
+    (Exchange.SH, "601", Board.SH_MAIN),
+    (Exchange.SH, "603", Board.SH_MAIN),
+    (Exchange.SH, "605", Board.SH_MAIN),
+    (Exchange.SH, "688", Board.STAR),
+    (Exchange.SH, "689", Board.STAR),
+    (Exchange.SH, "5", Board.FUND),
+    (Exchange.SH, "000", Board.INDEX),
+    (Exchange.SZ, "000", Board.SZ_MAIN),
+    (Exchange.SZ, "001", Board.SZ_MAIN),
+    (Exchange.SZ, "002", Board.SZ_MAIN),
+    (Exchange.SZ, "003", Board.SZ_MAIN),
+    (Exchange.SZ, "300", Board.CHINEXT),
+    (Exchange.SZ, "301", Board.CHINEXT),
+    (Exchange.SZ, "302", Board.CHINEXT),
+    (Exchange.SZ, "159", Board.FUND),
+    (Exchange.SZ, "16", Board.FUND),
+    (Exchange.SZ, "399", Board.INDEX),
+    (Exchange.BJ, "920", Board.BSE),
+    (Exchange.BJ, "43", Board.BSE),
+    (Exchange.BJ, "83", Board.BSE),
+    (Exchange.BJ, "87", Board.BSE),
+)
+
+# A bare six-digit code is read as a stock: the exchange that lists stocks with that prefix.
+_BARE_EXCHANGE: tuple[tuple[str, Exchange], ...] = (
+    ("60", Exchange.SH),
+    ("68", Exchange.SH),
+    ("5", Exchange.SH),
+    ("00", Exchange.SZ),
+    ("30", Exchange.SZ),
+    ("159", Exchange.SZ),
+    ("16", Exchange.SZ),
+    ("92", Exchange.BJ),
+    ("43", Exchange.BJ),
+    ("83", Exchange.BJ),
+    ("87", Exchange.BJ),
+)
+
+_CODE_RE = re.compile(r"^(?:(?P<prefix>sh|sz|bj)\.?)?(?P<code>\d{6})(?:\.(?P<suffix>sh|sz|bj))?$")
+
+STOCK_TICK = Decimal("0.01")
+FUND_TICK = Decimal("0.001")
+ST_LIMIT_WIDENED = date(2026, 7, 6)
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """A listed security: six-digit code plus exchange."""
+
+    code: str
+    exchange: Exchange
+    board: Board
+
+    @property
+    def full(self) -> str:
+        """The prefixed form, e.g. ``sh600519``."""
+        return f"{self.exchange.value.lower()}{self.code}"
+
+    @property
+    def is_stock(self) -> bool:
+        return self.board not in (Board.FUND, Board.INDEX)
+
+    @property
+    def tick(self) -> Decimal:
+        return FUND_TICK if self.board is Board.FUND else STOCK_TICK
+
+    def __str__(self) -> str:
+        return self.full
+
+
+def parse_symbol(text: str) -> Symbol:
+    """Parse ``600519``, ``sh600519``, ``SH600519`` or ``600519.SH`` into a Symbol.
+
+    Raises:
+        InvalidSymbol: not a six-digit code, or no board lists that prefix.
+    """
+    match = _CODE_RE.match(text.strip().lower()) if isinstance(text, str) else None
+    if match is None:
+        raise InvalidSymbol(
+            f"无效的证券代码：{text!r}（应为6位数字，可带 sh/sz/bj 前缀）",
+            f"invalid security code {text!r} (six digits, optional sh/sz/bj prefix)",
+        )
+    code = match["code"]
+    tag = match["prefix"] or match["suffix"]
+    if tag:
+        exchange = Exchange(tag.upper())
+    else:
+        exchange = next((ex for prefix, ex in _BARE_EXCHANGE if code.startswith(prefix)), None)
+        if exchange is None:
+            raise InvalidSymbol(
+                f"无法识别的证券代码：{code}",
+                f"unknown security code {code}",
+            )
+    board = _board_of(exchange, code)
+    return Symbol(code=code, exchange=exchange, board=board)
+
+
+def _board_of(exchange: Exchange, code: str) -> Board:
+    best: tuple[int, Board] | None = None
+    for ex, prefix, board in _BOARD_PREFIXES:
+        if ex is exchange and code.startswith(prefix) and (best is None or len(prefix) > best[0]):
+            best = (len(prefix), board)
+    if best is None:
+        raise InvalidSymbol(
+            f"{exchange.value} 交易所没有以 {code[:3]} 开头的证券板块：{code}",
+            f"no {exchange.value} board lists codes starting {code[:3]}: {code}",
+        )
+    return best[1]
+
+
+def is_st_name(name: str) -> bool:
+    """True for names flagged ST or *ST (spaces inside names are common)."""
+    compact = name.replace(" ", "").upper()
+    return compact.startswith(("ST", "*ST", "S*ST", "SST"))
+
+
+def limit_pct(symbol: Symbol, trading_date: date, *, is_st: bool = False) -> Decimal | None:
+    """The daily price-limit fraction for ``symbol`` on ``trading_date``; None means no limit."""
+    board = symbol.board
+    if board is Board.INDEX:
+        return None
+    if board in (Board.CHINEXT, Board.STAR):
+        return Decimal("0.20")
+    if board is Board.BSE:
+        return Decimal("0.30")
+    if board is Board.FUND:
+        return Decimal("0.10")
+    if is_st and trading_date < ST_LIMIT_WIDENED:
+        return Decimal("0.05")
+    return Decimal("0.10")
+
+
+def price_limits(
+    symbol: Symbol, previous_close: Decimal, trading_date: date, *, is_st: bool = False
+) -> tuple[Decimal, Decimal] | None:
+    """(limit up, limit down) from the previous close, rounded half up to the tick.
+
+    If the rounded limit is less than one tick away from the previous close,
+    the limit is the previous close plus or minus one tick.
+    """
+    pct = limit_pct(symbol, trading_date, is_st=is_st)
+    if pct is None:
+        return None
+    tick = symbol.tick
+    up = round_half_up(previous_close * (1 + pct), tick)
+    down = round_half_up(previous_close * (1 - pct), tick)
+    if up - previous_close < tick:
+        up = previous_close + tick
+    if previous_close - down < tick:
+        down = previous_close - tick
+    return up, max(down, tick)
+
+
+@dataclass(frozen=True, slots=True)
+class LotRule:
+    """How many shares one order may carry."""
+
+    minimum: int  # smallest buy
+    step: int  # buy sizes go minimum, minimum + step, ...
+    maximum: int  # largest single order (limit orders)
+
+
+def lot_rule(symbol: Symbol) -> LotRule:
+    if symbol.board is Board.STAR:
+        return LotRule(minimum=200, step=1, maximum=100_000)
+    if symbol.board is Board.BSE:
+        return LotRule(minimum=100, step=1, maximum=1_000_000)
+    if symbol.board is Board.CHINEXT:
+        return LotRule(minimum=100, step=100, maximum=300_000)
+    return LotRule(minimum=100, step=100, maximum=1_000_000)
+
+
+def board_lot(symbol: Symbol) -> int:
+    """The round lot used for position sizing (100 shares, 200 on STAR)."""
+    return lot_rule(symbol).minimum
