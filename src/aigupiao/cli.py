@@ -1,3 +1,420 @@
-import typer
+"""The ``aigupiao`` command. The only place that picks concrete adapters.
 
-app = typer.Typer()
+aigupiao up         cloud + one local node + simulated market + paper broker
+aigupiao cloud      the cloud server alone
+aigupiao local      a local node alone (``--config local_config.json``)
+aigupiao db upgrade / apikey add|list|revoke / node add|list|revoke
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from aigupiao.brokers.paper.broker import PaperBroker
+from aigupiao.cloud.app import create_app as create_cloud_app
+from aigupiao.cloud.runtime import CloudRuntime
+from aigupiao.cloud.settings import CloudSettings
+from aigupiao.core.clock import Clock, LiveClock, TradingDayClock
+from aigupiao.core.config import ConfigError
+from aigupiao.core.logging import setup_logging
+from aigupiao.local.app import create_app as create_local_app
+from aigupiao.local.quotes import CloudQuoteCache
+from aigupiao.local.runtime import LocalRuntime
+from aigupiao.local.settings import LocalSettings
+from aigupiao.market.sim import SimMarket
+from aigupiao.market.universe import SymbolInfo, default_shared_dir, load_universe
+from aigupiao.store import ApiKeyRepo, Database, DuplicateName, NodeTokenRepo
+
+app = typer.Typer(help="aigupiao：A股自动交易（云端 Agent + 本地执行节点）", no_args_is_help=True)
+db_app = typer.Typer(help="数据库 (database)")
+apikey_app = typer.Typer(help="API 密钥 (API keys)")
+node_app = typer.Typer(help="本地节点令牌 (local node tokens)")
+app.add_typer(db_app, name="db")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(node_app, name="node")
+console = Console(soft_wrap=True)
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="JSON 配置文件")]
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]错误 (error):[/red] {message}")
+    return typer.Exit(code=2)
+
+
+def _cloud_settings(config: Path | None, **overrides: Any) -> CloudSettings:
+    try:
+        return CloudSettings.load(config, **overrides)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+
+
+# -- wiring ---------------------------------------------------------------------------
+
+
+def _symbol_rows(universe: list[SymbolInfo]) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": info.symbol.full,
+            "exchange": info.symbol.exchange.value,
+            "board": info.symbol.board.value,
+            "name": info.name,
+            "previous_close": info.previous_close,
+            "is_st": info.is_st,
+        }
+        for info in universe
+    ]
+
+
+def build_cloud(settings: CloudSettings) -> tuple[CloudRuntime, SimMarket | None]:
+    """The cloud runtime with the configured feed (only ``sim`` so far)."""
+    if settings.market.feed != "sim":
+        raise _fail(f"未知的行情源 {settings.market.feed!r} (unknown feed; available: sim)")
+    shared = settings.market.shared_dir or default_shared_dir()
+    universe = load_universe(shared, settings.market.symbols)
+    clock = TradingDayClock.starting_today(speed=settings.market.sim_speed)
+    sim = SimMarket(
+        universe, clock, seed=settings.market.sim_seed, interval=settings.market.sim_interval
+    )
+    runtime = CloudRuntime.build(settings, feed=sim, clock=clock, symbols=_symbol_rows(universe))
+    return runtime, sim
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket up front, so a taken port fails before anything starts."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise _fail(
+            f"无法监听 {host}:{port}：{exc.strerror}（端口被占用？）(cannot listen)"
+        ) from exc
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: ``aigupiao`` stops its servers in order."""
+
+    def __init__(self, app_: Any, sock: socket.socket, level: str) -> None:
+        super().__init__(
+            uvicorn.Config(app_, log_level=level.lower(), lifespan="on", ws="websockets-sansio")
+        )
+        self.sock = sock
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve_until_signal(servers: list[_Server], extra: list[asyncio.Task[Any]]) -> None:
+    """Start ``servers`` in order, run until SIGINT/SIGTERM, stop them in reverse order.
+
+    Stopping in reverse lets the local node (started last) finish in-flight
+    commands and report them while the cloud is still up.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    stopper = asyncio.create_task(stop.wait(), name="signal")
+    tasks: list[asyncio.Task[None]] = []
+    for server in servers:
+        task = asyncio.create_task(server.serve(sockets=[server.sock]), name="server")
+        tasks.append(task)
+        # uvicorn exposes only a `started` flag, so poll it.
+        while not server.started and not task.done() and not stop.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if task.done() or stop.is_set():
+            break
+    await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    for task in extra:
+        task.cancel()
+    for server, task in reversed(list(zip(servers, tasks, strict=False))):
+        server.should_exit = True
+        with contextlib.suppress(SystemExit):
+            await task
+    stopper.cancel()
+    if not all(server.started for server in servers) and not stop.is_set():
+        raise _fail("服务启动失败，见上方日志 (a server failed to start; see the log above)")
+
+
+# -- credentials --------------------------------------------------------------------
+
+
+async def _ensure_credentials(
+    db: Database, path: Path, node_name: str, account: str
+) -> dict[str, str]:
+    """Reuse ``path``'s API key and node token if the database still accepts them, else mint new."""
+    await db.upgrade()
+    saved: dict[str, str] = {}
+    if path.is_file():
+        with contextlib.suppress(ValueError, OSError):
+            saved = json.loads(path.read_text(encoding="utf-8"))
+    async with db.session() as session:
+        keys, tokens = ApiKeyRepo(session), NodeTokenRepo(session)
+        api_key = saved.get("api_key")
+        if not api_key or await keys.verify(api_key) is None:
+            api_key = await _add_unique(keys.add, "default")
+        node_token = saved.get("node_token")
+        if not node_token or await tokens.verify(node_token) is None:
+            node_token = await _add_unique(lambda name: tokens.add(name, account), node_name)
+        await session.commit()
+    credentials = {**saved, "api_key": api_key, "node_token": node_token}
+    if credentials != saved:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(credentials, handle, indent=2)
+        os.chmod(path, 0o600)
+        console.print(f"[bold]已生成凭据 (new credentials) → {path}[/bold]")
+        console.print(f"  API key:    {api_key}")
+        console.print(f"  node token: {node_token}")
+    return credentials
+
+
+async def _add_unique(add: Any, base: str) -> str:
+    """``add(name)`` with ``base``, then ``base-2``, ... if the name is taken (e.g. revoked)."""
+    for suffix in range(1, 1000):
+        name = base if suffix == 1 else f"{base}-{suffix}"
+        with contextlib.suppress(DuplicateName):
+            return str(await add(name))
+    raise RuntimeError(f"no free name for {base}")
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+@app.command()
+def up(
+    config: ConfigOption = None,
+    cloud_port: Annotated[int, typer.Option(help="云端端口")] = 8000,
+    node_port: Annotated[int, typer.Option(help="本地节点端口")] = 8888,
+    var_dir: Annotated[Path, typer.Option(help="数据目录 (SQLite, credentials)")] = Path("var"),
+    summary_every: Annotated[float, typer.Option(help="摘要行间隔秒数")] = 5.0,
+) -> None:
+    """一键启动：云端 + 本地节点 + 模拟行情 + 模拟券商 + 默认 Agent。"""
+    overrides: dict[str, Any] = {
+        "var_dir": var_dir,
+        "server": {"host": "127.0.0.1", "port": cloud_port},
+    }
+    if "AIGUPIAO_DATABASE_URL" not in os.environ:
+        overrides["database_url"] = f"sqlite+aiosqlite:///{var_dir / 'aigupiao.db'}"
+    settings = _cloud_settings(config, **overrides)
+    setup_logging(settings.log_level)
+    asyncio.run(_up(settings, node_port, summary_every))
+
+
+async def _up(settings: CloudSettings, node_port: int, summary_every: float) -> None:
+    cloud_socket = _bind("127.0.0.1", settings.server.port)
+    node_socket = _bind("127.0.0.1", node_port)
+    cloud_url = f"http://127.0.0.1:{settings.server.port}"
+    ws_url = f"ws://127.0.0.1:{settings.server.port}/api/cloud-local-trading/ws"
+    node_id, account = "local-1", "paper-1"
+    bootstrap = Database(settings.database_url)
+    try:
+        credentials = await _ensure_credentials(
+            bootstrap, settings.var_dir / "credentials.json", node_id, account
+        )
+    finally:
+        await bootstrap.dispose()
+    cloud, sim = build_cloud(settings)
+    assert sim is not None
+    local_settings = LocalSettings.load(
+        None,
+        server={"host": "127.0.0.1", "port": node_port, "api_key": credentials["api_key"]},
+        cloud={"api_url": cloud_url, "websocket_url": ws_url, "token": credentials["node_token"]},
+        node={"id": node_id, "account": account, "data_dir": settings.var_dir / "node"},
+    )
+    broker = PaperBroker(account, local_settings.trading.paper_cash, cloud.clock, sim.latest)
+    sim_publish = cloud.market.subscribe
+    sim_publish(lambda quotes: [broker.on_quote(q) for q in quotes])
+    node = LocalRuntime.build(local_settings, broker)
+    servers = [
+        _Server(create_cloud_app(cloud), cloud_socket, "warning"),
+        _Server(create_local_app(node), node_socket, "warning"),
+    ]
+    console.print(
+        f"[bold green]aigupiao 已启动 (running)[/bold green]\n"
+        f"  云端 cloud:      {cloud_url}  (API 文档 {cloud_url}/docs)\n"
+        f"  本地节点 node:   http://127.0.0.1:{node_port}/status\n"
+        f"  行情 market:     模拟 {len(sim.universe)} 只股票 (simulated), "
+        f"券商 broker: paper 1,000,000 CNY\n"
+        f"  凭据 credentials: {settings.var_dir / 'credentials.json'}\n"
+        f"  按 Ctrl-C 停止 (Ctrl-C to stop)"
+    )
+    summary = asyncio.create_task(_summary(cloud, node, summary_every), name="summary")
+    await _serve_until_signal(servers, [summary])
+    console.print("已停止 (stopped cleanly)")
+
+
+async def _summary(cloud: CloudRuntime, node: LocalRuntime, every: float) -> None:
+    last_quotes, loop = cloud.stats.quotes, asyncio.get_running_loop()
+    last_time = loop.time()
+    while True:
+        await asyncio.sleep(every)
+        now = loop.time()
+        rate = (cloud.stats.quotes - last_quotes) / (now - last_time)
+        last_quotes, last_time = cloud.stats.quotes, now
+        stats = cloud.stats
+        link = node.link.state.value if node.link else "disabled"
+        console.print(
+            f"[dim]{cloud.clock.now():%Y-%m-%d %H:%M:%S}[/dim] 行情 {rate:.0f}/s · "
+            f"决策 {stats.decisions} (通过 {stats.decisions_accepted}) · 委托 {stats.orders} · "
+            f"成交 {stats.fills} · 节点 {link}",
+            highlight=False,
+        )
+
+
+@app.command()
+def cloud(config: ConfigOption = None) -> None:
+    """只启动云端服务器 (the cloud server alone)."""
+    settings = _cloud_settings(config)
+    setup_logging(settings.log_level)
+    runtime, _ = build_cloud(settings)
+
+    async def main() -> None:
+        sock = _bind(settings.server.host, settings.server.port)
+        server = _Server(create_cloud_app(runtime), sock, "info")
+        console.print(f"云端 cloud: http://{settings.server.host}:{settings.server.port}")
+        await _serve_until_signal([server], [])
+
+    asyncio.run(main())
+
+
+@app.command()
+def local(config: ConfigOption = None) -> None:
+    """只启动本地节点 (a local node alone; paper broker fed by the cloud's quotes)."""
+    try:
+        settings = LocalSettings.load(config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+    setup_logging(settings.log_level)
+    if settings.trading.broker != "paper":
+        raise _fail(f"券商适配器 {settings.trading.broker!r} 尚不可用 (broker not available yet)")
+    if not settings.cloud.token:
+        raise _fail(
+            "缺少 cloud.token：在云端运行 `aigupiao node add NAME` 获取 (missing cloud.token)"
+        )
+
+    async def main() -> None:
+        quotes = CloudQuoteCache(settings.cloud.api_url, settings.cloud.token or "")
+        clock: Clock = quotes.clock(LiveClock())
+        broker = PaperBroker(settings.node.account, settings.trading.paper_cash, clock, quotes.get)
+        runtime = LocalRuntime.build(settings, broker)
+        sock = _bind(settings.server.host, settings.server.port)
+        server = _Server(create_local_app(runtime), sock, "info")
+        poller = asyncio.create_task(quotes.run(broker.on_quote), name="quotes")
+        console.print(f"本地节点 node: http://{settings.server.host}:{settings.server.port}")
+        try:
+            await _serve_until_signal([server], [poller])
+        finally:
+            await quotes.close()
+
+    asyncio.run(main())
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """把数据库升级到最新结构 (apply Alembic migrations)."""
+    settings = _cloud_settings(config)
+
+    async def main() -> None:
+        db = Database(settings.database_url)
+        try:
+            await db.upgrade()
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
+    console.print(f"数据库已是最新 (database at head): {settings.database_url}")
+
+
+def _with_session(config: Path | None, work: Any) -> Any:
+    settings = _cloud_settings(config)
+
+    async def main() -> Any:
+        db = Database(settings.database_url)
+        try:
+            await db.upgrade()
+            async with db.session() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+@apikey_app.command("add")
+def apikey_add(name: str, config: ConfigOption = None) -> None:
+    """新建 API 密钥，只显示一次 (create an API key; shown once)."""
+    try:
+        key = _with_session(config, lambda s: ApiKeyRepo(s).add(name))
+    except DuplicateName as exc:
+        raise _fail(f"名称已存在 (name exists): {name}") from exc
+    console.print(f"API key [bold]{name}[/bold] (只显示一次 shown once):")
+    print(key)
+
+
+@apikey_app.command("list")
+def apikey_list(config: ConfigOption = None) -> None:
+    for row in _with_session(config, lambda s: ApiKeyRepo(s).list()):
+        state = "revoked" if row["revoked_at"] else "active"
+        console.print(f"{row['name']:<20} {row['prefix']}…  {state}  created {row['created_at']}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(name: str, config: ConfigOption = None) -> None:
+    if not _with_session(config, lambda s: ApiKeyRepo(s).revoke(name)):
+        raise _fail(f"没有名为 {name} 的有效密钥 (no active key named {name})")
+    console.print(f"已吊销 (revoked): {name}")
+
+
+@node_app.command("add")
+def node_add(
+    name: str,
+    account: Annotated[str, typer.Option(help="该节点交易的账户")] = "paper-1",
+    config: ConfigOption = None,
+) -> None:
+    """新建本地节点令牌，只显示一次 (create a node token; shown once)."""
+    try:
+        token = _with_session(config, lambda s: NodeTokenRepo(s).add(name, account))
+    except DuplicateName as exc:
+        raise _fail(f"名称已存在 (name exists): {name}") from exc
+    console.print(f"node token [bold]{name}[/bold] for account {account} (只显示一次 shown once):")
+    print(token)
+
+
+@node_app.command("list")
+def node_list(config: ConfigOption = None) -> None:
+    for row in _with_session(config, lambda s: NodeTokenRepo(s).list()):
+        state = "revoked" if row["revoked_at"] else "active"
+        console.print(f"{row['name']:<20} {row['account']:<12} {row['prefix']}…  {state}")
+
+
+@node_app.command("revoke")
+def node_revoke(name: str, config: ConfigOption = None) -> None:
+    if not _with_session(config, lambda s: NodeTokenRepo(s).revoke(name)):
+        raise _fail(f"没有名为 {name} 的有效令牌 (no active token named {name})")
+    console.print(f"已吊销 (revoked): {name}")
+
+
+if __name__ == "__main__":
+    app()

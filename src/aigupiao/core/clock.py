@@ -33,6 +33,11 @@ class Clock(Protocol):
         ...
 
 
+def _beijing(moment: datetime) -> datetime:
+    """Aware times are converted to Beijing time; naive ones are taken as Beijing time."""
+    return moment.astimezone(BEIJING) if moment.tzinfo else moment.replace(tzinfo=BEIJING)
+
+
 class LiveClock:
     def now(self) -> datetime:
         return datetime.now(BEIJING)
@@ -45,7 +50,7 @@ class ManualClock:
     """A clock that only moves when told to (tests, backtests)."""
 
     def __init__(self, start: datetime) -> None:
-        self._now = start if start.tzinfo else start.replace(tzinfo=BEIJING)
+        self._now = _beijing(start)
 
     def now(self) -> datetime:
         return self._now
@@ -54,7 +59,7 @@ class ManualClock:
         return self._now.date()
 
     def set(self, moment: datetime) -> None:
-        self._now = moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
+        self._now = _beijing(moment)
 
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
@@ -90,7 +95,7 @@ class TradingDayClock:
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
-        self._start = start if start.tzinfo else start.replace(tzinfo=BEIJING)
+        self._start = _beijing(start)
         self._speed = speed
         self._real = real_time
         self._real_start = self._real()
@@ -108,7 +113,9 @@ class TradingDayClock:
         return self._speed
 
     def now(self) -> datetime:
-        elapsed = (self._real() - self._real_start) * self._speed
+        # Whole microseconds, as datetime keeps them: a sub-microsecond remainder would
+        # otherwise round up onto a segment end (11:30:00 is already lunch).
+        elapsed = int((self._real() - self._real_start) * self._speed * 1e6) / 1e6
         return self._walk(elapsed)
 
     def today(self) -> date:

@@ -8,7 +8,6 @@ vanishing with a fire-and-forget ``create_task``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -26,6 +25,7 @@ class TaskGroup:
         if name in self._tasks and not self._tasks[name].done():
             coro.close()
             raise RuntimeError(f"task {self.owner}/{name} is already running")
+        self._failures.pop(name, None)  # a restarted task starts healthy
         task = asyncio.get_running_loop().create_task(coro, name=f"{self.owner}/{name}")
         task.add_done_callback(lambda t, n=name: self._finished(n, t))
         self._tasks[name] = task
@@ -53,11 +53,14 @@ class TaskGroup:
     def healthy(self) -> bool:
         return not self._failures
 
-    async def stop(self, timeout: float = 5.0) -> None:
-        """Cancel every task and wait for them to finish."""
+    async def stop(self, grace: float = 0.0, timeout: float = 5.0) -> None:
+        """Stop every task: wait up to ``grace`` seconds for them to end on their own
+        (their owner has signalled them to), then cancel the rest and wait up to ``timeout``."""
         tasks = [t for t in self._tasks.values() if not t.done()]
+        if tasks and grace > 0:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            tasks = list(pending)
         for task in tasks:
             task.cancel()
         if tasks:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait(tasks, timeout=timeout)
+            await asyncio.wait(tasks, timeout=timeout)

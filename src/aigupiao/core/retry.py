@@ -21,7 +21,8 @@ class Backoff:
         self.attempts = 0
 
     def next_delay(self) -> float:
-        base = min(self.maximum, self.initial * self.factor**self.attempts)
+        # The exponent stops growing once the cap is reached, so a long outage cannot overflow.
+        base = min(self.maximum, self.initial * self.factor ** min(self.attempts, 64))
         self.attempts += 1
         return max(0.0, base * (1 + self._rng.uniform(-self.jitter, self.jitter)))
 

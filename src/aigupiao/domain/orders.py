@@ -129,14 +129,15 @@ class Order:
 
     def fill(self, quantity: int, price: Decimal) -> Order:
         """Record a fill of ``quantity`` shares at ``price``."""
+        filled = self.filled_quantity + quantity
+        trigger = "fill" if filled == self.quantity else "partial_fill"
+        next_state(ORDER_TRANSITIONS, self.status, trigger, "委托/order")  # state first
         if quantity <= 0 or quantity > self.remaining_quantity:
             raise RuleViolation(
                 f"成交数量 {quantity} 超出剩余委托 {self.remaining_quantity}",
                 f"fill of {quantity} exceeds remaining {self.remaining_quantity}",
                 code="overfill",
             )
-        filled = self.filled_quantity + quantity
-        trigger = "fill" if filled == self.quantity else "partial_fill"
         return self._to(
             trigger, filled_quantity=filled, filled_amount=self.filled_amount + quantity * price
         )
@@ -196,8 +197,13 @@ def check_quantity(
     valid = quantity >= rule.minimum and (quantity - rule.minimum) % rule.step == 0
     if valid:
         return
-    if side is Side.SELL and available is not None and quantity == available:
-        return  # selling the whole odd-lot remainder at once is allowed
+    if side is Side.SELL and available is not None and quantity <= available:
+        # An odd remainder below one lot can only be sold, all of it in one order:
+        # the whole position, or round lots plus exactly the odd remainder.
+        if quantity == available or (
+            rule.step > 1 and quantity % rule.step == available % rule.step
+        ):
+            return
     if rule.step == 1:
         hint_zh, hint_en = f"至少 {rule.minimum} 股", f"at least {rule.minimum} shares"
     else:

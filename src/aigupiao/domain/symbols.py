@@ -74,7 +74,9 @@ _BARE_EXCHANGE: tuple[tuple[str, Exchange], ...] = (
     ("87", Exchange.BJ),
 )
 
-_CODE_RE = re.compile(r"^(?:(?P<prefix>sh|sz|bj)\.?)?(?P<code>\d{6})(?:\.(?P<suffix>sh|sz|bj))?$")
+_CODE_RE = re.compile(
+    r"^(?:(?P<prefix>sh|sz|bj)\.?)?(?P<code>[0-9]{6})(?:\.(?P<suffix>sh|sz|bj))?$", re.ASCII
+)
 
 STOCK_TICK = Decimal("0.01")
 FUND_TICK = Decimal("0.001")
@@ -119,6 +121,11 @@ def parse_symbol(text: str) -> Symbol:
             f"invalid security code {text!r} (six digits, optional sh/sz/bj prefix)",
         )
     code = match["code"]
+    if match["prefix"] and match["suffix"] and match["prefix"] != match["suffix"]:
+        raise InvalidSymbol(
+            f"证券代码的交易所前后缀矛盾：{text!r}",
+            f"contradictory exchange prefix and suffix in {text!r}",
+        )
     tag = match["prefix"] or match["suffix"]
     if tag:
         exchange = Exchange(tag.upper())

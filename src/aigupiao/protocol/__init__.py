@@ -1,0 +1,1 @@
+"""Cloud <-> local wire protocol (versioned, typed)."""

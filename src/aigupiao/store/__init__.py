@@ -1,0 +1,52 @@
+"""Persistence: SQLAlchemy models, Alembic migrations and repositories.
+
+Works on SQLite (the embedded default) and PostgreSQL with one schema. Money is
+``Decimal`` and times are aware UTC datetimes on both.
+"""
+
+from .db import DEFAULT_SQLITE_URL, Database, alembic_config
+from .errors import DuplicateClientOrderId, DuplicateName, NotFound
+from .repositories import (
+    AccountRepo,
+    ApiKeyRepo,
+    AuditRepo,
+    BarRepo,
+    CommandRepo,
+    DecisionRepo,
+    NodeRepo,
+    NodeTokenRepo,
+    OrderRepo,
+    PositionRepo,
+    QuoteRepo,
+    Repository,
+    SettingRepo,
+    SymbolRepo,
+    TradeRepo,
+)
+from .secrets import hash_secret, new_secret
+
+__all__ = [
+    "DEFAULT_SQLITE_URL",
+    "AccountRepo",
+    "ApiKeyRepo",
+    "AuditRepo",
+    "BarRepo",
+    "CommandRepo",
+    "Database",
+    "DecisionRepo",
+    "DuplicateClientOrderId",
+    "DuplicateName",
+    "NodeRepo",
+    "NodeTokenRepo",
+    "NotFound",
+    "OrderRepo",
+    "PositionRepo",
+    "QuoteRepo",
+    "Repository",
+    "SettingRepo",
+    "SymbolRepo",
+    "TradeRepo",
+    "alembic_config",
+    "hash_secret",
+    "new_secret",
+]

@@ -1,0 +1,1 @@
+"""Strategies: the Strategy protocol and built-in strategies."""

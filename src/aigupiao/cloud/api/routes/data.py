@@ -1,0 +1,151 @@
+"""Read endpoints: orders, trades, positions, decisions, quotes, commands, nodes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from aigupiao.domain.errors import DomainError
+from aigupiao.domain.market import Quote
+from aigupiao.domain.symbols import parse_symbol
+from aigupiao.store import (
+    AccountRepo,
+    DecisionRepo,
+    NodeRepo,
+    OrderRepo,
+    PositionRepo,
+    QuoteRepo,
+    TradeRepo,
+)
+
+from ...deps import ApiKeyName, ReaderName, Runtime
+from ...errors import InvalidRequest, NotFound
+
+router = APIRouter(prefix="/api", tags=["data"])
+
+
+def _full_code(code: str) -> str:
+    try:
+        return parse_symbol(code).full
+    except DomainError as exc:
+        raise InvalidRequest(exc.message_zh, exc.message_en, code=exc.code) from exc
+
+
+@router.get("/orders")
+async def list_orders(
+    runtime: Runtime,
+    _: ApiKeyName,
+    account: str | None = None,
+    limit: int = Query(200, ge=1, le=5000),
+) -> list[dict[str, Any]]:
+    async with runtime.db.session() as session:
+        return await OrderRepo(session).list(account=account, limit=limit)
+
+
+@router.get("/trades")
+async def list_trades(
+    runtime: Runtime,
+    _: ApiKeyName,
+    account: str | None = None,
+    code: str | None = None,
+    limit: int = Query(200, ge=1, le=5000),
+) -> list[dict[str, Any]]:
+    symbol = _full_code(code) if code else None
+    async with runtime.db.session() as session:
+        return await TradeRepo(session).list(account=account, symbol=symbol, limit=limit)
+
+
+@router.get("/positions")
+async def list_positions(
+    runtime: Runtime, _: ApiKeyName, account: str | None = None
+) -> list[dict[str, Any]]:
+    async with runtime.db.session() as session:
+        return await PositionRepo(session).list(account)
+
+
+@router.get("/accounts")
+async def list_accounts(runtime: Runtime, _: ApiKeyName) -> list[dict[str, Any]]:
+    async with runtime.db.session() as session:
+        return await AccountRepo(session).list()
+
+
+@router.get("/decisions")
+async def list_decisions(
+    runtime: Runtime,
+    _: ApiKeyName,
+    verdict: str | None = None,
+    code: str | None = None,
+    limit: int = Query(200, ge=1, le=5000),
+) -> list[dict[str, Any]]:
+    symbol = _full_code(code) if code else None
+    async with runtime.db.session() as session:
+        return await DecisionRepo(session).list(limit=limit, verdict=verdict, symbol=symbol)
+
+
+@router.get("/quotes")
+async def list_quotes(runtime: Runtime, _: ReaderName) -> list[dict[str, Any]]:
+    """The latest quote of every symbol in the market, from memory."""
+    return [_quote_public(q) for q in runtime.market.latest.values()]
+
+
+@router.get("/quotes/{code}")
+async def get_quote(code: str, runtime: Runtime, _: ReaderName) -> dict[str, Any]:
+    full = _full_code(code)
+    quote = runtime.market.quote(full)
+    if quote is not None:
+        return _quote_public(quote)
+    async with runtime.db.session() as session:
+        stored = await QuoteRepo(session).get_latest(full)
+    if stored is None:
+        raise NotFound(f"没有 {full} 的行情", f"no quote for {full}")
+    return stored
+
+
+@router.get("/commands")
+async def list_commands(
+    runtime: Runtime,
+    _: ApiKeyName,
+    status: str | None = None,
+    node_id: str | None = None,
+    limit: int = Query(100, ge=1, le=5000),
+) -> list[dict[str, Any]]:
+    return await runtime.commands.list(limit=limit, status=status, node_id=node_id)
+
+
+@router.get("/commands/{command_id}")
+async def get_command(command_id: str, runtime: Runtime, _: ApiKeyName) -> dict[str, Any]:
+    row = await runtime.commands.get(command_id)
+    if row is None:
+        raise NotFound(f"指令 {command_id} 不存在", f"no command {command_id}")
+    return row
+
+
+@router.get("/nodes")
+async def list_nodes(runtime: Runtime, _: ApiKeyName) -> list[dict[str, Any]]:
+    async with runtime.db.session() as session:
+        rows = await NodeRepo(session).list()
+    for row in rows:
+        row["status"] = "online" if row["id"] in runtime.hub.links else "offline"
+    return rows
+
+
+def _quote_public(quote: Quote) -> dict[str, Any]:
+    return {
+        "code": quote.symbol.full,
+        "name": quote.name,
+        "ts": quote.ts.isoformat(),
+        "last": str(quote.last),
+        "previous_close": str(quote.previous_close),
+        "change_pct": str((quote.change_pct * 100).quantize(Decimal("0.01"))),
+        "open": str(quote.open),
+        "high": str(quote.high),
+        "low": str(quote.low),
+        "volume": quote.volume,
+        "amount": str(quote.amount),
+        "bids": [[str(level.price), level.volume] for level in quote.bids],
+        "asks": [[str(level.price), level.volume] for level in quote.asks],
+        "limit_up": None if quote.limit_up is None else str(quote.limit_up),
+        "limit_down": None if quote.limit_down is None else str(quote.limit_down),
+    }

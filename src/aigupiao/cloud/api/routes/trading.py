@@ -1,0 +1,121 @@
+"""The seed's cloud-local trading endpoints (``/api/cloud-local-trading``)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from fastapi.responses import JSONResponse
+
+from aigupiao.domain.decisions import CommandType
+
+from ...deps import ApiKeyName, Runtime
+from ...services.commands import Outcome
+from ...services.trading import trade_data, validate_trade
+from ..schemas import AgentTradeCreate, CommandPublic, DataType, ExportCreate, Routing, TradeCreate
+
+router = APIRouter(prefix="/api/cloud-local-trading", tags=["cloud-local-trading"])
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "still running after api_timeout; poll status_url"},
+    409: {"description": "no local node connected"},
+    422: {"description": "invalid request: the rule that failed is in detail.code"},
+}
+
+
+def _answer(outcome: Outcome) -> JSONResponse:
+    return JSONResponse(outcome.as_response(), status_code=200 if outcome.completed else 202)
+
+
+async def _trade(
+    runtime: Runtime, body: TradeCreate | AgentTradeCreate, action: str
+) -> JSONResponse:
+    symbol = validate_trade(
+        runtime.market,
+        runtime.ledger,
+        action=action,
+        stock_code=body.stock_code,
+        quantity=body.quantity,
+        price=body.price,
+        account=body.account,
+    )
+    outcome = await runtime.commands.submit(
+        CommandType.TRADE,
+        trade_data(symbol, action, body.quantity, body.price, body.agent_id),
+        node_id=body.node_id,
+        account=body.account,
+        client_order_id=body.client_order_id,
+    )
+    return _answer(outcome)
+
+
+@router.post("/execute-trade", response_model=CommandPublic, responses=_RESPONSES)
+async def execute_trade(body: TradeCreate, runtime: Runtime, _: ApiKeyName) -> JSONResponse:
+    """Send a trade to the local node and wait up to ``api_timeout`` for the broker's answer."""
+    return await _trade(runtime, body, body.action)
+
+
+@router.post("/agent/buy", response_model=CommandPublic, responses=_RESPONSES)
+async def agent_buy(body: AgentTradeCreate, runtime: Runtime, _: ApiKeyName) -> JSONResponse:
+    return await _trade(runtime, body, "buy")
+
+
+@router.post("/agent/sell", response_model=CommandPublic, responses=_RESPONSES)
+async def agent_sell(body: AgentTradeCreate, runtime: Runtime, _: ApiKeyName) -> JSONResponse:
+    return await _trade(runtime, body, "sell")
+
+
+async def _export(runtime: Runtime, data_type: DataType, routing: Routing) -> JSONResponse:
+    outcome = await runtime.commands.submit(
+        CommandType.EXPORT,
+        {"data_type": data_type},
+        node_id=routing.node_id,
+        account=routing.account,
+    )
+    return _answer(outcome)
+
+
+@router.post("/export-data", response_model=CommandPublic, responses=_RESPONSES)
+async def export_data(body: ExportCreate, runtime: Runtime, _: ApiKeyName) -> JSONResponse:
+    """Ask the node for positions, trades, orders or all of them."""
+    return await _export(runtime, body.data_type, body)
+
+
+@router.post("/agent/export/{data_type}", response_model=CommandPublic, responses=_RESPONSES)
+async def agent_export(
+    data_type: DataType, runtime: Runtime, _: ApiKeyName, body: Routing | None = None
+) -> JSONResponse:
+    return await _export(runtime, data_type, body or Routing())
+
+
+@router.get("/local-status")
+async def local_status(runtime: Runtime, _: ApiKeyName) -> dict[str, Any]:
+    """Which local nodes are connected, and since when."""
+    nodes = [link.describe() for link in runtime.hub.links.values()]
+    return {
+        "connected": bool(nodes),
+        "node_count": len(nodes),
+        "default_node": nodes[0]["node_id"] if len(nodes) == 1 else None,
+        "nodes": nodes,
+    }
+
+
+@router.post("/test-connection")
+async def test_connection(runtime: Runtime, _: ApiKeyName, body: Routing | None = None) -> Any:
+    """Round-trip a status command through the node and report the latency."""
+    routing = body or Routing()
+    started = time.perf_counter()
+    outcome = await runtime.commands.submit(
+        CommandType.STATUS, {}, node_id=routing.node_id, account=routing.account
+    )
+    answer = outcome.as_response()
+    answer["round_trip_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return JSONResponse(answer, status_code=200 if outcome.completed else 202)
+
+
+@router.websocket("/ws")
+async def node_socket(socket: WebSocket) -> None:
+    """Local nodes connect here with ``Authorization: Bearer <node token>``."""
+    runtime = socket.app.state.runtime
+    await runtime.hub.serve(socket)

@@ -1,0 +1,53 @@
+"""Request and response bodies of the HTTP API (seed-compatible field names)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DataType = Literal["positions", "trades", "orders", "all"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Routing(_Body):
+    node_id: str | None = Field(None, description="send to this node")
+    account: str | None = Field(None, description="send to the node of this account")
+
+
+class TradeCreate(Routing):
+    """The seed's execute-trade body."""
+
+    action: Literal["buy", "sell"]
+    stock_code: str = Field(examples=["600519"])
+    quantity: int = Field(gt=0, examples=[100])
+    price: Decimal | None = Field(None, description="null = market order", examples=[None])
+    agent_id: str | None = Field(None, max_length=64)
+    client_order_id: str | None = Field(
+        None, min_length=1, max_length=64, description="idempotency key: a retry never trades twice"
+    )
+
+
+class AgentTradeCreate(Routing):
+    stock_code: str
+    quantity: int = Field(gt=0)
+    price: Decimal | None = None
+    agent_id: str | None = Field(None, max_length=64)
+    client_order_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+class ExportCreate(Routing):
+    data_type: DataType = "all"
+
+
+class CommandPublic(BaseModel):
+    success: bool
+    command_id: str
+    status: str
+    node_id: str
+    result: dict[str, object] | None
+    status_url: str

@@ -1,0 +1,244 @@
+"""The node hub: one WebSocket per connected local node.
+
+The hub authenticates the socket (a bad or revoked token closes it with 4401),
+tracks each node's link, forwards typed messages to a :class:`LinkHandler`
+(the command service), and drops nodes that miss three heartbeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from fastapi import WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ValidationError
+
+from aigupiao.protocol import v1
+
+from .errors import NodeNotConnected
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_REPLACED = 4409
+CLOSE_TIMEOUT = 4408
+
+
+class TokenVerifier(Protocol):
+    async def __call__(self, token: str) -> tuple[str, str] | None:
+        """(token name, account) for a valid token, else None."""
+        ...
+
+
+class LinkHandler(Protocol):
+    async def on_register(self, link: NodeLink, message: v1.Register) -> int: ...
+    async def on_ack(self, link: NodeLink, message: v1.Ack) -> None: ...
+    async def on_response(self, link: NodeLink, message: v1.Response) -> None: ...
+    async def on_event(self, link: NodeLink, message: v1.Event) -> None: ...
+    async def on_disconnect(self, link: NodeLink) -> None: ...
+    async def after_register(self, link: NodeLink) -> None: ...
+
+
+@dataclass(eq=False)
+class NodeLink:
+    node_id: str
+    account: str
+    broker: str
+    token_name: str
+    connection_id: str
+    socket: WebSocket
+    connected_at: datetime
+    last_seen: datetime
+    capabilities: list[str] = field(default_factory=list)
+    _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def send(self, message: BaseModel) -> None:
+        async with self._send_lock:
+            await self.socket.send_text(message.model_dump_json())
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "node_id": self.node_id,
+            "account": self.account,
+            "broker": self.broker,
+            "status": "online",
+            "connection_id": self.connection_id,
+            "connected_at": self.connected_at.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "capabilities": self.capabilities,
+        }
+
+
+class NodeHub:
+    def __init__(self, verify_token: TokenVerifier, heartbeat_s: float) -> None:
+        self._verify = verify_token
+        self.heartbeat_s = heartbeat_s
+        self.handler: LinkHandler | None = None
+        self.links: dict[str, NodeLink] = {}
+
+    def pick(self, *, node_id: str | None = None, account: str | None = None) -> NodeLink:
+        """The node to send a command to: by id, by account, or the only one connected.
+
+        Raises:
+            NodeNotConnected: no such node is connected, or several match.
+        """
+        if node_id is not None:
+            link = self.links.get(node_id)
+            if link is None:
+                raise NodeNotConnected(
+                    f"本地节点 {node_id} 未连接", f"local node {node_id} is not connected"
+                )
+            return link
+        candidates = [
+            link for link in self.links.values() if account is None or link.account == account
+        ]
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            which = f"账户 {account} 的" if account else ""
+            raise NodeNotConnected(
+                f"没有{which}本地交易节点在线，请先启动 `aigupiao local`",
+                f"no local node{' for account ' + account if account else ''} is connected; "
+                "start `aigupiao local`",
+            )
+        raise NodeNotConnected(
+            "有多个本地节点在线，请指定 node_id 或 account",
+            "several local nodes are connected; give node_id or account",
+            code="node_ambiguous",
+        )
+
+    async def serve(self, socket: WebSocket) -> None:
+        """Run one node connection from handshake to disconnect."""
+        token = _bearer(socket)
+        identity = await self._verify(token) if token else None
+        if identity is None:
+            await socket.close(code=CLOSE_UNAUTHORIZED, reason="invalid node token")
+            return
+        token_name, token_account = identity
+        await socket.accept()
+        link: NodeLink | None = None
+        try:
+            register = await asyncio.wait_for(socket.receive_text(), timeout=10)
+            message = v1.parse_from_node(register)
+            if not isinstance(message, v1.Register):
+                await _send_error(socket, None, "register_first", "第一条消息必须是 register")
+                await socket.close(code=1008)
+                return
+            if message.account != token_account:
+                await _send_error(
+                    socket,
+                    None,
+                    "account_mismatch",
+                    f"该令牌只允许账户 {token_account} (token is for account {token_account})",
+                )
+                await socket.close(code=CLOSE_UNAUTHORIZED)
+                return
+            link = await self._attach(socket, message, token_name)
+            await self._receive_loop(link)
+        except WebSocketDisconnect:
+            pass
+        except TimeoutError:
+            # Silent for three heartbeats (or no register): the node is offline.
+            await _close_quietly(socket, CLOSE_TIMEOUT, "heartbeat timeout")
+        except ValidationError as exc:
+            log.warning("bad register frame: %s", exc)
+            await socket.close(code=1008)
+        finally:
+            if link is not None:
+                await self._detach(link)
+
+    async def _attach(self, socket: WebSocket, message: v1.Register, token_name: str) -> NodeLink:
+        now = datetime.now(UTC)
+        link = NodeLink(
+            node_id=message.node_id,
+            account=message.account,
+            broker=message.broker,
+            token_name=token_name,
+            connection_id=secrets.token_hex(8),
+            socket=socket,
+            connected_at=now,
+            last_seen=now,
+            capabilities=list(message.capabilities),
+        )
+        old = self.links.get(link.node_id)
+        self.links[link.node_id] = link
+        if old is not None:
+            # The newest connection wins: the old one is a socket the node already gave up on.
+            await _close_quietly(old.socket, CLOSE_REPLACED, "replaced by a newer connection")
+        received = await self._handler().on_register(link, message)
+        await link.send(
+            v1.RegisterAck(
+                connection_id=link.connection_id,
+                server_time=now,
+                heartbeat_s=self.heartbeat_s,
+                last_received_seq=received,
+            )
+        )
+        log.info("node %s (account %s) online", link.node_id, link.account)
+        await self._handler().after_register(link)
+        return link
+
+    async def _receive_loop(self, link: NodeLink) -> None:
+        handler = self._handler()
+        while True:
+            text = await asyncio.wait_for(link.socket.receive_text(), timeout=3 * self.heartbeat_s)
+            link.last_seen = datetime.now(UTC)
+            try:
+                message = v1.parse_from_node(text)
+            except ValidationError as exc:
+                await _send_error(link.socket, None, "bad_message", f"无法解析的消息: {exc}")
+                continue
+            match message:
+                case v1.Heartbeat():
+                    await link.send(v1.Heartbeat(ts=link.last_seen))
+                case v1.Ack():
+                    await handler.on_ack(link, message)
+                case v1.Response():
+                    await handler.on_response(link, message)
+                case v1.Event():
+                    await handler.on_event(link, message)
+                case v1.Error():
+                    log.warning(
+                        "node %s reports error %s: %s", link.node_id, message.code, message.message
+                    )
+                case v1.Register():
+                    await _send_error(link.socket, None, "already_registered", "重复的 register")
+
+    async def _detach(self, link: NodeLink) -> None:
+        if self.links.get(link.node_id) is link:
+            del self.links[link.node_id]
+            log.info("node %s offline", link.node_id)
+            await self._handler().on_disconnect(link)
+
+    async def close_all(self) -> None:
+        for link in list(self.links.values()):
+            await _close_quietly(link.socket, 1001, "server shutting down")
+
+    def _handler(self) -> LinkHandler:
+        if self.handler is None:
+            raise RuntimeError("NodeHub.handler is not set")
+        return self.handler
+
+
+def _bearer(socket: WebSocket) -> str | None:
+    header = socket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+async def _send_error(socket: WebSocket, command_id: str | None, code: str, message: str) -> None:
+    await socket.send_text(
+        v1.Error(command_id=command_id, code=code, message=message).model_dump_json()
+    )
+
+
+async def _close_quietly(socket: WebSocket, code: int, reason: str) -> None:
+    try:
+        await socket.close(code=code, reason=reason)
+    except (RuntimeError, WebSocketDisconnect):
+        pass  # already closed

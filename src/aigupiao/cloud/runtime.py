@@ -1,0 +1,124 @@
+"""Everything one cloud process runs, built in the app's lifespan and stopped with it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from aigupiao.core.clock import BEIJING, Clock, LiveClock
+from aigupiao.core.lifecycle import TaskGroup
+from aigupiao.risk.gate import RiskGate, RiskLimits
+from aigupiao.store import Database, DecisionRepo, NodeTokenRepo, SymbolRepo
+from aigupiao.strategy.dip_buy import DipBuy
+
+from .hub import NodeHub
+from .services.agent import AgentRunner
+from .services.commands import CommandService
+from .services.ledger import Ledger, Stats
+from .services.market import Feed, MarketService
+from .settings import CloudSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CloudRuntime:
+    settings: CloudSettings
+    db: Database
+    clock: Clock
+    hub: NodeHub
+    market: MarketService
+    commands: CommandService
+    agent: AgentRunner
+    ledger: Ledger
+    stats: Stats
+    feed: Feed | None
+    symbols: list[dict[str, object]] = field(default_factory=list)
+    tasks: TaskGroup = field(default_factory=lambda: TaskGroup("cloud"))
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def build(
+        cls,
+        settings: CloudSettings,
+        *,
+        feed: Feed | None,
+        clock: Clock | None = None,
+        symbols: list[dict[str, object]] | None = None,
+    ) -> CloudRuntime:
+        db = Database(settings.database_url)
+        stats, ledger = Stats(), Ledger()
+
+        async def verify_token(token: str) -> tuple[str, str] | None:
+            async with db.session() as session:
+                identity = await NodeTokenRepo(session).verify(token)
+                await session.commit()
+            return identity
+
+        hub = NodeHub(verify_token, settings.local_trading.heartbeat_s)
+        market = MarketService(db, stats, settings.market.store_interval)
+        commands = CommandService(db, hub, ledger, stats, settings.local_trading)
+        market_clock = clock or LiveClock()
+        agent_settings = settings.agent
+        agent = AgentRunner(
+            db=db,
+            clock=market_clock,
+            market=market,
+            commands=commands,
+            hub=hub,
+            ledger=ledger,
+            stats=stats,
+            gate=RiskGate(RiskLimits(max_position_size=agent_settings.max_position_size)),
+            strategies=[DipBuy(agent_settings.dip_threshold, agent_settings.dip_quantity)],
+            interval=agent_settings.decision_interval,
+            account=agent_settings.account,
+        )
+        return cls(
+            settings=settings,
+            db=db,
+            clock=market_clock,
+            hub=hub,
+            market=market,
+            commands=commands,
+            agent=agent,
+            ledger=ledger,
+            stats=stats,
+            feed=feed,
+            symbols=symbols or [],
+        )
+
+    async def start(self) -> None:
+        await self.db.upgrade()
+        if self.symbols:
+            async with self.db.session() as session:
+                await SymbolRepo(session).upsert_many(self.symbols)
+                await session.commit()
+        await self._restore_agent_memory()
+        if self.feed is not None:
+            self.tasks.start("feed", self.feed.run(self.market.publish, self.stop_event))
+        self.tasks.start("quote-store", self.market.store_loop(self.stop_event))
+        if self.settings.agent.enabled:
+            self.tasks.start("agent", self.agent.run(self.stop_event))
+
+    async def _restore_agent_memory(self) -> None:
+        """Strategies that act once per symbol per day remember today's decisions."""
+        today = self.clock.today()
+        async with self.db.session() as session:
+            recent = await DecisionRepo(session).list(limit=5000)
+        for strategy in self.agent.strategies:
+            if isinstance(strategy, DipBuy):
+                codes = {
+                    row["symbol"]
+                    for row in recent
+                    if row["strategy"] == strategy.name
+                    and row["ts"].astimezone(BEIJING).date() == today
+                }
+                strategy.remember(today, codes)
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        await self.tasks.stop(grace=2)
+        await self.hub.close_all()
+        await self.market.flush()
+        await self.db.dispose()

@@ -1,0 +1,36 @@
+"""What the cloud knows of each account: the node's latest report, and running counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aigupiao.domain.account import Account
+from aigupiao.protocol.codec import account_from_dict
+
+
+class Ledger:
+    """The latest account snapshot per account, as reported by its node."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[str, Account] = {}
+
+    def update(self, data: dict[str, Any]) -> Account:
+        account = account_from_dict(data)
+        self._accounts[account.id] = account
+        return account
+
+    def get(self, account_id: str) -> Account | None:
+        return self._accounts.get(account_id)
+
+
+@dataclass
+class Stats:
+    """Counters behind the live summary line of ``aigupiao up`` and ``/api/health``."""
+
+    quotes: int = 0
+    decisions: int = 0
+    decisions_accepted: int = 0
+    orders: int = 0
+    fills: int = 0
+    responses: int = 0

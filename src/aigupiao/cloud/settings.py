@@ -1,0 +1,57 @@
+"""Cloud server settings (the seed's cloud config shape, plus what the server needs)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aigupiao.core.config import FileSettings
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalTradingSection(_Section):
+    websocket_url: str = "ws://127.0.0.1:8000/api/cloud-local-trading/ws"
+    api_timeout: float = Field(30, gt=0, description="seconds execute-trade waits for a result")
+    retry_attempts: int = Field(3, ge=0)
+    command_ttl: float = Field(10, gt=0, description="seconds before a trade command expires")
+    heartbeat_s: float = Field(10, gt=0)
+
+
+class AgentSection(_Section):
+    enabled: bool = True
+    account: str | None = Field(None, description="account to trade; default: the only node's")
+    decision_interval: float = Field(3, gt=0)
+    risk_threshold: Decimal = Field(Decimal("0.08"), gt=0, lt=1)
+    max_position_size: Decimal = Field(Decimal("0.1"), gt=0, le=1)
+    dip_threshold: Decimal = Field(Decimal("-0.05"), lt=0)
+    dip_quantity: int = Field(100, gt=0)
+
+
+class MarketSection(_Section):
+    feed: str = "sim"
+    symbols: int = Field(50, gt=0, le=6000)
+    sim_speed: float = Field(1.0, gt=0)
+    sim_seed: int = 7
+    sim_interval: float = Field(1.0, gt=0)
+    shared_dir: Path | None = None
+    store_interval: float = Field(2.0, gt=0, description="seconds between quotes_latest flushes")
+
+
+class ServerSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+
+class CloudSettings(FileSettings):
+    server: ServerSection = ServerSection()
+    database_url: str = "sqlite+aiosqlite:///var/aigupiao.db"
+    var_dir: Path = Path("var")
+    local_trading: LocalTradingSection = LocalTradingSection()
+    agent: AgentSection = AgentSection()
+    market: MarketSection = MarketSection()
+    log_level: str = "INFO"

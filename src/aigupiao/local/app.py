@@ -1,0 +1,199 @@
+"""The local node's HTTP API (seed-compatible, port 8888).
+
+``GET /``, ``GET /status`` and ``GET /health`` are open on loopback;
+``POST /trade``, ``POST /export`` and ``WS /ws`` need ``server.api_key`` when
+one is set (and one must be set to listen beyond loopback).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aigupiao import __version__
+from aigupiao.protocol import v1
+
+from .runtime import LocalRuntime
+
+_TTL = timedelta(seconds=30)
+
+
+class TradeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["buy", "sell"]
+    stock_code: str
+    quantity: int = Field(gt=0)
+    price: Decimal | None = None
+    agent_id: str | None = None
+    client_order_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data_type: v1.ExportKind = "all"
+
+
+def create_app(runtime: LocalRuntime) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="aigupiao local node", version=__version__, lifespan=lifespan)
+    api_key = runtime.settings.server.api_key
+
+    def check_key(
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> None:
+        if api_key is None:
+            return
+        given = x_api_key or (
+            authorization[7:].strip()
+            if authorization and authorization.lower().startswith("bearer ")
+            else None
+        )
+        if not given or not secrets.compare_digest(given, api_key):
+            raise HTTPException(
+                401,
+                {
+                    "code": "unauthorized",
+                    "message": "缺少或无效的本地 API 密钥",
+                    "message_en": "missing or invalid local API key",
+                },
+            )
+
+    async def run(command: v1.Command) -> dict[str, Any]:
+        seq = await runtime.executor.execute(command)
+        if runtime.link is not None and seq is not None:
+            await runtime.link.send_response(seq)  # report node-originated results to the cloud
+        entry = await runtime.journal.get(command.id)
+        assert entry is not None
+        return {
+            "success": entry.status == "done",
+            "command_id": command.id,
+            "status": entry.status or "running",
+            "result": entry.result,
+        }
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()
+        )
+        return JSONResponse(
+            {
+                "detail": {
+                    "code": "invalid_request",
+                    "message": f"请求参数无效：{problems}",
+                    "message_en": f"invalid request: {problems}",
+                }
+            },
+            status_code=422,
+        )
+
+    @app.get("/")
+    async def index() -> dict[str, Any]:
+        return {
+            "service": "aigupiao local node",
+            "version": __version__,
+            "node_id": runtime.settings.node.id,
+            "account": runtime.settings.node.account,
+            "broker": runtime.broker.name,
+            "cloud": runtime.link.state.value if runtime.link else "disabled",
+        }
+
+    @app.get("/status")
+    async def status() -> dict[str, Any]:
+        account = await runtime.executor.export("all")
+        return {
+            "node_id": runtime.settings.node.id,
+            "account": runtime.settings.node.account,
+            "broker": runtime.broker.name,
+            "cloud": runtime.link.describe() if runtime.link else {"state": "disabled"},
+            "commands": await runtime.journal.counts(),
+            "last_result": runtime.executor.last_result,
+            "balance": account["account"],
+            "positions": account["positions"],
+            "trades": account["trades"],
+            "orders": account["orders"],
+        }
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        healthy = runtime.tasks.healthy
+        body = {"status": "ok" if healthy else "degraded", "tasks": runtime.tasks.health()}
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.post("/trade", dependencies=[Depends(check_key)])
+    async def trade(body: TradeRequest) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        command = v1.TradeCommand(
+            id=body.client_order_id or f"local-{uuid.uuid4().hex}",
+            issued_at=now,
+            expires_at=now + _TTL,
+            data=v1.TradeData(**body.model_dump()),
+        )
+        return await run(command)
+
+    @app.post("/export", dependencies=[Depends(check_key)])
+    async def export(body: ExportRequest | None = None) -> dict[str, Any]:
+        return await runtime.executor.export((body or ExportRequest()).data_type)
+
+    @app.websocket("/ws")
+    async def socket(ws: WebSocket) -> None:
+        """Seed-compatible local socket: send trade/export/status/heartbeat messages."""
+        given = ws.query_params.get("api_key") or ws.headers.get("x-api-key")
+        if api_key is not None and (not given or not secrets.compare_digest(given, api_key)):
+            await ws.close(code=4401, reason="invalid api key")
+            return
+        await ws.accept()
+        try:
+            while True:
+                text = await ws.receive_text()
+                try:
+                    message = v1.parse_from_cloud(text)
+                except ValidationError as exc:
+                    await ws.send_json(
+                        {
+                            "type": "error",
+                            "v": 1,
+                            "command_id": None,
+                            "code": "bad_message",
+                            "message": str(exc)[:500],
+                        }
+                    )
+                    continue
+                if isinstance(message, v1.Heartbeat):
+                    await ws.send_text(v1.Heartbeat(ts=datetime.now(UTC)).model_dump_json())
+                elif isinstance(
+                    message, (v1.TradeCommand, v1.ExportCommand, v1.StatusCommand, v1.CancelCommand)
+                ):
+                    await ws.send_json({"type": "response", "v": 1, **await run(message)})
+                else:
+                    await ws.send_json(
+                        {
+                            "type": "error",
+                            "v": 1,
+                            "command_id": None,
+                            "code": "unsupported",
+                            "message": message.type,
+                        }
+                    )
+        except WebSocketDisconnect:
+            return
+
+    return app

@@ -1,0 +1,181 @@
+"""Executes commands exactly once through the broker adapter.
+
+The order of things is the guarantee: journal, then ack, then check expiry,
+then call the broker, then journal the outcome (which queues the response).
+A command id already in the journal is never run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aigupiao.brokers.base import (
+    Broker,
+    BrokerError,
+    BrokerRejected,
+    BrokerTimeout,
+    OrderRequest,
+)
+from aigupiao.domain.errors import DomainError
+from aigupiao.domain.orders import OrderType, Side
+from aigupiao.domain.symbols import parse_symbol
+from aigupiao.protocol import v1
+from aigupiao.protocol.codec import account_to_dict, order_to_dict, trade_to_dict
+
+from .journal import Journal
+
+log = logging.getLogger(__name__)
+
+Outcome = tuple[str, dict[str, Any]]
+
+
+class Executor:
+    def __init__(self, broker: Broker, journal: Journal, *, broker_timeout: float) -> None:
+        self.broker = broker
+        self.journal = journal
+        self._broker_timeout = broker_timeout
+        self.last_result: dict[str, Any] | None = None
+
+    async def execute(
+        self, command: v1.Command, ack: Callable[[], Awaitable[None]] | None = None
+    ) -> int | None:
+        """Run ``command`` once; returns the seq of its queued response.
+
+        Returns None when the command is already running (a duplicate delivery):
+        its response will follow when the first run finishes.
+        """
+        existing = await self.journal.begin(
+            command.id, command.type, command.model_dump(mode="json")
+        )
+        if existing is not None:
+            if ack is not None:
+                await ack()
+            return existing.seq  # finished: the stored response is re-sent, never re-run
+        if ack is not None:
+            await ack()
+        if datetime.now(UTC) >= command.expires_at:
+            status, result = (
+                "expired",
+                {
+                    "code": "expired",
+                    "message": "指令已过期，未提交给券商",
+                    "message_en": f"command expired at {command.expires_at.isoformat()}; not sent",
+                },
+            )
+        else:
+            status, result = await self._run(command)
+        seq = await self.journal.finish(command.id, status, result)
+        self.last_result = {"command_id": command.id, "status": status, **result}
+        return seq
+
+    async def _run(self, command: v1.Command) -> Outcome:
+        try:
+            async with asyncio.timeout(self._broker_timeout):
+                match command:
+                    case v1.TradeCommand():
+                        return await self._trade(command)
+                    case v1.CancelCommand():
+                        order = await self.broker.cancel_order(command.data.order_id)
+                        return "done", {"order": order_to_dict(order), **await self._account()}
+                    case v1.ExportCommand():
+                        return "done", await self.export(command.data.data_type)
+                    case v1.StatusCommand():
+                        return "done", await self.status()
+        except BrokerRejected as exc:
+            return "rejected", {**exc.as_dict(), **await self._account_quietly()}
+        except (BrokerTimeout, TimeoutError):
+            return "unknown", {
+                "code": "broker_timeout",
+                "message": "券商无应答，结果未知；将查询券商确认，不会自动重下",
+                "message_en": "broker did not answer; outcome unknown, will be resolved by query",
+            }
+        except BrokerError as exc:
+            return "failed", exc.as_dict()
+        raise AssertionError(f"unhandled command type {command.type}")
+
+    async def _trade(self, command: v1.TradeCommand) -> Outcome:
+        data = command.data
+        try:
+            symbol = parse_symbol(data.stock_code)
+        except DomainError as exc:
+            return "rejected", exc.as_dict()
+        request = OrderRequest(
+            account=self.broker.account_id,
+            symbol=symbol,
+            side=Side(data.action),
+            type=OrderType.MARKET if data.price is None else OrderType.LIMIT,
+            quantity=data.quantity,
+            price=data.price,
+            client_order_id=command.id,
+        )
+        placed = await self.broker.place_order(request)
+        return "done", {
+            "order": order_to_dict(placed.order),
+            "trades": [trade_to_dict(t) for t in placed.trades],
+            **await self._account(),
+        }
+
+    async def _account(self) -> dict[str, Any]:
+        return {"account": account_to_dict(await self.broker.get_account())}
+
+    async def _account_quietly(self) -> dict[str, Any]:
+        try:
+            return await self._account()
+        except BrokerError:
+            return {}
+
+    async def export(self, data_type: str) -> dict[str, Any]:
+        """Positions, trades and/or orders from the broker, as JSON-ready dicts."""
+        account = await self.broker.get_account()
+        result: dict[str, Any] = {"data_type": data_type, "account": account_to_dict(account)}
+        if data_type in ("positions", "all"):
+            result["positions"] = result["account"]["positions"]
+        if data_type in ("trades", "all"):
+            result["trades"] = [trade_to_dict(t) for t in await self.broker.get_trades()]
+        if data_type in ("orders", "all"):
+            result["orders"] = [order_to_dict(o) for o in await self.broker.get_orders()]
+        return result
+
+    async def status(self) -> dict[str, Any]:
+        account = await self.broker.get_account()
+        return {
+            "broker": self.broker.name,
+            "account": account_to_dict(account),
+            "orders_today": len(await self.broker.get_orders()),
+            "trades_today": len(await self.broker.get_trades()),
+        }
+
+    async def resolve_interrupted(self) -> list[str]:
+        """Answer commands that were mid-call when the node stopped: ask the broker, never resubmit.
+
+        Returns the ids resolved.
+        """
+        resolved = []
+        for entry in await self.journal.interrupted():
+            order = None
+            if entry.type == "trade":
+                try:
+                    order = await self.broker.find_order(entry.id)
+                except BrokerError as exc:
+                    log.warning("could not query broker for %s: %s", entry.id, exc)
+            if order is not None:
+                await self.journal.finish(
+                    entry.id, "done", {"order": order_to_dict(order), "resolved_by": "broker_query"}
+                )
+            else:
+                await self.journal.finish(
+                    entry.id,
+                    "unknown",
+                    {
+                        "code": "interrupted",
+                        "message": "节点在执行中停止，券商查无此委托；请人工核对，不会自动重下",
+                        "message_en": "node stopped mid-command and the broker has no such order; "
+                        "check manually, it is never resubmitted",
+                    },
+                )
+            resolved.append(entry.id)
+        return resolved

@@ -1,0 +1,216 @@
+"""The node's command journal and outbox (SQLite, WAL).
+
+- A command is journaled before it runs; a repeated id finds the journal entry
+  and gets the stored response back instead of trading twice.
+- Every response (and broker event) gets the next per-node ``seq`` and stays in
+  the outbox until the cloud confirms it with ``received``.
+- A command still ``running`` when the node starts again was interrupted
+  mid-call: its outcome is ``unknown`` until the broker is asked.
+
+Writes are small and synchronous (the journal must be on disk before the
+broker is called), so they run in a worker thread, one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS commands (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,            -- running | finished
+    status TEXT,                    -- done | rejected | failed | expired | unknown
+    result TEXT,
+    seq INTEGER,
+    received_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    body TEXT NOT NULL,
+    confirmed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_unconfirmed ON outbox (confirmed, seq);
+"""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    id: str
+    type: str
+    payload: dict[str, Any]
+    state: str
+    status: str | None
+    result: dict[str, Any] | None
+    seq: int | None
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")  # a journaled command must survive a crash
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(self._locked, fn, *args)
+
+    def _locked(self, fn: Any, *args: Any) -> Any:
+        with self._lock:
+            return fn(*args)
+
+    # -- commands ---------------------------------------------------------------
+
+    async def begin(
+        self, command_id: str, kind: str, payload: dict[str, Any]
+    ) -> JournalEntry | None:
+        """Journal a new command. Returns None if new, else the existing entry (nothing written)."""
+        return await self._run(self._begin, command_id, kind, payload)  # type: ignore[no-any-return]
+
+    def _begin(self, command_id: str, kind: str, payload: dict[str, Any]) -> JournalEntry | None:
+        existing = self._get(command_id)
+        if existing is not None:
+            return existing
+        self._conn.execute(
+            "INSERT INTO commands (id, type, payload, state, received_at) VALUES (?, ?, ?, ?, ?)",
+            (command_id, kind, json.dumps(payload), "running", _now()),
+        )
+        return None
+
+    async def finish(self, command_id: str, status: str, result: dict[str, Any]) -> int:
+        """Record the outcome and queue the response in the outbox; returns its seq."""
+        return await self._run(self._finish, command_id, status, result)  # type: ignore[no-any-return]
+
+    def _finish(self, command_id: str, status: str, result: dict[str, Any]) -> int:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            seq = self._next_seq()
+            body = {
+                "type": "response",
+                "v": 1,
+                "command_id": command_id,
+                "seq": seq,
+                "status": status,
+                "result": result,
+            }
+            self._conn.execute(
+                "UPDATE commands SET state='finished', status=?, result=?, seq=?, finished_at=? "
+                "WHERE id=?",
+                (status, json.dumps(result), seq, _now(), command_id),
+            )
+            self._conn.execute(
+                "INSERT INTO outbox (seq, body) VALUES (?, ?)", (seq, json.dumps(body))
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return seq
+
+    async def get(self, command_id: str) -> JournalEntry | None:
+        return await self._run(self._get, command_id)  # type: ignore[no-any-return]
+
+    def _get(self, command_id: str) -> JournalEntry | None:
+        row = self._conn.execute(
+            "SELECT id, type, payload, state, status, result, seq FROM commands WHERE id=?",
+            (command_id,),
+        ).fetchone()
+        return _entry(row) if row else None
+
+    async def interrupted(self) -> list[JournalEntry]:
+        """Commands that were running when the node last stopped."""
+        rows = await self._run(
+            lambda: self._conn.execute(
+                "SELECT id, type, payload, state, status, result, seq FROM commands "
+                "WHERE state='running'"
+            ).fetchall()
+        )
+        return [_entry(row) for row in rows]
+
+    async def recent(self, limit: int = 20) -> list[JournalEntry]:
+        rows = await self._run(
+            lambda: self._conn.execute(
+                "SELECT id, type, payload, state, status, result, seq FROM commands "
+                "ORDER BY received_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        )
+        return [_entry(row) for row in rows]
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._run(
+            lambda: self._conn.execute(
+                "SELECT COALESCE(status, state), COUNT(*) FROM commands GROUP BY 1"
+            ).fetchall()
+        )
+        return {status: count for status, count in rows}
+
+    # -- outbox -----------------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        (current,) = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()
+        return int(current) + 1
+
+    async def unconfirmed(self) -> list[str]:
+        """Outbox bodies (JSON text) the cloud has not confirmed, in seq order."""
+        rows = await self._run(
+            lambda: self._conn.execute(
+                "SELECT body FROM outbox WHERE confirmed=0 ORDER BY seq"
+            ).fetchall()
+        )
+        return [body for (body,) in rows]
+
+    async def body(self, seq: int) -> str | None:
+        row = await self._run(
+            lambda: self._conn.execute("SELECT body FROM outbox WHERE seq=?", (seq,)).fetchone()
+        )
+        return row[0] if row else None
+
+    async def confirm(self, seq: int) -> None:
+        """The cloud has stored the message ``seq`` (confirmations may arrive out of order)."""
+        await self._run(
+            lambda: self._conn.execute("UPDATE outbox SET confirmed=1 WHERE seq=?", (seq,))
+        )
+
+    async def last_confirmed_seq(self) -> int:
+        """The highest seq below which the cloud has confirmed everything."""
+        row = await self._run(
+            lambda: self._conn.execute(
+                "SELECT (SELECT MIN(seq) - 1 FROM outbox WHERE confirmed=0),"
+                " (SELECT COALESCE(MAX(seq), 0) FROM outbox)"
+            ).fetchone()
+        )
+        first_gap, highest = row
+        return int(first_gap if first_gap is not None else highest)
+
+
+def _entry(row: tuple[Any, ...]) -> JournalEntry:
+    command_id, kind, payload, state, status, result, seq = row
+    return JournalEntry(
+        id=command_id,
+        type=kind,
+        payload=json.loads(payload),
+        state=state,
+        status=status,
+        result=json.loads(result) if result else None,
+        seq=seq,
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

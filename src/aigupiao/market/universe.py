@@ -1,0 +1,196 @@
+"""The symbol universe the simulated market trades.
+
+The universe is read from a real full-market snapshot (akshare's
+``stock_zh_a_spot`` export in the shared data directory): a fixed list of
+liquid, well-known names first, then the most traded other stocks by turnover
+(成交额). That day's last price (最新价) becomes our previous close. Without the
+file, a small built-in list (:data:`FALLBACK_UNIVERSE`) is used instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from aigupiao.domain.errors import InvalidSymbol
+from aigupiao.domain.money import round_half_up
+from aigupiao.domain.symbols import Board, Symbol, is_st_name, parse_symbol
+
+log = logging.getLogger(__name__)
+
+SHARED_DIR_ENV = "AIGUPIAO_SHARED_DIR"
+SPOT_FILE = Path("data/quotes/Da-Wen-Xi_XQuant/stock_zh_a_spot.csv")
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolInfo:
+    """A tradable symbol with the reference price its trading day starts from."""
+
+    symbol: Symbol
+    name: str
+    previous_close: Decimal
+    is_st: bool = False
+
+
+# Liquid, widely held names across the boards, in the order they are taken.
+# The first two are the symbols manual tests and demos use.
+PREFERRED_CODES: tuple[str, ...] = (
+    "sh600519",
+    "sz000001",
+    # SH main board
+    "sh601318",
+    "sh600036",
+    "sh600900",
+    "sh601398",
+    "sh601288",
+    "sh601988",
+    "sh601939",
+    "sh600030",
+    "sh600276",
+    "sh600887",
+    "sh601012",
+    "sh600309",
+    "sh601166",
+    "sh600000",
+    "sh601857",
+    "sh600028",
+    "sh601088",
+    "sh600104",
+    "sh601899",
+    "sh600048",
+    "sh603288",
+    "sh600809",
+    "sh600690",
+    "sh601728",
+    # SZ main board
+    "sz000858",
+    "sz000333",
+    "sz000651",
+    "sz002594",
+    "sz002415",
+    "sz000725",
+    "sz002475",
+    "sz000002",
+    "sz002714",
+    "sz000568",
+    "sz002304",
+    "sz000063",
+    "sz002230",
+    "sz000100",
+    "sz002352",
+    # ChiNext
+    "sz300750",
+    "sz300059",
+    "sz300015",
+    "sz300760",
+    "sz300124",
+    "sz300274",
+    # STAR
+    "sh688981",
+    "sh688111",
+    "sh688012",
+    "sh688041",
+    "sh688256",
+)
+
+# Used when the snapshot file is not available: closes of the snapshot day.
+_FALLBACK_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("sh600519", "贵州茅台", "1466.80"),
+    ("sz000001", "平安银行", "10.91"),
+    ("sh601318", "中国平安", "64.50"),
+    ("sh600036", "招商银行", "38.94"),
+    ("sh600900", "长江电力", "26.05"),
+    ("sh601398", "工商银行", "7.06"),
+    ("sz000858", "五粮液", "105.16"),
+    ("sz000333", "美的集团", "79.52"),
+    ("sz002594", "比亚迪", "90.87"),
+    ("sz300750", "宁德时代", "361.95"),
+    ("sz300059", "东方财富", "22.41"),
+    ("sh688981", "中芯国际", "115.82"),
+)
+
+FALLBACK_UNIVERSE: tuple[SymbolInfo, ...] = tuple(
+    SymbolInfo(parse_symbol(code), name, Decimal(close)) for code, name, close in _FALLBACK_ROWS
+)
+
+_ELIGIBLE_BOARDS = frozenset({Board.SH_MAIN, Board.SZ_MAIN, Board.CHINEXT, Board.STAR})
+
+
+def default_shared_dir() -> Path | None:
+    """The shared data directory: ``$AIGUPIAO_SHARED_DIR``, else ``../shared`` from the cwd."""
+    configured = os.environ.get(SHARED_DIR_ENV)
+    candidate = Path(configured) if configured else Path.cwd().parent / "shared"
+    return candidate if candidate.is_dir() else None
+
+
+def load_universe(
+    shared_dir: Path | None, count: int = 50, *, include_st: bool = False
+) -> list[SymbolInfo]:
+    """About ``count`` liquid SH/SZ stocks (no BSE; no ST unless ``include_st``).
+
+    Preferred codes come first, in :data:`PREFERRED_CODES` order; codes missing
+    from the snapshot (or suspended, or ST) are skipped and the list is filled
+    up with the other stocks of largest turnover. Falls back to
+    :data:`FALLBACK_UNIVERSE` when ``shared_dir`` is None or has no snapshot.
+    """
+    path = shared_dir / SPOT_FILE if shared_dir is not None else None
+    if path is None or not path.is_file():
+        log.info("no market snapshot at %s; using the built-in universe", path)
+        return list(FALLBACK_UNIVERSE[:count])
+    rows = _read_snapshot(path, include_st=include_st)
+    chosen = [rows[code][0] for code in PREFERRED_CODES if code in rows][:count]
+    taken = {info.symbol.full for info in chosen}
+    by_turnover = sorted(
+        (item for item in rows.values() if item[0].symbol.full not in taken),
+        key=lambda item: (-item[1], item[0].symbol.full),
+    )
+    chosen.extend(info for info, _ in by_turnover[: max(0, count - len(chosen))])
+    return chosen
+
+
+def _read_snapshot(path: Path, *, include_st: bool) -> dict[str, tuple[SymbolInfo, Decimal]]:
+    """Eligible rows of the snapshot by prefixed code, each with its turnover."""
+    rows: dict[str, tuple[SymbolInfo, Decimal]] = {}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for record in csv.DictReader(handle):
+            parsed = _parse_row(record, include_st=include_st)
+            if parsed is not None:
+                rows[parsed[0].symbol.full] = parsed
+    return rows
+
+
+def _parse_row(record: dict[str, str], *, include_st: bool) -> tuple[SymbolInfo, Decimal] | None:
+    try:
+        symbol = parse_symbol(record["代码"])
+        last = _decimal(record["最新价"])
+        previous = _decimal(record["昨收"])
+        turnover = _decimal(record["成交额"])
+    except (InvalidSymbol, KeyError, InvalidOperation):
+        return None
+    # Sina pads short names with spaces ("五 粮 液"); they are not part of the name.
+    name = (record.get("名称") or "").replace(" ", "")
+    is_st = is_st_name(name)
+    if symbol.board not in _ELIGIBLE_BOARDS or (is_st and not include_st):
+        return None
+    if _is_new_listing(name):
+        return None  # N/C-prefixed names have no price limit yet
+    close = last if last > 0 else previous  # 最新价 is 0 while suspended
+    if close <= 0:
+        return None
+    info = SymbolInfo(symbol, name, round_half_up(close, symbol.tick), is_st)
+    return info, turnover
+
+
+def _decimal(text: str | None) -> Decimal:
+    value = Decimal((text or "").strip())
+    if not value.is_finite():
+        raise InvalidOperation(text)
+    return value
+
+
+def _is_new_listing(name: str) -> bool:
+    return len(name) > 1 and name[0] in "NC" and not name[1].isascii()

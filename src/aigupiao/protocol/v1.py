@@ -1,0 +1,167 @@
+"""Cloud <-> local wire messages, protocol version 1 (see ARCHITECTURE.md).
+
+JSON text frames; every message has ``type`` and ``v: 1``. Decimal fields
+travel as strings so no price ever passes through a float.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+VERSION = 1
+
+Capability = Literal["buy", "sell", "cancel", "export", "status"]
+ResponseStatus = Literal["done", "rejected", "failed", "expired", "unknown"]
+ExportKind = Literal["positions", "trades", "orders", "all"]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = 1
+
+
+class Register(_Message):
+    type: Literal["register"] = "register"
+    node_id: str = Field(min_length=1, max_length=64)
+    account: str = Field(min_length=1, max_length=64)
+    broker: str
+    capabilities: list[Capability]
+    last_seq: int = Field(ge=0, description="highest seq the cloud confirmed as received")
+
+
+class RegisterAck(_Message):
+    type: Literal["register_ack"] = "register_ack"
+    connection_id: str
+    server_time: datetime
+    heartbeat_s: float
+    last_received_seq: int = 0
+
+
+class TradeData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    action: Literal["buy", "sell"]
+    stock_code: str
+    quantity: int = Field(gt=0)
+    price: Decimal | None = None  # None = market order
+    agent_id: str | None = None
+    decision_id: str | None = None
+    client_order_id: str | None = None
+
+    @field_validator("price")
+    @classmethod
+    def _positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise ValueError("price must be positive or null (market order)")
+        return value
+
+
+class _Command(_Message):
+    id: str = Field(min_length=1, max_length=64)
+    issued_at: datetime
+    expires_at: datetime
+
+
+class TradeCommand(_Command):
+    type: Literal["trade"] = "trade"
+    data: TradeData
+
+
+class CancelData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    order_id: str
+
+
+class CancelCommand(_Command):
+    type: Literal["cancel"] = "cancel"
+    data: CancelData
+
+
+class ExportData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    data_type: ExportKind = "all"
+
+
+class ExportCommand(_Command):
+    type: Literal["export"] = "export"
+    data: ExportData
+
+
+class StatusCommand(_Command):
+    type: Literal["status"] = "status"
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Ack(_Message):
+    type: Literal["ack"] = "ack"
+    command_id: str
+
+
+class Response(_Message):
+    type: Literal["response"] = "response"
+    command_id: str
+    seq: int = Field(gt=0)
+    status: ResponseStatus
+    result: dict[str, Any] = Field(default_factory=dict)
+
+
+class Event(_Message):
+    type: Literal["event"] = "event"
+    seq: int = Field(gt=0)
+    kind: Literal["order_update", "trade", "account"]
+    data: dict[str, Any]
+
+
+class Received(_Message):
+    type: Literal["received"] = "received"
+    seq: int = Field(ge=0)
+
+
+class Heartbeat(_Message):
+    type: Literal["heartbeat"] = "heartbeat"
+    ts: datetime
+
+
+class Error(_Message):
+    type: Literal["error"] = "error"
+    command_id: str | None = None
+    code: str
+    message: str
+
+
+Command = TradeCommand | CancelCommand | ExportCommand | StatusCommand
+
+NodeToCloud = Annotated[
+    Register | Ack | Response | Event | Heartbeat | Error, Field(discriminator="type")
+]
+CloudToNode = Annotated[
+    RegisterAck
+    | TradeCommand
+    | CancelCommand
+    | ExportCommand
+    | StatusCommand
+    | Received
+    | Heartbeat
+    | Error,
+    Field(discriminator="type"),
+]
+
+_node_to_cloud: TypeAdapter[NodeToCloud] = TypeAdapter(NodeToCloud)
+_cloud_to_node: TypeAdapter[CloudToNode] = TypeAdapter(CloudToNode)
+
+
+def parse_from_node(text: str | bytes) -> NodeToCloud:
+    """Parse a frame sent by a node. Raises pydantic.ValidationError on a bad frame."""
+    return _node_to_cloud.validate_json(text)
+
+
+def parse_from_cloud(text: str | bytes) -> CloudToNode:
+    """Parse a frame sent by the cloud. Raises pydantic.ValidationError on a bad frame."""
+    return _cloud_to_node.validate_json(text)
+
+
+def dump(message: BaseModel) -> str:
+    return message.model_dump_json()

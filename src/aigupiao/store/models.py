@@ -1,0 +1,311 @@
+"""The database schema (ARCHITECTURE.md, "Data").
+
+One declarative class per table. The repositories read and write these tables
+with Core statements, so the classes are the schema, not a unit of work.
+``migrations/versions`` must create exactly this schema; a test compares them.
+
+Conventions: ids and codes are strings (symbols as ``sh600519``), money and prices
+are :class:`~aigupiao.store.types.Money`, times are
+:class:`~aigupiao.store.types.UTCDateTime`, enums are stored as their string value.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import JSONDoc, Money, UTCDateTime
+
+# Deterministic constraint names, so the migration can name them and PostgreSQL
+# and SQLite agree.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements INTEGER PRIMARY KEY columns.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+ID = 64  # length of ids, names and account ids
+CODE = 16  # symbol codes such as sh600519
+STATE = 24  # status and enum values
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        Decimal: Money(),
+        dict[str, Any]: JSONDoc,
+        list[Any]: JSONDoc,
+    }
+
+
+class SymbolRow(Base):
+    __tablename__ = "symbols"
+
+    code: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    exchange: Mapped[str] = mapped_column(String(4))
+    board: Mapped[str] = mapped_column(String(STATE))
+    name: Mapped[str] = mapped_column(String(ID))
+    previous_close: Mapped[Decimal | None]
+    is_st: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
+
+
+class QuoteRow(Base):
+    """The latest Level-1 quote per symbol."""
+
+    __tablename__ = "quotes_latest"
+
+    symbol: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    ts: Mapped[datetime]
+    last: Mapped[Decimal]
+    previous_close: Mapped[Decimal]
+    open: Mapped[Decimal]
+    high: Mapped[Decimal]
+    low: Mapped[Decimal]
+    volume: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal]
+    bids: Mapped[list[Any]]  # [[price as str, volume], ...]
+    asks: Mapped[list[Any]]
+    received_at: Mapped[datetime]
+
+
+class BarRow(Base):
+    """An OHLCV bar labelled by its end time; ``freq`` is ``1m`` or ``1d``."""
+
+    __tablename__ = "bars"
+
+    symbol: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    freq: Mapped[str] = mapped_column(String(4), primary_key=True)
+    end: Mapped[datetime] = mapped_column(primary_key=True)
+    open: Mapped[Decimal]
+    high: Mapped[Decimal]
+    low: Mapped[Decimal]
+    close: Mapped[Decimal]
+    volume: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal]
+
+
+class DecisionRow(Base):
+    """A strategy decision with its inputs and the risk verdict. Append-only."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(index=True)
+    strategy: Mapped[str] = mapped_column(String(ID))
+    account: Mapped[str] = mapped_column(String(ID))
+    symbol: Mapped[str] = mapped_column(String(CODE))
+    side: Mapped[str] = mapped_column(String(STATE))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    price: Mapped[Decimal | None]
+    reason: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[dict[str, Any]]
+    verdict: Mapped[str | None] = mapped_column(String(STATE))
+    rule: Mapped[str | None] = mapped_column(String(ID))
+    risk_message: Mapped[str | None] = mapped_column(Text)
+    command_id: Mapped[str | None] = mapped_column(String(ID))
+
+
+class CommandRow(Base):
+    """A command for a local node; ``id`` is the idempotency key."""
+
+    __tablename__ = "commands"
+    __table_args__ = (UniqueConstraint("client_order_id"),)
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    type: Mapped[str] = mapped_column(String(STATE))
+    node_id: Mapped[str] = mapped_column(String(ID), index=True)
+    account: Mapped[str] = mapped_column(String(ID))
+    status: Mapped[str] = mapped_column(String(STATE), index=True)
+    data: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None]
+    client_order_id: Mapped[str | None] = mapped_column(String(ID))
+    decision_id: Mapped[str | None] = mapped_column(String(ID))
+    issued_at: Mapped[datetime] = mapped_column(index=True)
+    expires_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class OrderRow(Base):
+    """An order as last reported; its history is in ``order_events``."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    account: Mapped[str] = mapped_column(String(ID), index=True)
+    node_id: Mapped[str | None] = mapped_column(String(ID))
+    command_id: Mapped[str | None] = mapped_column(String(ID))
+    symbol: Mapped[str] = mapped_column(String(CODE))
+    side: Mapped[str] = mapped_column(String(STATE))
+    type: Mapped[str] = mapped_column(String(STATE))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    price: Mapped[Decimal | None]
+    status: Mapped[str] = mapped_column(String(STATE))
+    filled_quantity: Mapped[int] = mapped_column(BigInteger)
+    filled_amount: Mapped[Decimal]
+    broker_order_id: Mapped[str | None] = mapped_column(String(ID))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class OrderEventRow(Base):
+    """One change of an order's status or filled quantity. Append-only."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    ts: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(STATE))
+    filled_quantity: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]]
+
+
+class TradeRow(Base):
+    """One fill. Append-only; ``id`` comes from the broker side, so adding is idempotent."""
+
+    __tablename__ = "trades"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(ID), index=True)
+    account: Mapped[str] = mapped_column(String(ID), index=True)
+    node_id: Mapped[str | None] = mapped_column(String(ID))
+    symbol: Mapped[str] = mapped_column(String(CODE))
+    side: Mapped[str] = mapped_column(String(STATE))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    price: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    commission: Mapped[Decimal]
+    stamp_duty: Mapped[Decimal]
+    transfer_fee: Mapped[Decimal]
+    ts: Mapped[datetime] = mapped_column(index=True)
+
+
+class PositionRow(Base):
+    """The latest position snapshot of an account, one row per symbol."""
+
+    __tablename__ = "positions"
+
+    account: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)
+    available: Mapped[int] = mapped_column(BigInteger)
+    cost_price: Mapped[Decimal]
+    last_price: Mapped[Decimal | None]
+    updated_at: Mapped[datetime]
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    node_id: Mapped[str | None] = mapped_column(String(ID))
+    paper: Mapped[bool] = mapped_column(Boolean)
+    cash: Mapped[Decimal]
+    frozen_cash: Mapped[Decimal]
+    equity: Mapped[Decimal]
+    updated_at: Mapped[datetime]
+
+
+class NodeRow(Base):
+    """A local execution node; ``last_seq`` is the last response/event seq received."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    account: Mapped[str] = mapped_column(String(ID))
+    broker: Mapped[str] = mapped_column(String(ID))
+    status: Mapped[str] = mapped_column(String(STATE))
+    connection_id: Mapped[str | None] = mapped_column(String(ID))
+    last_seen: Mapped[datetime]
+    registered_at: Mapped[datetime]
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class NodeTokenRow(Base):
+    __tablename__ = "node_tokens"
+    __table_args__ = (UniqueConstraint("name"), UniqueConstraint("token_hash"))
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(ID))
+    account: Mapped[str] = mapped_column(String(ID))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("username"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(ID))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(STATE))
+    created_at: Mapped[datetime]
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("name"), UniqueConstraint("key_hash"))
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(ID))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class SettingRow(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONDoc)  # any JSON value
+    updated_at: Mapped[datetime]
+
+
+class BacktestRow(Base):
+    __tablename__ = "backtests"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    created_at: Mapped[datetime]
+    params: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None]
+
+
+class AuditRow(Base):
+    """Who did what to what. Append-only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(ID))
+    action: Mapped[str] = mapped_column(String(ID))
+    target: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[dict[str, Any]]

@@ -1,0 +1,27 @@
+"""Repositories: one per aggregate, each working in the caller's session."""
+
+from ._base import Repository
+from .audit import AuditRepo, SettingRepo
+from .auth import ApiKeyRepo, NodeTokenRepo
+from .commands import CommandRepo, DecisionRepo
+from .market import BarRepo, QuoteRepo, SymbolRepo
+from .nodes import NodeRepo
+from .trading import AccountRepo, OrderRepo, PositionRepo, TradeRepo
+
+__all__ = [
+    "AccountRepo",
+    "ApiKeyRepo",
+    "AuditRepo",
+    "BarRepo",
+    "CommandRepo",
+    "DecisionRepo",
+    "NodeRepo",
+    "NodeTokenRepo",
+    "OrderRepo",
+    "PositionRepo",
+    "QuoteRepo",
+    "Repository",
+    "SettingRepo",
+    "SymbolRepo",
+    "TradeRepo",
+]

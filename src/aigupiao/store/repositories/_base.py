@@ -1,0 +1,80 @@
+"""What every repository shares: the session, the clock, row-to-dict, upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aigupiao.core.clock import Clock, LiveClock
+from aigupiao.domain.symbols import Symbol
+
+# Rows per multi-row INSERT: far below the bind-parameter limits of both databases.
+UPSERT_CHUNK = 500
+
+
+class Repository:
+    """Base of the repositories.
+
+    A repository runs statements in the caller's session and never commits: the
+    caller decides what one transaction contains. Reads return plain dicts keyed
+    by column name (Decimals, aware UTC datetimes, JSON as stored).
+
+    Args:
+        session: the session to work in.
+        clock: the source of ``now`` for timestamps the caller does not pass
+            (``created_at``, ``last_used_at``, ``received_at`` ...).
+    """
+
+    def __init__(self, session: AsyncSession, *, clock: Clock | None = None) -> None:
+        self._session = session
+        self._clock = clock or LiveClock()
+
+    def _now(self) -> datetime:
+        return self._clock.now()
+
+    @property
+    def _dialect(self) -> str:
+        return self._session.get_bind().dialect.name
+
+    def _insert(self, table: Table) -> Any:
+        """A dialect-specific INSERT, which offers ``on_conflict_do_*``."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    async def _upsert(self, table: Table, rows: Sequence[dict[str, Any]], keys: list[str]) -> None:
+        """INSERT ... ON CONFLICT (keys) DO UPDATE every other column; last row per key wins."""
+        unique = list({tuple(row[k] for k in keys): row for row in rows}.values())
+        for start in range(0, len(unique), UPSERT_CHUNK):
+            chunk = unique[start : start + UPSERT_CHUNK]
+            statement = self._insert(table).values(chunk)
+            updates = {
+                column: statement.excluded[column] for column in chunk[0] if column not in keys
+            }
+            await self._session.execute(
+                statement.on_conflict_do_update(index_elements=keys, set_=updates)
+            )
+
+    async def _one(self, statement: Any) -> dict[str, Any] | None:
+        row = (await self._session.execute(statement)).mappings().first()
+        return dict(row) if row is not None else None
+
+    async def _all(self, statement: Any) -> list[dict[str, Any]]:
+        result: Result[Any] = await self._session.execute(statement)
+        return [dict(row) for row in result.mappings()]
+
+
+def text_value(value: Any) -> Any:
+    """An enum's value (``Side.BUY`` -> ``"buy"``), a Symbol's full code; others unchanged."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Symbol):
+        return value.full
+    return value

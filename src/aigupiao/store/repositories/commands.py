@@ -1,0 +1,170 @@
+"""Agent decisions and the commands sent to local nodes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from aigupiao.domain.decisions import Command, CommandStatus, Decision, next_command_status
+
+from ..errors import DuplicateClientOrderId, NotFound
+from ..models import CommandRow, DecisionRow
+from ._base import Repository, text_value
+
+_commands = CommandRow.__table__
+_decisions = DecisionRow.__table__
+
+# Commands a node should (still) receive after it reconnects. ``unknown`` is left
+# out on purpose: the node resolves it with its broker and never re-executes it.
+RESENDABLE = (CommandStatus.PENDING, CommandStatus.SENT, CommandStatus.ACKED)
+
+
+class CommandRepo(Repository):
+    async def create(
+        self,
+        command: Command,
+        *,
+        account: str,
+        client_order_id: str | None = None,
+        decision_id: str | None = None,
+    ) -> None:
+        """Store a new command (normally ``pending``) before it is sent.
+
+        Raises:
+            DuplicateClientOrderId: ``client_order_id`` is already used; the error's
+                ``command_id`` names the existing command. Nothing is written and the
+                transaction stays usable.
+        """
+        statement = self._insert(_commands).values(
+            id=command.id,
+            type=text_value(command.type),
+            node_id=command.node_id,
+            account=account,
+            status=text_value(command.status),
+            data=command.data,
+            result=command.result,
+            client_order_id=client_order_id,
+            decision_id=decision_id,
+            issued_at=command.issued_at,
+            expires_at=command.expires_at,
+            updated_at=command.issued_at,
+        )
+        if client_order_id is None:
+            await self._session.execute(statement)
+            return
+        # ON CONFLICT instead of catching IntegrityError: on PostgreSQL a failed
+        # INSERT would abort the caller's whole transaction.
+        inserted = await self._session.execute(
+            statement.on_conflict_do_nothing(index_elements=["client_order_id"])
+        )
+        if inserted.rowcount == 0:
+            existing = await self.by_client_order_id(client_order_id)
+            raise DuplicateClientOrderId(client_order_id, existing["id"] if existing else "?")
+
+    async def get(self, command_id: str) -> dict[str, Any] | None:
+        return await self._one(select(_commands).where(_commands.c.id == command_id))
+
+    async def by_client_order_id(self, client_order_id: str) -> dict[str, Any] | None:
+        return await self._one(
+            select(_commands).where(_commands.c.client_order_id == client_order_id)
+        )
+
+    async def list(
+        self, *, limit: int = 100, status: str | None = None, node_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Commands, newest first."""
+        c = _commands.c
+        statement = select(_commands).order_by(c.issued_at.desc(), c.id.desc()).limit(limit)
+        if status is not None:
+            statement = statement.where(c.status == text_value(status))
+        if node_id is not None:
+            statement = statement.where(c.node_id == node_id)
+        return await self._all(statement)
+
+    async def transition(
+        self, command_id: str, trigger: str, *, result: dict[str, Any] | None = None, at: datetime
+    ) -> str:
+        """Move a command along its lifecycle and return the new status.
+
+        ``trigger`` is ``send``, ``ack``, ``expire``, ``fail`` or an outcome
+        (``done``, ``rejected``, ``failed``, ``expired``, ``unknown``). Sets
+        ``sent_at`` on every send, ``acked_at`` on the first ack, ``finished_at``
+        on a final status, and ``result`` when given.
+
+        Raises:
+            NotFound: no command with this id.
+            IllegalTransition: the lifecycle forbids ``trigger`` now; nothing is written.
+        """
+        c = _commands.c
+        # FOR UPDATE serializes concurrent transitions on PostgreSQL; SQLite
+        # already holds the write lock (BEGIN IMMEDIATE).
+        row = (
+            await self._session.execute(
+                select(c.status, c.acked_at).where(c.id == command_id).with_for_update()
+            )
+        ).first()
+        if row is None:
+            raise NotFound("指令/command", command_id)
+        status = next_command_status(CommandStatus(row.status), trigger)
+        changes: dict[str, Any] = {"status": status.value, "updated_at": at}
+        if status is CommandStatus.SENT:
+            changes["sent_at"] = at
+        elif status is CommandStatus.ACKED and row.acked_at is None:
+            changes["acked_at"] = at
+        if status.is_final:
+            changes["finished_at"] = at
+        if result is not None:
+            changes["result"] = result
+        await self._session.execute(update(_commands).where(c.id == command_id).values(changes))
+        return status.value
+
+    async def pending_for_node(self, node_id: str) -> list[dict[str, Any]]:
+        """The node's unfinished commands to re-send after a reconnect, oldest first."""
+        c = _commands.c
+        return await self._all(
+            select(_commands)
+            .where(c.node_id == node_id, c.status.in_([s.value for s in RESENDABLE]))
+            .order_by(c.issued_at, c.id)
+        )
+
+
+class DecisionRepo(Repository):
+    async def add(self, decision: Decision) -> None:
+        await self._session.execute(
+            _decisions.insert().values(
+                id=decision.id,
+                ts=decision.ts,
+                strategy=decision.strategy,
+                account=decision.account,
+                symbol=text_value(decision.symbol),
+                side=text_value(decision.side),
+                quantity=decision.quantity,
+                price=decision.price,
+                reason=decision.reason,
+                inputs=decision.inputs,
+                verdict=text_value(decision.verdict),
+                rule=decision.rule,
+                risk_message=decision.risk_message,
+                command_id=decision.command_id,
+            )
+        )
+
+    async def set_command(self, decision_id: str, command_id: str) -> None:
+        """Link an accepted decision to the command it became."""
+        await self._session.execute(
+            update(_decisions).where(_decisions.c.id == decision_id).values(command_id=command_id)
+        )
+
+    async def list(
+        self, *, limit: int = 200, verdict: str | None = None, symbol: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Decisions, newest first."""
+        c = _decisions.c
+        statement = select(_decisions).order_by(c.ts.desc(), c.id.desc()).limit(limit)
+        if verdict is not None:
+            statement = statement.where(c.verdict == text_value(verdict))
+        if symbol is not None:
+            statement = statement.where(c.symbol == text_value(symbol))
+        return await self._all(statement)

@@ -1,0 +1,201 @@
+"""Orders and their events, trades, positions and accounts as the nodes report them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from ..models import AccountRow, OrderEventRow, OrderRow, PositionRow, TradeRow
+from ._base import Repository, text_value
+
+_orders = OrderRow.__table__
+_order_events = OrderEventRow.__table__
+_trades = TradeRow.__table__
+_positions = PositionRow.__table__
+_accounts = AccountRow.__table__
+
+# Filled in when a report leaves them out, and kept from the stored order when a
+# later report does not carry them (an event may not know which command placed it).
+_OPTIONAL_ORDER_COLUMNS = ("node_id", "command_id", "price", "broker_order_id")
+
+
+class OrderRepo(Repository):
+    async def upsert(self, order: dict[str, Any]) -> None:
+        """Store an order as last reported and log an ``order_events`` row when it is
+        new or its status or filled quantity changed.
+
+        ``order`` has the keys of the ``orders`` table. Required: id, account, symbol,
+        side, type, quantity, status, created_at, updated_at. ``filled_quantity`` and
+        ``filled_amount`` default to 0, ``reason`` to "". For an existing order,
+        ``created_at`` is kept, and None/empty optional values do not erase stored ones.
+        """
+        values = _order_values(order)
+        current = await self._current(values["id"])
+        if current is None:
+            inserted = await self._session.execute(
+                self._insert(_orders).values(values).on_conflict_do_nothing(index_elements=["id"])
+            )
+            if inserted.rowcount:
+                await self._add_event(values)
+                return
+            current = await self._current(values["id"])  # a concurrent writer was first
+            assert current is not None
+        for name in (*_OPTIONAL_ORDER_COLUMNS, "reason"):
+            if not values[name] and current[name]:
+                values[name] = current[name]
+        values["created_at"] = current["created_at"]
+        await self._session.execute(
+            update(_orders).where(_orders.c.id == values["id"]).values(values)
+        )
+        changed = (current["status"], current["filled_quantity"]) != (
+            values["status"],
+            values["filled_quantity"],
+        )
+        if changed:
+            await self._add_event(values)
+
+    async def get(self, order_id: str) -> dict[str, Any] | None:
+        return await self._one(select(_orders).where(_orders.c.id == order_id))
+
+    async def list(self, *, account: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Orders, newest first."""
+        c = _orders.c
+        statement = select(_orders).order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+        if account is not None:
+            statement = statement.where(c.account == account)
+        return await self._all(statement)
+
+    async def events(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's history, oldest first."""
+        c = _order_events.c
+        return await self._all(select(_order_events).where(c.order_id == order_id).order_by(c.id))
+
+    async def _current(self, order_id: str) -> dict[str, Any] | None:
+        # FOR UPDATE: two reports of one order must not both log the same change.
+        return await self._one(select(_orders).where(_orders.c.id == order_id).with_for_update())
+
+    async def _add_event(self, values: dict[str, Any]) -> None:
+        await self._session.execute(
+            _order_events.insert().values(
+                order_id=values["id"],
+                ts=values["updated_at"],
+                status=values["status"],
+                filled_quantity=values["filled_quantity"],
+                data={
+                    "filled_amount": values["filled_amount"],
+                    "broker_order_id": values["broker_order_id"],
+                    "reason": values["reason"],
+                },
+            )
+        )
+
+
+def _order_values(order: dict[str, Any]) -> dict[str, Any]:
+    values = {
+        "id": order["id"],
+        "account": order["account"],
+        "symbol": text_value(order["symbol"]),
+        "side": text_value(order["side"]),
+        "type": text_value(order["type"]),
+        "quantity": order["quantity"],
+        "status": text_value(order["status"]),
+        "filled_quantity": order.get("filled_quantity") or 0,
+        "filled_amount": order.get("filled_amount") or Decimal(0),
+        "reason": order.get("reason") or "",
+        "created_at": order["created_at"],
+        "updated_at": order["updated_at"],
+    }
+    values.update({name: order.get(name) for name in _OPTIONAL_ORDER_COLUMNS})
+    return values
+
+
+class TradeRepo(Repository):
+    async def add(self, trade: dict[str, Any]) -> bool:
+        """Store a fill; False (and nothing changes) if a trade with this id exists.
+
+        Keys: id, order_id, account, node_id, symbol, side, quantity, price, amount,
+        commission, stamp_duty, transfer_fee, ts.
+        """
+        values = {column.name: trade.get(column.name) for column in _trades.columns}
+        values["symbol"] = text_value(values["symbol"])
+        values["side"] = text_value(values["side"])
+        inserted = await self._session.execute(
+            self._insert(_trades).values(values).on_conflict_do_nothing(index_elements=["id"])
+        )
+        return bool(inserted.rowcount)
+
+    async def list(
+        self, *, account: str | None = None, symbol: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """Trades, newest first."""
+        c = _trades.c
+        statement = select(_trades).order_by(c.ts.desc(), c.id.desc()).limit(limit)
+        if account is not None:
+            statement = statement.where(c.account == account)
+        if symbol is not None:
+            statement = statement.where(c.symbol == text_value(symbol))
+        return await self._all(statement)
+
+
+class PositionRepo(Repository):
+    async def replace(self, account: str, positions: list[dict[str, Any]]) -> None:
+        """Replace the account's whole position snapshot.
+
+        Each position has symbol, total, available, cost_price and last_price (may be None).
+        """
+        now = self._now()
+        await self._session.execute(delete(_positions).where(_positions.c.account == account))
+        rows = [
+            {
+                "account": account,
+                "symbol": text_value(p["symbol"]),
+                "total": p["total"],
+                "available": p["available"],
+                "cost_price": p["cost_price"],
+                "last_price": p.get("last_price"),
+                "updated_at": now,
+            }
+            for p in positions
+        ]
+        if rows:
+            await self._session.execute(_positions.insert(), rows)
+
+    async def list(self, account: str | None = None) -> list[dict[str, Any]]:
+        c = _positions.c
+        statement = select(_positions).order_by(c.account, c.symbol)
+        if account is not None:
+            statement = statement.where(c.account == account)
+        return await self._all(statement)
+
+
+class AccountRepo(Repository):
+    async def upsert(
+        self,
+        account_id: str,
+        *,
+        node_id: str | None,
+        paper: bool,
+        cash: Decimal,
+        frozen_cash: Decimal,
+        equity: Decimal,
+    ) -> None:
+        await self._upsert(
+            _accounts,
+            [
+                {
+                    "id": account_id,
+                    "node_id": node_id,
+                    "paper": paper,
+                    "cash": cash,
+                    "frozen_cash": frozen_cash,
+                    "equity": equity,
+                    "updated_at": self._now(),
+                }
+            ],
+            ["id"],
+        )
+
+    async def list(self) -> list[dict[str, Any]]:
+        return await self._all(select(_accounts).order_by(_accounts.c.id))
