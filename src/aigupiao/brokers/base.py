@@ -147,15 +147,15 @@ class Broker(Protocol):
         ...
 
     async def get_orders(self) -> list[Order]:
-        """Orders of the account, oldest first."""
+        """Today's orders (当日委托), oldest first."""
         ...
 
     async def get_trades(self) -> list[Trade]:
-        """Fills of the account, oldest first."""
+        """Today's fills (当日成交), oldest first."""
         ...
 
     async def find_order(self, client_order_id: str) -> Order | None:
-        """The order placed with ``client_order_id``, or None if the broker never got it."""
+        """The order placed with ``client_order_id`` (any day); None if the broker never got it."""
         ...
 
     async def close(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
 from pydantic_settings import (
@@ -67,7 +67,7 @@ class FileSettings(BaseSettings):
             },
         )
         try:
-            return loaded(**overrides)  # type: ignore[no-any-return]
+            return cast(T, loaded(**overrides))
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

@@ -127,15 +127,13 @@ def parse_symbol(text: str) -> Symbol:
             f"contradictory exchange prefix and suffix in {text!r}",
         )
     tag = match["prefix"] or match["suffix"]
-    if tag:
-        exchange = Exchange(tag.upper())
-    else:
-        exchange = next((ex for prefix, ex in _BARE_EXCHANGE if code.startswith(prefix)), None)
-        if exchange is None:
-            raise InvalidSymbol(
-                f"无法识别的证券代码：{code}",
-                f"unknown security code {code}",
-            )
+    exchange = (
+        Exchange(tag.upper())
+        if tag
+        else next((ex for prefix, ex in _BARE_EXCHANGE if code.startswith(prefix)), None)
+    )
+    if exchange is None:
+        raise InvalidSymbol(f"无法识别的证券代码：{code}", f"unknown security code {code}")
     board = _board_of(exchange, code)
     return Symbol(code=code, exchange=exchange, board=board)
 

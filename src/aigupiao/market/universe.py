@@ -38,64 +38,24 @@ class SymbolInfo:
 
 # Liquid, widely held names across the boards, in the order they are taken.
 # The first two are the symbols manual tests and demos use.
+# fmt: off
 PREFERRED_CODES: tuple[str, ...] = (
-    "sh600519",
-    "sz000001",
+    "sh600519", "sz000001",
     # SH main board
-    "sh601318",
-    "sh600036",
-    "sh600900",
-    "sh601398",
-    "sh601288",
-    "sh601988",
-    "sh601939",
-    "sh600030",
-    "sh600276",
-    "sh600887",
-    "sh601012",
-    "sh600309",
-    "sh601166",
-    "sh600000",
-    "sh601857",
-    "sh600028",
-    "sh601088",
-    "sh600104",
-    "sh601899",
-    "sh600048",
-    "sh603288",
-    "sh600809",
-    "sh600690",
-    "sh601728",
+    "sh601318", "sh600036", "sh600900", "sh601398", "sh601288", "sh601988", "sh601939",
+    "sh600030", "sh600276", "sh600887", "sh601012", "sh600309", "sh601166", "sh600000",
+    "sh601857", "sh600028", "sh601088", "sh600104", "sh601899", "sh600048", "sh603288",
+    "sh600809", "sh600690", "sh601728",
     # SZ main board
-    "sz000858",
-    "sz000333",
-    "sz000651",
-    "sz002594",
-    "sz002415",
-    "sz000725",
-    "sz002475",
-    "sz000002",
-    "sz002714",
-    "sz000568",
-    "sz002304",
-    "sz000063",
-    "sz002230",
-    "sz000100",
+    "sz000858", "sz000333", "sz000651", "sz002594", "sz002415", "sz000725", "sz002475",
+    "sz000002", "sz002714", "sz000568", "sz002304", "sz000063", "sz002230", "sz000100",
     "sz002352",
     # ChiNext
-    "sz300750",
-    "sz300059",
-    "sz300015",
-    "sz300760",
-    "sz300124",
-    "sz300274",
+    "sz300750", "sz300059", "sz300015", "sz300760", "sz300124", "sz300274",
     # STAR
-    "sh688981",
-    "sh688111",
-    "sh688012",
-    "sh688041",
-    "sh688256",
+    "sh688981", "sh688111", "sh688012", "sh688041", "sh688256",
 )
+# fmt: on
 
 # Used when the snapshot file is not available: closes of the snapshot day.
 _FALLBACK_ROWS: tuple[tuple[str, str, str], ...] = (

@@ -148,12 +148,12 @@ class PaperBroker:
     async def get_orders(self) -> list[Order]:
         async with self._lock:
             self._begin()
-            return list(self._orders.values())
+            return [o for o in self._orders.values() if o.created_at.date() == self._day]
 
     async def get_trades(self) -> list[Trade]:
         async with self._lock:
             self._begin()
-            return list(self._trades)
+            return [t for t in self._trades if t.ts.date() == self._day]
 
     async def find_order(self, client_order_id: str) -> Order | None:
         async with self._lock:

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import CursorResult, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aigupiao.core.clock import Clock, LiveClock
 from aigupiao.domain.symbols import Symbol
+
+from ..models import Base
 
 # Rows per multi-row INSERT: far below the bind-parameter limits of both databases.
 UPSERT_CHUNK = 500
@@ -62,6 +64,11 @@ class Repository:
                 statement.on_conflict_do_update(index_elements=keys, set_=updates)
             )
 
+    async def _execute_count(self, statement: Any) -> int:
+        """Run a write statement and return how many rows it changed."""
+        result = await self._session.execute(statement)
+        return cast(CursorResult[Any], result).rowcount
+
     async def _one(self, statement: Any) -> dict[str, Any] | None:
         row = (await self._session.execute(statement)).mappings().first()
         return dict(row) if row is not None else None
@@ -69,6 +76,11 @@ class Repository:
     async def _all(self, statement: Any) -> list[dict[str, Any]]:
         result: Result[Any] = await self._session.execute(statement)
         return [dict(row) for row in result.mappings()]
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of a model class."""
+    return cast(Table, model.__table__)
 
 
 def text_value(value: Any) -> Any:

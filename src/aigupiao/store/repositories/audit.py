@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import select
 
 from ..models import AuditRow, SettingRow
-from ._base import Repository
+from ._base import Repository, table
 
-_audit = AuditRow.__table__
-_settings = SettingRow.__table__
+_audit = table(AuditRow)
+_settings = table(SettingRow)
 
 
 class AuditRepo(Repository):

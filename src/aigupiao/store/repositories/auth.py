@@ -13,7 +13,7 @@ from sqlalchemy import Table, select, update
 from ..errors import DuplicateName
 from ..models import ApiKeyRow, NodeTokenRow
 from ..secrets import API_KEY_PREFIX, NODE_TOKEN_PREFIX, display_prefix, hash_secret, new_secret
-from ._base import Repository
+from ._base import Repository, table
 
 
 class _SecretRepo(Repository):
@@ -22,16 +22,16 @@ class _SecretRepo(Repository):
     async def revoke(self, name: str) -> bool:
         """Revoke by name; False if there is no such name or it was already revoked."""
         c = self._table.c
-        result = await self._session.execute(
+        result = await self._execute_count(
             update(self._table)
             .where(c.name == name, c.revoked_at.is_(None))
             .values(revoked_at=self._now())
         )
-        return result.rowcount > 0
+        return result > 0
 
 
 class ApiKeyRepo(_SecretRepo):
-    _table = ApiKeyRow.__table__
+    _table = table(ApiKeyRow)
 
     async def add(self, name: str) -> str:
         """Create a key named ``name``; returns the plaintext key, which is not stored.
@@ -40,7 +40,7 @@ class ApiKeyRepo(_SecretRepo):
             DuplicateName: a key with this name exists (revoked or not).
         """
         key = new_secret(API_KEY_PREFIX)
-        inserted = await self._session.execute(
+        inserted = await self._execute_count(
             self._insert(self._table)
             .values(
                 name=name,
@@ -50,14 +50,14 @@ class ApiKeyRepo(_SecretRepo):
             )
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        if inserted.rowcount == 0:
+        if inserted == 0:
             raise DuplicateName("API key", name)
         return key
 
     async def verify(self, key: str) -> str | None:
         """The name of the key if it is valid and not revoked (and note its use); else None."""
         table = self._table
-        name = await self._session.scalar(
+        name: str | None = await self._session.scalar(
             update(table)
             .where(table.c.key_hash == hash_secret(key), table.c.revoked_at.is_(None))
             .values(last_used_at=self._now())
@@ -74,7 +74,7 @@ class ApiKeyRepo(_SecretRepo):
 
 
 class NodeTokenRepo(_SecretRepo):
-    _table = NodeTokenRow.__table__
+    _table = table(NodeTokenRow)
 
     async def add(self, name: str, account: str) -> str:
         """Create a token for a node trading ``account``; returns the plaintext token.
@@ -83,7 +83,7 @@ class NodeTokenRepo(_SecretRepo):
             DuplicateName: a token with this name exists (revoked or not).
         """
         token = new_secret(NODE_TOKEN_PREFIX)
-        inserted = await self._session.execute(
+        inserted = await self._execute_count(
             self._insert(self._table)
             .values(
                 name=name,
@@ -94,7 +94,7 @@ class NodeTokenRepo(_SecretRepo):
             )
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        if inserted.rowcount == 0:
+        if inserted == 0:
             raise DuplicateName("node token", name)
         return token
 

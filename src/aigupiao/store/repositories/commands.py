@@ -11,10 +11,10 @@ from aigupiao.domain.decisions import Command, CommandStatus, Decision, next_com
 
 from ..errors import DuplicateClientOrderId, NotFound
 from ..models import CommandRow, DecisionRow
-from ._base import Repository, text_value
+from ._base import Repository, table, text_value
 
-_commands = CommandRow.__table__
-_decisions = DecisionRow.__table__
+_commands = table(CommandRow)
+_decisions = table(DecisionRow)
 
 # Commands a node should (still) receive after it reconnects. ``unknown`` is left
 # out on purpose: the node resolves it with its broker and never re-executes it.
@@ -56,10 +56,10 @@ class CommandRepo(Repository):
             return
         # ON CONFLICT instead of catching IntegrityError: on PostgreSQL a failed
         # INSERT would abort the caller's whole transaction.
-        inserted = await self._session.execute(
+        inserted = await self._execute_count(
             statement.on_conflict_do_nothing(index_elements=["client_order_id"])
         )
-        if inserted.rowcount == 0:
+        if inserted == 0:
             existing = await self.by_client_order_id(client_order_id)
             raise DuplicateClientOrderId(client_order_id, existing["id"] if existing else "?")
 
@@ -69,6 +69,15 @@ class CommandRepo(Repository):
     async def by_client_order_id(self, client_order_id: str) -> dict[str, Any] | None:
         return await self._one(
             select(_commands).where(_commands.c.client_order_id == client_order_id)
+        )
+
+    async def pending_for_node(self, node_id: str) -> list[dict[str, Any]]:
+        """The node's unfinished commands to re-send after a reconnect, oldest first."""
+        c = _commands.c
+        return await self._all(
+            select(_commands)
+            .where(c.node_id == node_id, c.status.in_([s.value for s in RESENDABLE]))
+            .order_by(c.issued_at, c.id)
         )
 
     async def list(
@@ -119,15 +128,6 @@ class CommandRepo(Repository):
             changes["result"] = result
         await self._session.execute(update(_commands).where(c.id == command_id).values(changes))
         return status.value
-
-    async def pending_for_node(self, node_id: str) -> list[dict[str, Any]]:
-        """The node's unfinished commands to re-send after a reconnect, oldest first."""
-        c = _commands.c
-        return await self._all(
-            select(_commands)
-            .where(c.node_id == node_id, c.status.in_([s.value for s in RESENDABLE]))
-            .order_by(c.issued_at, c.id)
-        )
 
 
 class DecisionRepo(Repository):

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from aigupiao.domain.market import Bar, Level, Quote
 
 from ..models import BarRow, QuoteRow, SymbolRow
-from ._base import Repository, text_value
+from ._base import Repository, table, text_value
 
-_symbols = SymbolRow.__table__
-_quotes = QuoteRow.__table__
-_bars = BarRow.__table__
+_symbols = table(SymbolRow)
+_quotes = table(QuoteRow)
+_bars = table(BarRow)
 
 
 class QuoteRepo(Repository):

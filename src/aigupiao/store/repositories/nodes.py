@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import case, select, update
 
 from ..models import NodeRow
-from ._base import Repository
+from ._base import Repository, table
 
-_nodes = NodeRow.__table__
+_nodes = table(NodeRow)
 
 
 class NodeRepo(Repository):

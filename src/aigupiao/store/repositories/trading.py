@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from ..models import AccountRow, OrderEventRow, OrderRow, PositionRow, TradeRow
-from ._base import Repository, text_value
+from ._base import Repository, table, text_value
 
-_orders = OrderRow.__table__
-_order_events = OrderEventRow.__table__
-_trades = TradeRow.__table__
-_positions = PositionRow.__table__
-_accounts = AccountRow.__table__
+_orders = table(OrderRow)
+_order_events = table(OrderEventRow)
+_trades = table(TradeRow)
+_positions = table(PositionRow)
+_accounts = table(AccountRow)
 
 # Filled in when a report leaves them out, and kept from the stored order when a
 # later report does not carry them (an event may not know which command placed it).
@@ -34,10 +34,10 @@ class OrderRepo(Repository):
         values = _order_values(order)
         current = await self._current(values["id"])
         if current is None:
-            inserted = await self._session.execute(
+            inserted = await self._execute_count(
                 self._insert(_orders).values(values).on_conflict_do_nothing(index_elements=["id"])
             )
-            if inserted.rowcount:
+            if inserted:
                 await self._add_event(values)
                 return
             current = await self._current(values["id"])  # a concurrent writer was first
@@ -59,6 +59,11 @@ class OrderRepo(Repository):
     async def get(self, order_id: str) -> dict[str, Any] | None:
         return await self._one(select(_orders).where(_orders.c.id == order_id))
 
+    async def events(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's history, oldest first."""
+        c = _order_events.c
+        return await self._all(select(_order_events).where(c.order_id == order_id).order_by(c.id))
+
     async def list(self, *, account: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """Orders, newest first."""
         c = _orders.c
@@ -66,11 +71,6 @@ class OrderRepo(Repository):
         if account is not None:
             statement = statement.where(c.account == account)
         return await self._all(statement)
-
-    async def events(self, order_id: str) -> list[dict[str, Any]]:
-        """The order's history, oldest first."""
-        c = _order_events.c
-        return await self._all(select(_order_events).where(c.order_id == order_id).order_by(c.id))
 
     async def _current(self, order_id: str) -> dict[str, Any] | None:
         # FOR UPDATE: two reports of one order must not both log the same change.
@@ -121,10 +121,10 @@ class TradeRepo(Repository):
         values = {column.name: trade.get(column.name) for column in _trades.columns}
         values["symbol"] = text_value(values["symbol"])
         values["side"] = text_value(values["side"])
-        inserted = await self._session.execute(
+        inserted = await self._execute_count(
             self._insert(_trades).values(values).on_conflict_do_nothing(index_elements=["id"])
         )
-        return bool(inserted.rowcount)
+        return inserted > 0
 
     async def list(
         self, *, account: str | None = None, symbol: str | None = None, limit: int = 200

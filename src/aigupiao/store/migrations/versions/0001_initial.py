@@ -30,7 +30,7 @@ CODE = sa.String(16)
 STATE = sa.String(24)
 
 
-def _id_column(name: str = "id") -> sa.Column:
+def _id_column(name: str = "id") -> sa.Column[int]:
     return sa.Column(name, AUTO_ID, autoincrement=True, nullable=False)
 
 
