@@ -115,11 +115,13 @@ class NodeHub:
         """Run one node connection from handshake to disconnect."""
         token = _bearer(socket)
         identity = await self._verify(token) if token else None
+        # Accept before closing: a close before the handshake would be a bare HTTP 403,
+        # and the node could not tell a bad token from a proxy problem.
+        await socket.accept()
         if identity is None:
             await socket.close(code=CLOSE_UNAUTHORIZED, reason="invalid node token")
             return
         token_name, token_account = identity
-        await socket.accept()
         link: NodeLink | None = None
         try:
             register = await asyncio.wait_for(socket.receive_text(), timeout=10)

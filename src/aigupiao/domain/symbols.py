@@ -81,6 +81,7 @@ _CODE_RE = re.compile(
 STOCK_TICK = Decimal("0.01")
 FUND_TICK = Decimal("0.001")
 ST_LIMIT_WIDENED = date(2026, 7, 6)
+CHINEXT_REFORM = date(2020, 8, 24)  # ChiNext registration reform: +-10% -> +-20%
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,7 @@ def limit_pct(symbol: Symbol, trading_date: date, *, is_st: bool = False) -> Dec
     board = symbol.board
     if board is Board.INDEX:
         return None
-    if board in (Board.CHINEXT, Board.STAR):
+    if board is Board.STAR or (board is Board.CHINEXT and trading_date >= CHINEXT_REFORM):
         return Decimal("0.20")
     if board is Board.BSE:
         return Decimal("0.30")

@@ -25,6 +25,7 @@ so cash never goes negative.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -94,6 +95,9 @@ class PaperBroker:
         self._by_client: dict[str, str] = {}
         self._trades: list[Trade] = []
         self._depth_used: dict[str, tuple[datetime, dict[Decimal, int]]] = {}
+        # Ids stay unique across restarts (state is in memory for now), so stored
+        # orders and fills of an earlier run are never overwritten or mistaken for duplicates.
+        self._run = secrets.token_hex(3)
         self._order_seq = 0
         self._trade_seq = 0
         self._closed = False
@@ -230,7 +234,7 @@ class PaperBroker:
         self, request: OrderRequest, quote: Quote, reserve: Decimal, now: datetime
     ) -> OrderResult:
         self._order_seq += 1
-        order_id = f"P{self._order_seq:06d}"
+        order_id = f"P{self._run}-{self._order_seq:06d}"
         order = Order(
             id=order_id,
             account=self.account_id,
@@ -303,7 +307,7 @@ class PaperBroker:
         )
         self._trade_seq += 1
         trade = Trade(
-            id=f"PT{self._trade_seq:06d}",
+            id=f"T{self._run}-{self._trade_seq:06d}",
             order_id=order.id,
             account=self.account_id,
             symbol=order.symbol,

@@ -30,6 +30,7 @@ from aigupiao.store import (
     PositionRepo,
     TradeRepo,
 )
+from aigupiao.store import NotFound as StoreNotFound
 
 from ..hub import NodeHub, NodeLink
 from ..settings import LocalTradingSection
@@ -137,7 +138,8 @@ class CommandService:
         return await self._outcome(row, wait)
 
     async def get(self, command_id: str) -> dict[str, Any] | None:
-        return await self._get(command_id)
+        async with self._db.session() as session:
+            return await CommandRepo(session).get(command_id)
 
     async def list(self, **filters: Any) -> list[dict[str, Any]]:
         async with self._db.session() as session:
@@ -185,6 +187,10 @@ class CommandService:
                 )
             except IllegalTransition:
                 log.info("duplicate or late response for %s ignored", message.command_id)
+            except StoreNotFound:
+                # Ran on the node's own API, not sent by the cloud: its order and fills
+                # are stored above all the same.
+                log.info("node %s reports its own command %s", link.node_id, message.command_id)
             await NodeRepo(session).upsert(
                 link.node_id,
                 account=link.account,
@@ -197,10 +203,9 @@ class CommandService:
             await session.commit()
         self._stats.responses += 1
         await link.send(v1.Received(seq=message.seq))
-        row = await self._get(message.command_id)
         waiter = self._waiters.pop(message.command_id, None)
-        if waiter is not None and row is not None and not waiter.done():
-            waiter.set_result(row)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(await self._get(message.command_id))
 
     async def on_event(self, link: NodeLink, message: v1.Event) -> None:
         async with self._db.session() as session:

@@ -1,0 +1,160 @@
+"""The cloud <-> node link: auth, exactly once, expiry, reconnects, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from aigupiao.domain.decisions import CommandType
+from aigupiao.protocol import v1
+
+from ..conftest import eventually
+from .stack import running_stack
+
+WS = "/api/cloud-local-trading/ws"
+
+
+def _trade(command_id: str, *, expires_in: float = 10.0) -> v1.TradeCommand:
+    now = datetime.now(UTC)
+    return v1.TradeCommand(
+        id=command_id,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=expires_in),
+        data=v1.TradeData(action="buy", stock_code="sh600519", quantity=100),
+    )
+
+
+async def test_bad_or_missing_token_closes_with_4401(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, with_node=False) as stack:
+        url = f"ws://127.0.0.1:{stack.cloud_server.port}{WS}"
+        for headers in ({"Authorization": "Bearer agn_not-a-token"}, {}):
+            async with connect(url, additional_headers=headers) as socket:
+                with pytest.raises(ConnectionClosed) as info:
+                    await socket.recv()
+            assert info.value.rcvd is not None and info.value.rcvd.code == 4401
+
+
+async def test_token_for_another_account_is_refused(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, with_node=False) as stack:
+        url = f"ws://127.0.0.1:{stack.cloud_server.port}{WS}"
+        headers = {"Authorization": f"Bearer {stack.node_token}"}
+        async with connect(url, additional_headers=headers) as socket:
+            register = v1.Register(
+                node_id="x",
+                account="someone-else",
+                broker="paper",
+                capabilities=["buy"],
+                last_seq=0,
+            )
+            await socket.send(register.model_dump_json())
+            error = v1.parse_from_cloud(await socket.recv())
+            assert isinstance(error, v1.Error) and error.code == "account_mismatch"
+            with pytest.raises(ConnectionClosed):
+                await socket.recv()
+        assert stack.cloud.hub.links == {}
+
+
+async def test_node_with_a_revoked_token_reports_why(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, with_node=False) as stack:
+        node = await stack.start_node(token="agn_revoked-or-wrong")
+        assert node.link is not None
+        await eventually(lambda: node.link.last_error and "4401" in node.link.last_error)
+        assert node.link.state.value in ("offline", "connecting")
+
+
+async def test_repeated_command_id_runs_once_and_returns_the_stored_response(
+    tmp_path: Path,
+) -> None:
+    async with running_stack(tmp_path) as stack:
+        node = stack.node
+        assert node is not None
+        command = _trade("dup-1")
+        first_seq = await node.executor.execute(command)
+        again_seq = await node.executor.execute(command)
+        assert first_seq == again_seq
+        assert len(await node.broker.get_trades()) == 1
+        entry = await node.journal.get("dup-1")
+        assert entry is not None and entry.status == "done"
+
+
+async def test_expired_trade_never_reaches_the_broker(tmp_path: Path) -> None:
+    async with running_stack(tmp_path) as stack:
+        node = stack.node
+        assert node is not None
+        await node.executor.execute(_trade("late-1", expires_in=-1))
+        entry = await node.journal.get("late-1")
+        assert entry is not None and entry.status == "expired"
+        assert await node.broker.get_orders() == []
+
+
+async def test_results_survive_a_cloud_outage_and_arrive_after_reconnect(tmp_path: Path) -> None:
+    """A response queued while the cloud is unreachable is delivered and stored on reconnect."""
+    async with running_stack(tmp_path) as stack:
+        node = stack.node
+        assert node is not None and node.link is not None
+        # Run a command on the node while the cloud sees no socket: close it from the cloud side.
+        link = stack.cloud.hub.links["local-1"]
+        await link.socket.close(code=1012)
+        await eventually(lambda: node.link.state.value != "online")
+        seq = await node.executor.execute(_trade("offline-1"))
+        assert seq is not None
+        await stack.wait_online()
+        # The node re-sends its outbox; the cloud stores the fill and confirms it.
+        async with stack.client() as client:
+            trades = await eventually(lambda: _trades(client), timeout=15)
+        assert trades[0]["symbol"] == "sh600519"
+        await eventually(lambda: _all_confirmed(node), timeout=10)
+
+
+async def test_commands_sent_while_node_was_away_are_delivered_on_reconnect(
+    tmp_path: Path,
+) -> None:
+    async with running_stack(tmp_path) as stack:
+        outcome = await stack.cloud.commands.submit(CommandType.STATUS, {}, wait=False)
+        await stack.stop_node()
+        await stack.start_node()
+        await stack.wait_online()
+
+        async def done() -> bool:
+            row = await stack.cloud.commands.get(outcome.command["id"])
+            return row is not None and row["status"] == "done"
+
+        await eventually(done, timeout=15)
+
+
+async def test_node_restart_keeps_its_journal(tmp_path: Path) -> None:
+    async with running_stack(tmp_path) as stack:
+        node = stack.node
+        assert node is not None
+        await node.executor.execute(_trade("keep-1"))
+        await stack.stop_node()
+        restarted = await stack.start_node()
+        entry = await restarted.journal.get("keep-1")
+        assert entry is not None and entry.status == "done"
+        # A re-delivery of the same id after the restart never reaches the new broker.
+        await restarted.executor.execute(_trade("keep-1"))
+        assert await restarted.broker.get_orders() == []
+
+
+async def _trades(client: object) -> list[dict[str, object]]:
+    response = await client.get("/api/trades")  # type: ignore[attr-defined]
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def _all_confirmed(node: object) -> bool:
+    return await node.journal.unconfirmed() == []  # type: ignore[attr-defined]
+
+
+async def test_heartbeats_keep_the_link_online(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, local_trading={"heartbeat_s": 0.2}) as stack:
+        node = stack.node
+        assert node is not None and node.link is not None
+        await eventually(lambda: node.link.last_heartbeat is not None, timeout=5)
+        await asyncio.sleep(0)  # let the loop run a heartbeat round
+        assert node.link.state.value == "online"
+        assert "local-1" in stack.cloud.hub.links
