@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import pytest
 
 T = TypeVar("T")
@@ -50,7 +51,7 @@ def wait_until(check: Callable[[], T], *, timeout: float = 30.0, interval: float
             if value:
                 return value
             last = value
-        except (AssertionError, OSError) as exc:
+        except (AssertionError, OSError, httpx.TransportError) as exc:
             last = exc
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last: {last!r}")

@@ -14,3 +14,4 @@ def setup_logging(level: str = "INFO") -> None:
     # uvicorn's per-request access lines drown the summary line in `aigupiao up`.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)

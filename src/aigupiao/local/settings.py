@@ -58,6 +58,18 @@ class LocalSettings(FileSettings):
     log_level: str = "INFO"
 
     @model_validator(mode="after")
+    def _refuse_placeholders(self) -> LocalSettings:
+        for name, value in (
+            ("cloud.token", self.cloud.token),
+            ("server.api_key", self.server.api_key),
+        ):
+            if value and value.upper().startswith(("PASTE", "CHANGE", "YOUR")):
+                raise ValueError(
+                    f"{name} 仍是示例占位符，请填入真实值 ({name} is still the example placeholder)"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_open_bind_without_key(self) -> LocalSettings:
         if not is_loopback(self.server.host) and not self.server.api_key:
             raise ValueError(
