@@ -11,6 +11,7 @@ from aigupiao.core.lifecycle import TaskGroup
 from aigupiao.risk.gate import RiskGate, RiskLimits
 from aigupiao.store import Database, DecisionRepo, NodeTokenRepo, SymbolRepo
 from aigupiao.strategy.dip_buy import DipBuy
+from aigupiao.strategy.stop_loss import StopLoss
 
 from .hub import NodeHub
 from .services.agent import AgentRunner
@@ -70,7 +71,10 @@ class CloudRuntime:
             ledger=ledger,
             stats=stats,
             gate=RiskGate(RiskLimits(max_position_size=agent_settings.max_position_size)),
-            strategies=[DipBuy(agent_settings.dip_threshold, agent_settings.dip_quantity)],
+            strategies=[
+                DipBuy(agent_settings.dip_threshold, agent_settings.dip_quantity),
+                StopLoss(agent_settings.risk_threshold),
+            ],
             interval=agent_settings.decision_interval,
             account=agent_settings.account,
         )
@@ -107,7 +111,7 @@ class CloudRuntime:
         async with self.db.session() as session:
             recent = await DecisionRepo(session).list(limit=5000)
         for strategy in self.agent.strategies:
-            if isinstance(strategy, DipBuy):
+            if isinstance(strategy, DipBuy | StopLoss):
                 codes = {
                     row["symbol"]
                     for row in recent
