@@ -21,8 +21,8 @@ SEED_TRADE = {
 EXECUTE = "/api/cloud-local-trading/execute-trade"
 
 
-async def test_seed_trade_fills_and_is_stored_everywhere(tmp_path: Path) -> None:
-    async with running_stack(tmp_path) as stack, stack.client() as client:
+async def test_seed_trade_fills_and_is_stored_everywhere(tmp_path: Path, empty_url: str) -> None:
+    async with running_stack(tmp_path, db_url=empty_url) as stack, stack.client() as client:
         response = await client.post(EXECUTE, json=SEED_TRADE)
         assert response.status_code == 200, response.text
         body = response.json()
@@ -55,8 +55,8 @@ async def test_seed_trade_fills_and_is_stored_everywhere(tmp_path: Path) -> None
         assert Decimal(status["balance"]["cash"]) < Decimal(1_000_000)
 
 
-async def test_retried_client_order_id_never_trades_twice(tmp_path: Path) -> None:
-    async with running_stack(tmp_path) as stack, stack.client() as client:
+async def test_retried_client_order_id_never_trades_twice(tmp_path: Path, empty_url: str) -> None:
+    async with running_stack(tmp_path, db_url=empty_url) as stack, stack.client() as client:
         body = {**SEED_TRADE, "client_order_id": "retry-1"}
         first = (await client.post(EXECUTE, json=body)).json()
         second = (await client.post(EXECUTE, json=body)).json()
@@ -97,8 +97,11 @@ async def test_agent_endpoints_and_exports(tmp_path: Path) -> None:
         assert quote["code"] == "sz000001" and Decimal(quote["last"]) > 0
 
 
-async def test_agent_dip_buys_become_fills(tmp_path: Path) -> None:
-    async with running_stack(tmp_path, agent=True) as stack, stack.client() as client:
+async def test_agent_dip_buys_become_fills(tmp_path: Path, empty_url: str) -> None:
+    async with (
+        running_stack(tmp_path, db_url=empty_url, agent=True) as stack,
+        stack.client() as client,
+    ):
 
         async def filled_decision() -> list[dict[str, object]]:
             decisions = (await client.get("/api/decisions?verdict=accepted")).json()

@@ -1,7 +1,8 @@
-"""The ``db`` fixture: a migrated, empty database on SQLite and on PostgreSQL.
+"""Database fixtures for every integration test: SQLite and PostgreSQL.
 
-PostgreSQL is the server on 127.0.0.1:5432 (trust auth, user ``postgres``); each
-test gets its own database, dropped afterwards. If the server is unreachable the
+``empty_url`` (and ``db``, migrated) run each test that asks for them on both
+backends. PostgreSQL is the server on 127.0.0.1:5432 (trust auth, user ``postgres``);
+each test gets its own database, dropped afterwards. If the server is unreachable the
 PostgreSQL cases are skipped, except in CI (``CI=true``), where they fail.
 """
 
