@@ -22,6 +22,7 @@ from aigupiao.store import (
 
 from ...deps import ApiKeyName, ReaderName, Runtime
 from ...errors import InvalidRequest, NotFound
+from ..public import public
 
 router = APIRouter(prefix="/api", tags=["data"])
 
@@ -41,7 +42,7 @@ async def list_orders(
     limit: int = Query(200, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     async with runtime.db.session() as session:
-        return await OrderRepo(session).list(account=account, limit=limit)
+        return public(await OrderRepo(session).list(account=account, limit=limit))
 
 
 @router.get("/trades")
@@ -54,7 +55,7 @@ async def list_trades(
 ) -> list[dict[str, Any]]:
     symbol = _full_code(code) if code else None
     async with runtime.db.session() as session:
-        return await TradeRepo(session).list(account=account, symbol=symbol, limit=limit)
+        return public(await TradeRepo(session).list(account=account, symbol=symbol, limit=limit))
 
 
 @router.get("/positions")
@@ -62,13 +63,13 @@ async def list_positions(
     runtime: Runtime, _: ApiKeyName, account: str | None = None
 ) -> list[dict[str, Any]]:
     async with runtime.db.session() as session:
-        return await PositionRepo(session).list(account)
+        return public(await PositionRepo(session).list(account))
 
 
 @router.get("/accounts")
 async def list_accounts(runtime: Runtime, _: ApiKeyName) -> list[dict[str, Any]]:
     async with runtime.db.session() as session:
-        return await AccountRepo(session).list()
+        return public(await AccountRepo(session).list())
 
 
 @router.get("/decisions")
@@ -81,7 +82,7 @@ async def list_decisions(
 ) -> list[dict[str, Any]]:
     symbol = _full_code(code) if code else None
     async with runtime.db.session() as session:
-        return await DecisionRepo(session).list(limit=limit, verdict=verdict, symbol=symbol)
+        return public(await DecisionRepo(session).list(limit=limit, verdict=verdict, symbol=symbol))
 
 
 @router.get("/quotes")
@@ -100,7 +101,7 @@ async def get_quote(code: str, runtime: Runtime, _: ReaderName) -> dict[str, Any
         stored = await QuoteRepo(session).get_latest(full)
     if stored is None:
         raise NotFound(f"没有 {full} 的行情", f"no quote for {full}")
-    return stored
+    return public(stored)
 
 
 @router.get("/commands")
