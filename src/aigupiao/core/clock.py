@@ -16,11 +16,13 @@ import time as _time
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
-from aigupiao.domain.sessions import is_trading_day, next_trading_day, previous_trading_day
-
-BEIJING = ZoneInfo("Asia/Shanghai")
+from aigupiao.domain.sessions import (
+    BEIJING,
+    is_trading_day,
+    next_trading_day,
+    previous_trading_day,
+)
 
 
 class Clock(Protocol):

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 class Phase(StrEnum):
@@ -81,7 +84,9 @@ def previous_trading_day(day: date) -> date:
 
 
 def phase_at(moment: datetime) -> Phase:
-    """The market phase at ``moment`` (naive Beijing local time)."""
+    """The market phase at ``moment`` (aware times are converted; naive ones are Beijing time)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(BEIJING)
     if not is_trading_day(moment.date()):
         return Phase.CLOSED
     now = moment.time()

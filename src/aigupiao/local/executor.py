@@ -80,7 +80,10 @@ class Executor:
                         return await self._trade(command)
                     case v1.CancelCommand():
                         order = await self.broker.cancel_order(command.data.order_id)
-                        return "done", {"order": order_to_dict(order), **await self._account()}
+                        return "done", {
+                            "order": order_to_dict(order),
+                            **await self._account_quietly(),
+                        }
                     case v1.ExportCommand():
                         return "done", await self.export(command.data.data_type)
                     case v1.StatusCommand():
@@ -116,16 +119,16 @@ class Executor:
         return "done", {
             "order": order_to_dict(placed.order),
             "trades": [trade_to_dict(t) for t in placed.trades],
-            **await self._account(),
+            # The order is placed: a failed account read must not turn that into a failure.
+            **await self._account_quietly(),
         }
 
-    async def _account(self) -> dict[str, Any]:
-        return {"account": account_to_dict(await self.broker.get_account())}
-
     async def _account_quietly(self) -> dict[str, Any]:
+        """The account snapshot if the broker gives it in time, else nothing."""
         try:
-            return await self._account()
-        except BrokerError:
+            async with asyncio.timeout(self._broker_timeout):
+                return {"account": account_to_dict(await self.broker.get_account())}
+        except (BrokerError, TimeoutError):
             return {}
 
     async def export(self, data_type: str) -> dict[str, Any]:
@@ -162,6 +165,19 @@ class Executor:
                     order = await self.broker.find_order(entry.id)
                 except BrokerError as exc:
                     log.warning("could not query broker for %s: %s", entry.id, exc)
+                    await self.journal.finish(
+                        entry.id,
+                        "unknown",
+                        {
+                            "code": "broker_query_failed",
+                            "message": f"节点在执行中停止，查询券商失败：{exc}；"
+                            "请人工核对，不会自动重下",
+                            "message_en": f"node stopped mid-command and the broker query failed: "
+                            f"{exc}; check manually, it is never resubmitted",
+                        },
+                    )
+                    resolved.append(entry.id)
+                    continue
             if order is not None:
                 await self.journal.finish(
                     entry.id, "done", {"order": order_to_dict(order), "resolved_by": "broker_query"}

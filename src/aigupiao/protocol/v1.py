@@ -6,11 +6,10 @@ travel as strings so no price ever passes through a float.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 VERSION = 1
 
@@ -36,7 +35,7 @@ class Register(_Message):
 class RegisterAck(_Message):
     type: Literal["register_ack"] = "register_ack"
     connection_id: str
-    server_time: datetime
+    server_time: AwareDatetime
     heartbeat_s: float
     last_received_seq: int = 0
 
@@ -61,8 +60,8 @@ class TradeData(BaseModel):
 
 class _Command(_Message):
     id: str = Field(min_length=1, max_length=64)
-    issued_at: datetime
-    expires_at: datetime
+    issued_at: AwareDatetime
+    expires_at: AwareDatetime
 
 
 class TradeCommand(_Command):
@@ -122,7 +121,7 @@ class Received(_Message):
 
 class Heartbeat(_Message):
     type: Literal["heartbeat"] = "heartbeat"
-    ts: datetime
+    ts: AwareDatetime
 
 
 class Error(_Message):
