@@ -21,6 +21,8 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from aigupiao.brokers.paper.broker import PaperBroker
 from aigupiao.cloud.app import create_app as create_cloud_app
@@ -329,23 +331,24 @@ def local(config: ConfigOption = None) -> None:
     asyncio.run(main())
 
 
+def _shown_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database_url>"
+
+
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """把数据库升级到最新结构 (apply Alembic migrations)."""
     settings = _cloud_settings(config)
-
-    async def main() -> None:
-        db = Database(settings.database_url)
-        try:
-            await db.upgrade()
-        finally:
-            await db.dispose()
-
-    asyncio.run(main())
-    console.print(f"数据库已是最新 (database at head): {settings.database_url}")
+    _with_session(config, lambda session: asyncio.sleep(0))
+    console.print(f"数据库已是最新 (database at head): {_shown_url(settings.database_url)}")
 
 
 def _with_session(config: Path | None, work: Any) -> Any:
+    """Run ``work(session)`` on the upgraded database and commit; database errors exit 2."""
     settings = _cloud_settings(config)
 
     async def main() -> Any:
@@ -359,7 +362,14 @@ def _with_session(config: Path | None, work: Any) -> Any:
         finally:
             await db.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except (ValueError, OSError, SQLAlchemyError) as exc:
+        if isinstance(exc, DuplicateName):
+            raise
+        raise _fail(
+            f"数据库错误 (database error) {_shown_url(settings.database_url)}: {exc}"
+        ) from exc
 
 
 @apikey_app.command("add")
@@ -375,6 +385,7 @@ def apikey_add(name: str, config: ConfigOption = None) -> None:
 
 @apikey_app.command("list")
 def apikey_list(config: ConfigOption = None) -> None:
+    """列出 API 密钥（只显示前缀）(list API keys; prefixes only)."""
     for row in _with_session(config, lambda s: ApiKeyRepo(s).list()):
         state = "revoked" if row["revoked_at"] else "active"
         console.print(f"{row['name']:<20} {row['prefix']}…  {state}  created {row['created_at']}")
@@ -382,6 +393,7 @@ def apikey_list(config: ConfigOption = None) -> None:
 
 @apikey_app.command("revoke")
 def apikey_revoke(name: str, config: ConfigOption = None) -> None:
+    """吊销 API 密钥 (revoke an API key)."""
     if not _with_session(config, lambda s: ApiKeyRepo(s).revoke(name)):
         raise _fail(f"没有名为 {name} 的有效密钥 (no active key named {name})")
     console.print(f"已吊销 (revoked): {name}")
@@ -404,6 +416,7 @@ def node_add(
 
 @node_app.command("list")
 def node_list(config: ConfigOption = None) -> None:
+    """列出本地节点令牌 (list node tokens)."""
     for row in _with_session(config, lambda s: NodeTokenRepo(s).list()):
         state = "revoked" if row["revoked_at"] else "active"
         console.print(f"{row['name']:<20} {row['account']:<12} {row['prefix']}…  {state}")
@@ -411,6 +424,7 @@ def node_list(config: ConfigOption = None) -> None:
 
 @node_app.command("revoke")
 def node_revoke(name: str, config: ConfigOption = None) -> None:
+    """吊销本地节点令牌 (revoke a node token)."""
     if not _with_session(config, lambda s: NodeTokenRepo(s).revoke(name)):
         raise _fail(f"没有名为 {name} 的有效令牌 (no active token named {name})")
     console.print(f"已吊销 (revoked): {name}")

@@ -116,12 +116,6 @@ async def test_trade_without_or_with_a_wrong_key_is_refused(tmp_path: Path) -> N
         assert status["orders"] == [] and Decimal(status["balance"]["cash"]) == 1_000_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="local/app.py check_key: secrets.compare_digest on a non-ASCII str raises "
-    "TypeError, so a non-ASCII key header is a 500 instead of a 401",
-)
 async def test_a_non_ascii_key_is_refused_not_a_server_error(tmp_path: Path) -> None:
     async with running_stack(tmp_path) as stack:
         async with _node(stack, **{"X-API-Key": "clé".encode("latin-1")}) as node:
@@ -226,12 +220,6 @@ async def test_invalid_trade_body_is_a_422_naming_the_field(
         assert field in detail["message"] and field in detail["message_en"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="local/app.py trade(): TradeRequest.price accepts <= 0, then v1.TradeData "
-    "rejects it inside the route, an unhandled pydantic ValidationError -> HTTP 500",
-)
 @pytest.mark.parametrize("price", ["-1", "0"])
 async def test_non_positive_price_is_a_422_not_a_server_error(tmp_path: Path, price: str) -> None:
     async with running_stack(tmp_path) as stack, _node(stack, **KEY) as node:
@@ -335,12 +323,6 @@ async def test_ws_trade_fills_once_and_an_expired_one_never_trades(tmp_path: Pat
         assert [o["client_order_id"] for o in exported["orders"]] == ["ws-trade-1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidStatus,
-    reason="local/app.py socket(): ws.close(4401) before ws.accept() becomes a bare HTTP 403 "
-    "handshake rejection, not a close with code 4401 (cloud/hub.py accepts first)",
-)
 @pytest.mark.parametrize("query", ["", "?api_key=wrong"], ids=["no-key", "wrong-key"])
 async def test_ws_without_the_key_closes_with_4401(tmp_path: Path, query: str) -> None:
     async with running_stack(tmp_path) as stack, connect(_ws_url(stack, query)) as ws:
@@ -361,12 +343,6 @@ async def test_ws_without_the_key_is_refused(tmp_path: Path, query: str) -> None
         assert await stack.node.journal.get("sneaky-1") is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ConnectionClosed,
-    reason="local/app.py socket(): ws.receive_text() raises KeyError('text') on a binary "
-    "frame; the handler crashes and the socket drops without a close frame",
-)
 async def test_ws_binary_frame_is_answered_with_bad_message(tmp_path: Path) -> None:
     async with running_stack(tmp_path) as stack, connect(_ws_url(stack)) as ws:
         await ws.send(b"\x00\x01")

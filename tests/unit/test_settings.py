@@ -217,11 +217,6 @@ def test_invalid_values_are_a_config_error(tmp_path: Path) -> None:
         CloudSettings.load(config)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/config.py FileSettings.load checks the file is JSON but not that it is an "
-    "object: null/1/'x' leak TypeError/ValueError from pydantic-settings, [] loads defaults",
-)
 @pytest.mark.parametrize("text", ["null", "1", '"x"', "[]", "[1, 2]"])
 def test_json_that_is_not_an_object_is_a_config_error(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError):

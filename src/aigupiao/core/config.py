@@ -52,9 +52,14 @@ class FileSettings(BaseSettings):
             if not path.is_file():
                 raise ConfigError(f"配置文件不存在：{path} (config file not found)")
             try:
-                json.loads(path.read_text(encoding="utf-8"))
+                content = json.loads(path.read_text(encoding="utf-8"))
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"配置文件不是有效的 JSON：{path}: {exc} (invalid JSON)") from exc
+            if not isinstance(content, dict):
+                raise ConfigError(
+                    f"配置文件的顶层必须是 JSON 对象 {{...}}：{path} "
+                    "(the top level must be an object)"
+                )
         loaded = type(
             f"{cls.__name__}FromFile",
             (cls,),

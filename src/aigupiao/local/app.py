@@ -7,6 +7,7 @@ one is set (and one must be set to listen beyond loopback).
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -33,7 +34,7 @@ class TradeRequest(BaseModel):
     action: Literal["buy", "sell"]
     stock_code: str
     quantity: int = Field(gt=0)
-    price: Decimal | None = None
+    price: Decimal | None = Field(None, gt=0, description="null = market order")
     agent_id: str | None = None
     client_order_id: str | None = Field(None, min_length=1, max_length=64)
 
@@ -41,6 +42,10 @@ class TradeRequest(BaseModel):
 class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data_type: v1.ExportKind = "all"
+
+
+def _ws_error(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "v": 1, "command_id": None, "code": code, "message": message}
 
 
 def create_app(runtime: LocalRuntime) -> FastAPI:
@@ -55,18 +60,22 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
     app = FastAPI(title="aigupiao local node", version=__version__, lifespan=lifespan)
     api_key = runtime.settings.server.api_key
 
+    def key_ok(given: str | None) -> bool:
+        if api_key is None:
+            return True
+        # Compare bytes: compare_digest refuses non-ASCII str, which would be a 500.
+        return bool(given) and secrets.compare_digest((given or "").encode(), api_key.encode())
+
     def check_key(
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> None:
-        if api_key is None:
-            return
-        given = x_api_key or (
+        bearer = (
             authorization[7:].strip()
             if authorization and authorization.lower().startswith("bearer ")
             else None
         )
-        if not given or not secrets.compare_digest(given, api_key):
+        if not key_ok(x_api_key or bearer):
             raise HTTPException(
                 401,
                 {
@@ -155,45 +164,40 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
 
     @app.websocket("/ws")
     async def socket(ws: WebSocket) -> None:
-        """Seed-compatible local socket: send trade/export/status/heartbeat messages."""
-        given = ws.query_params.get("api_key") or ws.headers.get("x-api-key")
-        if api_key is not None and (not given or not secrets.compare_digest(given, api_key)):
+        """Seed-compatible local socket: register, trade, export, status and heartbeat messages."""
+        await ws.accept()  # accept first so a refusal is a 4401 close, not a bare HTTP 403
+        if not key_ok(ws.query_params.get("api_key") or ws.headers.get("x-api-key")):
             await ws.close(code=4401, reason="invalid api key")
             return
-        await ws.accept()
         try:
             while True:
-                text = await ws.receive_text()
-                try:
-                    message = v1.parse_from_cloud(text)
-                except ValidationError as exc:
-                    await ws.send_json(
-                        {
-                            "type": "error",
-                            "v": 1,
-                            "command_id": None,
-                            "code": "bad_message",
-                            "message": str(exc)[:500],
-                        }
-                    )
-                    continue
-                if isinstance(message, v1.Heartbeat):
-                    await ws.send_text(v1.Heartbeat(ts=datetime.now(UTC)).model_dump_json())
-                elif isinstance(
-                    message, (v1.TradeCommand, v1.ExportCommand, v1.StatusCommand, v1.CancelCommand)
-                ):
-                    await ws.send_json({"type": "response", "v": 1, **await run(message)})
-                else:
-                    await ws.send_json(
-                        {
-                            "type": "error",
-                            "v": 1,
-                            "command_id": None,
-                            "code": "unsupported",
-                            "message": message.type,
-                        }
-                    )
+                frame = await ws.receive()
+                if frame["type"] == "websocket.disconnect":
+                    return
+                reply = await _local_reply(frame.get("text"))
+                await ws.send_text(json.dumps(reply, ensure_ascii=False))
         except WebSocketDisconnect:
             return
+
+    async def _local_reply(text: str | None) -> dict[str, Any]:
+        if text is None:
+            return _ws_error("bad_message", "只接受 JSON 文本帧 (text JSON frames only)")
+        try:
+            kind = json.loads(text).get("type")
+        except (ValueError, AttributeError):
+            kind = None
+        if kind == "register":
+            return {"type": "register_ack", "v": 1, "node_id": runtime.settings.node.id,
+                    "server_time": datetime.now(UTC).isoformat()}  # fmt: skip
+        try:
+            message = v1.parse_from_cloud(text)
+        except ValidationError as exc:
+            return _ws_error("bad_message", str(exc)[:500])
+        if isinstance(message, v1.Heartbeat):
+            return v1.Heartbeat(ts=datetime.now(UTC)).model_dump(mode="json")
+        if isinstance(message, v1.TradeCommand | v1.ExportCommand | v1.StatusCommand
+                      | v1.CancelCommand):  # fmt: skip
+            return {"type": "response", "v": 1, **await run(message)}
+        return _ws_error("unsupported", f"不支持的消息类型 {message.type} (unsupported)")
 
     return app
