@@ -34,19 +34,29 @@ def _presented(authorization: str | None, x_api_key: str | None) -> str:
     return key
 
 
+async def _authenticate(
+    runtime: CloudRuntime, authorization: str | None, x_api_key: str | None, *, nodes: bool
+) -> str:
+    """The caller's name: an API key's name, or ``node:NAME`` for a node token if ``nodes``."""
+    key = _presented(authorization, x_api_key)
+    async with runtime.db.session() as session:
+        name = await ApiKeyRepo(session).verify(key)
+        if name is None and nodes:
+            identity = await NodeTokenRepo(session).verify(key)
+            name = f"node:{identity[0]}" if identity else None
+        await session.commit()
+    if name is None:
+        raise HTTPException(401, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+    return name
+
+
 async def require_api_key(
     runtime: Runtime,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> str:
     """The name of the API key presented; 401 if none or invalid."""
-    key = _presented(authorization, x_api_key)
-    async with runtime.db.session() as session:
-        name = await ApiKeyRepo(session).verify(key)
-        await session.commit()
-    if name is None:
-        raise HTTPException(401, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    return name
+    return await _authenticate(runtime, authorization, x_api_key, nodes=False)
 
 
 async def require_reader(
@@ -55,16 +65,7 @@ async def require_reader(
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> str:
     """An API key, or a node token (nodes read quotes for their paper broker)."""
-    key = _presented(authorization, x_api_key)
-    async with runtime.db.session() as session:
-        name = await ApiKeyRepo(session).verify(key)
-        if name is None:
-            identity = await NodeTokenRepo(session).verify(key)
-            name = f"node:{identity[0]}" if identity else None
-        await session.commit()
-    if name is None:
-        raise HTTPException(401, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    return name
+    return await _authenticate(runtime, authorization, x_api_key, nodes=True)
 
 
 ApiKeyName = Annotated[str, Depends(require_api_key)]

@@ -17,10 +17,13 @@ import asyncio
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS commands (
@@ -67,10 +70,10 @@ class Journal:
         with self._lock:
             self._conn.close()
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(self._locked, fn, *args)
 
-    def _locked(self, fn: Any, *args: Any) -> Any:
+    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
         with self._lock:
             return fn(*args)
 
@@ -80,7 +83,7 @@ class Journal:
         self, command_id: str, kind: str, payload: dict[str, Any]
     ) -> JournalEntry | None:
         """Journal a new command. Returns None if new, else the existing entry (nothing written)."""
-        return await self._run(self._begin, command_id, kind, payload)  # type: ignore[no-any-return]
+        return await self._run(self._begin, command_id, kind, payload)
 
     def _begin(self, command_id: str, kind: str, payload: dict[str, Any]) -> JournalEntry | None:
         existing = self._get(command_id)
@@ -94,7 +97,7 @@ class Journal:
 
     async def finish(self, command_id: str, status: str, result: dict[str, Any]) -> int:
         """Record the outcome and queue the response in the outbox; returns its seq."""
-        return await self._run(self._finish, command_id, status, result)  # type: ignore[no-any-return]
+        return await self._run(self._finish, command_id, status, result)
 
     def _finish(self, command_id: str, status: str, result: dict[str, Any]) -> int:
         self._conn.execute("BEGIN IMMEDIATE")
@@ -123,7 +126,7 @@ class Journal:
         return seq
 
     async def get(self, command_id: str) -> JournalEntry | None:
-        return await self._run(self._get, command_id)  # type: ignore[no-any-return]
+        return await self._run(self._get, command_id)
 
     def _get(self, command_id: str) -> JournalEntry | None:
         row = self._conn.execute(

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from aigupiao.domain.orders import Side
 
-from .base import Signal, StrategyContext
+from .base import OncePerDay, Signal, StrategyContext
 
 
 class DipBuy:
@@ -20,27 +20,23 @@ class DipBuy:
     def __init__(self, threshold: Decimal = Decimal("-0.05"), quantity: int = 100) -> None:
         self.threshold = threshold
         self.quantity = quantity
-        self._day: date | None = None
-        self._seen_today: set[str] = set()
+        self.proposed = OncePerDay()
 
     def remember(self, day: date, codes: set[str]) -> None:
-        """Restore the symbols already proposed on ``day`` (after a restart)."""
-        self._day = day
-        self._seen_today = set(codes)
+        self.proposed.remember(day, codes)
 
     def evaluate(self, context: StrategyContext) -> list[Signal]:
         today = context.now.date()
-        if today != self._day:
-            self._day, self._seen_today = today, set()
+        self.proposed.start(today)
         signals = []
         for code, quote in context.quotes.items():
-            if code in self._seen_today or not quote.symbol.is_stock:
+            if self.proposed.seen(code) or not quote.symbol.is_stock:
                 continue
             if quote.ts.date() != today or quote.previous_close <= 0:
                 continue
             change = quote.change_pct
             if change < self.threshold:
-                self._seen_today.add(code)
+                self.proposed.add(code)
                 pct = (change * 100).quantize(Decimal("0.01"))
                 signals.append(
                     Signal(

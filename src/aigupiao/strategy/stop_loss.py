@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from aigupiao.domain.orders import Side
 
-from .base import Signal, StrategyContext
+from .base import OncePerDay, Signal, StrategyContext
 
 
 class StopLoss:
@@ -19,28 +19,25 @@ class StopLoss:
 
     def __init__(self, risk_threshold: Decimal = Decimal("0.08")) -> None:
         self.risk_threshold = risk_threshold
-        self._day: date | None = None
-        self._seen_today: set[str] = set()
+        self.proposed = OncePerDay()
 
     def remember(self, day: date, codes: set[str]) -> None:
-        self._day = day
-        self._seen_today = set(codes)
+        self.proposed.remember(day, codes)
 
     def evaluate(self, context: StrategyContext) -> list[Signal]:
         today = context.now.date()
-        if today != self._day:
-            self._day, self._seen_today = today, set()
+        self.proposed.start(today)
         if context.account is None:
             return []
         signals = []
         for position in context.account.positions:
             code = position.symbol.full
             quote = context.quotes.get(code)
-            if quote is None or position.available <= 0 or code in self._seen_today:
+            if quote is None or position.available <= 0 or self.proposed.seen(code):
                 continue
             floor = position.cost_price * (1 - self.risk_threshold)
             if position.cost_price > 0 and quote.last < floor:
-                self._seen_today.add(code)
+                self.proposed.add(code)
                 loss = ((quote.last / position.cost_price - 1) * 100).quantize(Decimal("0.01"))
                 signals.append(
                     Signal(
