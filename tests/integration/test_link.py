@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from aigupiao.domain.decisions import CommandType
+from aigupiao.domain.market import Level
 from aigupiao.protocol import v1
 
 from ..conftest import eventually
@@ -158,3 +162,33 @@ async def test_heartbeats_keep_the_link_online(tmp_path: Path) -> None:
         await asyncio.sleep(0)  # let the loop run a heartbeat round
         assert node.link.state.value == "online"
         assert "local-1" in stack.cloud.hub.links
+
+
+async def test_a_resting_order_filled_later_reaches_the_cloud_as_events(tmp_path: Path) -> None:
+    async with running_stack(tmp_path) as stack, stack.client() as client:
+        quote = stack.sim.latest("sz000001")
+        assert quote is not None
+        limit = quote.bids[-1].price  # below the ask: rests
+        body = {"action": "buy", "stock_code": "000001", "quantity": 100, "price": str(limit)}
+        answer = (await client.post("/api/cloud-local-trading/execute-trade", json=body)).json()
+        order = answer["result"]["order"]
+        assert order["status"] == "submitted" and answer["result"]["trades"] == []
+        # The market comes down to the limit: the broker fills the resting order on its own.
+        crossing = replace(quote, asks=(Level(limit, 10_000),), bids=())
+        assert stack.node is not None
+        stack.node.broker.on_quote(crossing)  # type: ignore[attr-defined]
+
+        async def filled() -> bool:
+            orders = (await client.get("/api/orders")).json()
+            trades = (await client.get("/api/trades")).json()
+            return orders[0]["status"] == "filled" and len(trades) == 1
+
+        await eventually(filled, timeout=10)
+        (trade,) = (await client.get("/api/trades")).json()
+        assert Decimal(trade["price"]) == limit and trade["order_id"] == order["id"]
+        positions = await eventually(lambda: _positions(client), timeout=10)
+        assert positions[0]["symbol"] == "sz000001" and positions[0]["total"] == 100
+
+
+async def _positions(client: httpx.AsyncClient) -> list[dict[str, object]]:
+    return [p for p in (await client.get("/api/positions")).json() if p["total"]]

@@ -23,6 +23,11 @@ Every adapter must guarantee:
   the outcome is not known (a timeout, a lost connection after sending), the
   adapter raises :class:`BrokerTimeout`; the caller then resolves the outcome
   with :meth:`Broker.find_order` using the ``client_order_id`` and decides.
+* **Pushes what happens between calls.** A resting order that fills later,
+  or expires, is reported through the listener given to
+  :meth:`Broker.set_listener` as ``("order_update", Order)`` and
+  ``("trade", Trade)`` events, in the order they happened. The listener is
+  called synchronously and must not block.
 * **Domain objects out.** Orders, trades and accounts are returned as
   :mod:`aigupiao.domain` objects (``Order``, ``Trade``, ``Account``) with
   Decimal money; broker-specific shapes are translated at the edge.
@@ -37,6 +42,7 @@ Every adapter must guarantee:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -45,6 +51,8 @@ from aigupiao.domain.account import Account
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.orders import Order, OrderType, Side, Trade
 from aigupiao.domain.symbols import Symbol
+
+BrokerListener = Callable[[str, "Order | Trade"], None]
 
 
 class BrokerError(Exception):
@@ -156,6 +164,10 @@ class Broker(Protocol):
 
     async def find_order(self, client_order_id: str) -> Order | None:
         """The order placed with ``client_order_id`` (any day); None if the broker never got it."""
+        ...
+
+    def set_listener(self, listener: BrokerListener | None) -> None:
+        """Receive ``(kind, object)`` events for changes made outside a call."""
         ...
 
     async def close(self) -> None:

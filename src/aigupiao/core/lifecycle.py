@@ -53,6 +53,13 @@ class TaskGroup:
     def healthy(self) -> bool:
         return not self._failures
 
+    async def cancel(self, name: str) -> None:
+        """Cancel one task (one that never ends by itself) and wait for it."""
+        task = self._tasks.get(name)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
+
     async def stop(self, grace: float = 0.0, timeout: float = 5.0) -> None:
         """Stop every task: wait up to ``grace`` seconds for them to end on their own
         (their owner has signalled them to), then cancel the rest and wait up to ``timeout``."""

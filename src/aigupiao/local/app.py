@@ -88,7 +88,7 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
     async def run(command: v1.Command) -> dict[str, Any]:
         seq = await runtime.executor.execute(command)
         if runtime.link is not None and seq is not None:
-            await runtime.link.send_response(seq)  # report node-originated results to the cloud
+            await runtime.link.send_queued(seq)  # report node-originated results to the cloud
         entry = await runtime.journal.get(command.id)
         assert entry is not None
         return {

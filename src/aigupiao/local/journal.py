@@ -14,10 +14,11 @@ broker is called), so they run in a worker thread, one at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,29 +101,41 @@ class Journal:
         return await self._run(self._finish, command_id, status, result)
 
     def _finish(self, command_id: str, status: str, result: dict[str, Any]) -> int:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            seq = self._next_seq()
-            body = {
-                "type": "response",
-                "v": 1,
-                "command_id": command_id,
-                "seq": seq,
-                "status": status,
-                "result": result,
-            }
+        with self._transaction():
+            message = {"type": "response", "v": 1, "command_id": command_id, "status": status,
+                       "result": result}  # fmt: skip
+            seq = self._enqueue(message)
             self._conn.execute(
                 "UPDATE commands SET state='finished', status=?, result=?, seq=?, finished_at=? "
                 "WHERE id=?",
                 (status, json.dumps(result), seq, _now(), command_id),
             )
-            self._conn.execute(
-                "INSERT INTO outbox (seq, body) VALUES (?, ?)", (seq, json.dumps(body))
-            )
-            self._conn.execute("COMMIT")
+        return seq
+
+    async def add_event(self, kind: str, data: dict[str, Any]) -> int:
+        """Queue a broker event (a fill or order change between commands); returns its seq."""
+        return await self._run(self._add_event, kind, data)
+
+    def _add_event(self, kind: str, data: dict[str, Any]) -> int:
+        with self._transaction():
+            return self._enqueue({"type": "event", "v": 1, "kind": kind, "data": data})
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+        self._conn.execute("COMMIT")
+
+    def _enqueue(self, message: dict[str, Any]) -> int:
+        """Put ``message`` in the outbox with the next seq (inside a transaction)."""
+        (current,) = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()
+        seq = int(current) + 1
+        body = json.dumps({**message, "seq": seq})
+        self._conn.execute("INSERT INTO outbox (seq, body) VALUES (?, ?)", (seq, body))
         return seq
 
     async def get(self, command_id: str) -> JournalEntry | None:
@@ -164,10 +177,6 @@ class Journal:
         return {status: count for status, count in rows}
 
     # -- outbox -----------------------------------------------------------------
-
-    def _next_seq(self) -> int:
-        (current,) = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()
-        return int(current) + 1
 
     async def unconfirmed(self) -> list[str]:
         """Outbox bodies (JSON text) the cloud has not confirmed, in seq order."""

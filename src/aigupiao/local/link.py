@@ -194,9 +194,9 @@ class CloudLink:
             log.exception("command %s crashed the executor", command.id)
             return
         if seq is not None:
-            await self.send_response(seq)
+            await self.send_queued(seq)
 
-    async def send_response(self, seq: int) -> None:
+    async def send_queued(self, seq: int) -> None:
         """Push a queued response now if connected (it is re-sent on reconnect otherwise)."""
         body = await self._journal.body(seq)
         if body is not None and self._socket is not None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from aigupiao.brokers.base import Broker
 from aigupiao.core.lifecycle import TaskGroup
+from aigupiao.domain.orders import Order, Trade
+from aigupiao.protocol.codec import account_to_dict, order_to_dict, trade_to_dict
 
 from .executor import Executor
 from .journal import Journal
@@ -26,6 +30,7 @@ class LocalRuntime:
     link: CloudLink | None
     tasks: TaskGroup = field(default_factory=lambda: TaskGroup("local"))
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    _events: asyncio.Queue[tuple[str, Order | Trade]] = field(default_factory=asyncio.Queue)
 
     @classmethod
     def build(cls, settings: LocalSettings, broker: Broker) -> LocalRuntime:
@@ -46,13 +51,43 @@ class LocalRuntime:
         return cls(settings=settings, broker=broker, journal=journal, executor=executor, link=link)
 
     async def start(self) -> None:
+        self.broker.set_listener(lambda kind, item: self._events.put_nowait((kind, item)))
+        self.tasks.start("broker-events", self._forward_events())
         resolved = await self.executor.resolve_interrupted()
         if resolved:
             log.warning("resolved %d command(s) interrupted by the last stop", len(resolved))
         if self.link is not None:
             self.tasks.start("cloud-link", self.link.run(self.stop_event))
 
+    async def _forward_events(self) -> None:
+        """Journal broker pushes in order (each gets a seq) and send them to the cloud.
+
+        After a burst of fills the account snapshot follows, so the cloud's cash
+        and positions stay current.
+        """
+        while True:
+            kind, item = await self._events.get()
+            try:
+                data = order_to_dict(item) if isinstance(item, Order) else trade_to_dict(item)
+                await self._report(kind, data)
+                if kind == "trade" and self._events.empty():
+                    account = await self.broker.get_account()
+                    await self._report("account", account_to_dict(account))
+            except Exception:
+                log.exception("could not journal broker event %s", kind)
+            finally:
+                self._events.task_done()
+
+    async def _report(self, kind: str, data: dict[str, Any]) -> None:
+        seq = await self.journal.add_event(kind, data)
+        if self.link is not None:
+            await self.link.send_queued(seq)
+
     async def stop(self) -> None:
+        self.broker.set_listener(None)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._events.join(), 5)  # journal what the broker pushed
+        await self.tasks.cancel("broker-events")
         self.stop_event.set()
         await self.tasks.stop(grace=15)
         await self.broker.close()

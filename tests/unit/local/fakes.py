@@ -135,6 +135,9 @@ class FakeBroker:
             raise self.find_error
         return self.found
 
+    def set_listener(self, listener: Callable[[str, object], None] | None) -> None:
+        self.listener = listener
+
     async def close(self) -> None:
         self.calls.append(("close", None))
 

@@ -40,7 +40,13 @@ from aigupiao.domain.orders import Order, OrderType, Side, Trade
 from aigupiao.domain.sessions import Phase, phase_at
 from aigupiao.domain.symbols import Symbol
 
-from ..base import BrokerRejected, BrokerUnavailable, OrderRequest, OrderResult
+from ..base import (
+    BrokerListener,
+    BrokerRejected,
+    BrokerUnavailable,
+    OrderRequest,
+    OrderResult,
+)
 from . import rules
 from .fees import FeeSchedule
 
@@ -101,6 +107,7 @@ class PaperBroker:
         self._order_seq = 0
         self._trade_seq = 0
         self._closed = False
+        self._listener: BrokerListener | None = None
 
     # -- the port ----------------------------------------------------------------
 
@@ -182,11 +189,22 @@ class PaperBroker:
             return
         full = quote.symbol.full
         for order_id in [oid for oid, symbol in self._open.items() if symbol == full]:
-            order, _ = self._match(self._orders[order_id], quote, now)
+            order, trades = self._match(self._orders[order_id], quote, now)
             if order.status.is_final:
                 self._finish(order)
             else:
                 self._orders[order_id] = order
+            if trades:
+                self._push("order_update", order)
+                for trade in trades:
+                    self._push("trade", trade)
+
+    def set_listener(self, listener: BrokerListener | None) -> None:
+        self._listener = listener
+
+    def _push(self, kind: str, item: Order | Trade) -> None:
+        if self._listener is not None:
+            self._listener(kind, item)
 
     # -- validation --------------------------------------------------------------
 
@@ -351,7 +369,9 @@ class PaperBroker:
         if day <= self._day:
             return
         for order_id in list(self._open):
-            self._finish(self._orders[order_id].expire())
+            expired = self._orders[order_id].expire()
+            self._finish(expired)
+            self._push("order_update", expired)
         for full, holding in list(self._holdings.items()):
             if holding.total == 0:
                 del self._holdings[full]
