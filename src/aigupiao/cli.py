@@ -32,6 +32,7 @@ from aigupiao.core.clock import Clock, LiveClock, TradingDayClock
 from aigupiao.core.config import ConfigError
 from aigupiao.core.logging import setup_logging
 from aigupiao.local.app import create_app as create_local_app
+from aigupiao.local.link import MAX_FRAME
 from aigupiao.local.quotes import CloudQuoteCache
 from aigupiao.local.runtime import LocalRuntime
 from aigupiao.local.settings import LocalSettings
@@ -115,7 +116,14 @@ class _Server(uvicorn.Server):
 
     def __init__(self, app_: Any, sock: socket.socket, level: str) -> None:
         super().__init__(
-            uvicorn.Config(app_, log_level=level.lower(), lifespan="on", ws="websockets-sansio")
+            uvicorn.Config(
+                app_,
+                log_level=level.lower(),
+                lifespan="on",
+                ws="websockets-sansio",
+                ws_per_message_deflate=False,  # small JSON frames: latency over bytes
+                ws_max_size=MAX_FRAME,  # oversized frames close the socket (1009)
+            )
         )
         self.sock = sock
 

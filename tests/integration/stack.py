@@ -25,6 +25,7 @@ from aigupiao.cloud.runtime import CloudRuntime
 from aigupiao.cloud.settings import CloudSettings
 from aigupiao.core.clock import BEIJING, TradingDayClock
 from aigupiao.local.app import create_app as create_local_app
+from aigupiao.local.link import MAX_FRAME
 from aigupiao.local.runtime import LocalRuntime
 from aigupiao.local.settings import LocalSettings
 from aigupiao.market.sim import SimMarket
@@ -64,7 +65,15 @@ class Running:
 
 async def serve(app: Any) -> Running:
     sock = _listen()
-    server = _Server(uvicorn.Config(app, log_level="warning", ws="websockets-sansio"))
+    server = _Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            ws="websockets-sansio",
+            ws_per_message_deflate=False,
+            ws_max_size=MAX_FRAME,
+        )
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     await eventually(lambda: server.started or task.done(), timeout=20)
     if task.done():

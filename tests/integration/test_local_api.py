@@ -81,7 +81,10 @@ async def test_health_is_ok_while_the_link_runs(tmp_path: Path) -> None:
         response = await node.get("/health")
         assert response.status_code == 200
         body = response.json()
-        assert body == {"status": "ok", "tasks": {"cloud-link": "running"}}
+        assert body == {
+            "status": "ok",
+            "tasks": {"cloud-link": "running", "broker-events": "running"},
+        }
 
 
 async def test_status_before_any_trade_shows_the_untouched_paper_account(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from .journal import Journal
 
 log = logging.getLogger(__name__)
 
+MAX_FRAME = 1 << 20  # 1 MiB: far above any real message, small enough to refuse abuse
 CAPABILITIES: list[v1.Capability] = ["buy", "sell", "cancel", "export", "status"]
 
 
@@ -127,7 +128,14 @@ class CloudLink:
 
     async def _session(self) -> None:
         headers = {"Authorization": f"Bearer {self._token}"}
-        async with connect(self._url, additional_headers=headers, open_timeout=10) as socket:
+        # No permessage-deflate: link frames are small JSON and latency matters more.
+        async with connect(
+            self._url,
+            additional_headers=headers,
+            open_timeout=10,
+            compression=None,
+            max_size=MAX_FRAME,
+        ) as socket:
             register = v1.Register(
                 node_id=self.node_id,
                 account=self.account,
