@@ -121,6 +121,7 @@ class Stack:
     async def start_node(
         self,
         *,
+        api_key: str | None = "node-key",
         token: str | None = None,
         node_id: str = "local-1",
         account: str = "paper-1",
@@ -128,7 +129,7 @@ class Stack:
     ) -> LocalRuntime:
         settings = LocalSettings.load(
             None,
-            server={"host": "127.0.0.1", "port": 0, "api_key": "node-key"},
+            server={"host": "127.0.0.1", "port": 0, "api_key": api_key},
             cloud={
                 "api_url": self.cloud_url,
                 "websocket_url": f"ws://127.0.0.1:{self.cloud_server.port}"

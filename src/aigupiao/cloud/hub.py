@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -24,6 +26,7 @@ from .errors import NodeNotConnected
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_THROTTLED = 4429
 CLOSE_REPLACED = 4409
 CLOSE_TIMEOUT = 4408
 
@@ -60,12 +63,17 @@ class NodeLink:
         async with self._send_lock:
             await self.socket.send_text(message.model_dump_json())
 
-    def describe(self) -> dict[str, object]:
+    def state(self, heartbeat_s: float) -> str:
+        """``online``, or ``degraded`` when the node has been silent past 1.5 heartbeats."""
+        silent = (datetime.now(UTC) - self.last_seen).total_seconds()
+        return "online" if silent <= 1.5 * heartbeat_s else "degraded"
+
+    def describe(self, heartbeat_s: float) -> dict[str, object]:
         return {
             "node_id": self.node_id,
             "account": self.account,
             "broker": self.broker,
-            "status": "online",
+            "status": self.state(heartbeat_s),
             "connection_id": self.connection_id,
             "connected_at": self.connected_at.isoformat(),
             "last_seen": self.last_seen.isoformat(),
@@ -73,12 +81,40 @@ class NodeLink:
         }
 
 
+class AuthThrottle:
+    """Refuses a client address for a while after too many failed token checks."""
+
+    def __init__(self, max_failures: int, window_s: float = 60.0) -> None:
+        self.max_failures, self.window_s = max_failures, window_s
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, host: str) -> deque[float]:
+        failures = self._failures.setdefault(host, deque())
+        cutoff = time.monotonic() - self.window_s
+        while failures and failures[0] < cutoff:
+            failures.popleft()
+        return failures
+
+    def blocked(self, host: str) -> bool:
+        return len(self._recent(host)) >= self.max_failures
+
+    def failed(self, host: str) -> None:
+        failures = self._recent(host)
+        failures.append(time.monotonic())
+        if len(failures) == self.max_failures:
+            log.warning("%d failed node logins from %s; refusing it for %.0fs",
+                        self.max_failures, host, self.window_s)  # fmt: skip
+
+
 class NodeHub:
-    def __init__(self, verify_token: TokenVerifier, heartbeat_s: float) -> None:
+    def __init__(
+        self, verify_token: TokenVerifier, heartbeat_s: float, *, max_auth_failures: int = 10
+    ) -> None:
         self._verify = verify_token
         self.heartbeat_s = heartbeat_s
         self.handler: LinkHandler | None = None
         self.links: dict[str, NodeLink] = {}
+        self.throttle = AuthThrottle(max_auth_failures)
 
     def pick(self, *, node_id: str | None = None, account: str | None = None) -> NodeLink:
         """The node to send a command to: by id, by account, or the only one connected.
@@ -113,12 +149,17 @@ class NodeHub:
 
     async def serve(self, socket: WebSocket) -> None:
         """Run one node connection from handshake to disconnect."""
-        token = _bearer(socket)
-        identity = await self._verify(token) if token else None
+        host = socket.client.host if socket.client else "unknown"
         # Accept before closing: a close before the handshake would be a bare HTTP 403,
         # and the node could not tell a bad token from a proxy problem.
         await socket.accept()
+        if self.throttle.blocked(host):
+            await socket.close(code=CLOSE_THROTTLED, reason="too many failed logins; wait")
+            return
+        token = _bearer(socket)
+        identity = await self._verify(token) if token else None
         if identity is None:
+            self.throttle.failed(host)
             await socket.close(code=CLOSE_UNAUTHORIZED, reason="invalid node token")
             return
         token_name, token_account = identity
@@ -215,6 +256,14 @@ class NodeHub:
             del self.links[link.node_id]
             log.info("node %s offline", link.node_id)
             await self._handler().on_disconnect(link)
+
+    async def drop_token(self, token_name: str) -> list[str]:
+        """Close every live socket that logged in with ``token_name`` (it was revoked)."""
+        dropped = [link for link in self.links.values() if link.token_name == token_name]
+        for link in dropped:
+            log.warning("token %s revoked: closing node %s", token_name, link.node_id)
+            await _close_quietly(link.socket, CLOSE_UNAUTHORIZED, "token revoked")
+        return [link.node_id for link in dropped]
 
     async def close_all(self) -> None:
         for link in list(self.links.values()):

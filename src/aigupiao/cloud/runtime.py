@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -57,7 +58,11 @@ class CloudRuntime:
                 await session.commit()
             return identity
 
-        hub = NodeHub(verify_token, settings.local_trading.heartbeat_s)
+        hub = NodeHub(
+            verify_token,
+            settings.local_trading.heartbeat_s,
+            max_auth_failures=settings.local_trading.auth_failures_per_minute,
+        )
         market = MarketService(db, stats, settings.market.store_interval)
         commands = CommandService(db, hub, ledger, stats, settings.local_trading)
         market_clock = clock or LiveClock()
@@ -102,8 +107,24 @@ class CloudRuntime:
         if self.feed is not None:
             self.tasks.start("feed", self.feed.run(self.market.publish, self.stop_event))
         self.tasks.start("quote-store", self.market.store_loop(self.stop_event))
+        self.tasks.start("token-watch", self._watch_revocations())
         if self.settings.agent.enabled:
             self.tasks.start("agent", self.agent.run(self.stop_event))
+
+    async def _watch_revocations(self) -> None:
+        """Close a live socket soon after its token is revoked, even from another process."""
+        interval = self.settings.local_trading.token_check_interval
+        while not self.stop_event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), interval)
+            live = {link.token_name for link in self.hub.links.values()}
+            if not live:
+                continue
+            async with self.db.session() as session:
+                tokens = await NodeTokenRepo(session).list()
+            for row in tokens:
+                if row["revoked_at"] is not None and row["name"] in live:
+                    await self.hub.drop_token(row["name"])
 
     async def _restore_agent_memory(self) -> None:
         """Strategies that act once per symbol per day remember today's decisions."""

@@ -20,6 +20,8 @@ class LocalTradingSection(_Section):
     retry_attempts: int = Field(3, ge=0)
     command_ttl: float = Field(10, gt=0, description="seconds before a trade command expires")
     heartbeat_s: float = Field(10, gt=0)
+    auth_failures_per_minute: int = Field(10, gt=0, description="bad node logins per address")
+    token_check_interval: float = Field(1.0, gt=0, description="seconds between revocation checks")
 
 
 class AgentSection(_Section):

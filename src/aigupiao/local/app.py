@@ -1,8 +1,9 @@
 """The local node's HTTP API (seed-compatible, port 8888).
 
-``GET /``, ``GET /status`` and ``GET /health`` are open on loopback;
-``POST /trade``, ``POST /export`` and ``WS /ws`` need ``server.api_key`` when
-one is set (and one must be set to listen beyond loopback).
+``GET /``, ``GET /status`` and ``GET /health`` are open (the node binds loopback
+unless an API key is configured); ``POST /trade``, ``POST /export`` and ``WS /ws``
+always need the node's API key: ``server.api_key``, or the one the node made on
+first start in ``<node.data_dir>/api_key``.
 """
 
 from __future__ import annotations
@@ -58,11 +59,9 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
             await runtime.stop()
 
     app = FastAPI(title="aigupiao local node", version=__version__, lifespan=lifespan)
-    api_key = runtime.settings.server.api_key
+    api_key = runtime.api_key
 
     def key_ok(given: str | None) -> bool:
-        if api_key is None:
-            return True
         # Compare bytes: compare_digest refuses non-ASCII str, which would be a 500.
         return bool(given) and secrets.compare_digest((given or "").encode(), api_key.encode())
 

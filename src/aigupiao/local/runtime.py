@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aigupiao.brokers.base import Broker
@@ -21,6 +24,23 @@ from .settings import LocalSettings
 log = logging.getLogger(__name__)
 
 
+def local_api_key(data_dir: Path) -> str:
+    """The node's own API key for ``/trade`` and ``/export`` when none is configured.
+
+    Made once, kept in ``<data_dir>/api_key`` (mode 0600) and logged when made.
+    """
+    path = data_dir / "api_key"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = "agl_" + secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    log.warning("本地 API 密钥 (local API key, also in %s): %s", path, key)
+    return key
+
+
 @dataclass
 class LocalRuntime:
     settings: LocalSettings
@@ -31,6 +51,8 @@ class LocalRuntime:
     tasks: TaskGroup = field(default_factory=lambda: TaskGroup("local"))
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     _events: asyncio.Queue[tuple[str, Order | Trade]] = field(default_factory=asyncio.Queue)
+
+    api_key: str = ""
 
     @classmethod
     def build(cls, settings: LocalSettings, broker: Broker) -> LocalRuntime:
@@ -48,7 +70,10 @@ class LocalRuntime:
             )
         else:
             log.warning("no cloud.token configured: running without the cloud link")
-        return cls(settings=settings, broker=broker, journal=journal, executor=executor, link=link)
+        return cls(
+            settings=settings, broker=broker, journal=journal, executor=executor, link=link,
+            api_key=settings.server.api_key or local_api_key(settings.node.data_dir),
+        )  # fmt: skip
 
     async def start(self) -> None:
         self.broker.set_listener(lambda kind, item: self._events.put_nowait((kind, item)))

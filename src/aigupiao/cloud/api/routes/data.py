@@ -13,7 +13,6 @@ from aigupiao.domain.symbols import parse_symbol
 from aigupiao.store import (
     AccountRepo,
     DecisionRepo,
-    NodeRepo,
     OrderRepo,
     PositionRepo,
     QuoteRepo,
@@ -121,15 +120,6 @@ async def get_command(command_id: str, runtime: Runtime, _: ApiKeyName) -> dict[
     if row is None:
         raise NotFound(f"指令 {command_id} 不存在", f"no command {command_id}")
     return row
-
-
-@router.get("/nodes")
-async def list_nodes(runtime: Runtime, _: ApiKeyName) -> list[dict[str, Any]]:
-    async with runtime.db.session() as session:
-        rows = await NodeRepo(session).list()
-    for row in rows:
-        row["status"] = "online" if row["id"] in runtime.hub.links else "offline"
-    return rows
 
 
 def _quote_public(quote: Quote) -> dict[str, Any]:

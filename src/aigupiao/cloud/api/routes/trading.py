@@ -92,7 +92,7 @@ async def agent_export(
 @router.get("/local-status")
 async def local_status(runtime: Runtime, _: ApiKeyName) -> dict[str, Any]:
     """Which local nodes are connected, and since when."""
-    nodes = [link.describe() for link in runtime.hub.links.values()]
+    nodes = [link.describe(runtime.hub.heartbeat_s) for link in runtime.hub.links.values()]
     return {
         "connected": bool(nodes),
         "node_count": len(nodes),
