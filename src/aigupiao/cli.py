@@ -251,7 +251,10 @@ async def _up(settings: CloudSettings, node_port: int, summary_every: float) -> 
         cloud={"api_url": cloud_url, "websocket_url": ws_url, "token": credentials["node_token"]},
         node={"id": node_id, "account": account, "data_dir": settings.var_dir / "node"},
     )
-    broker = PaperBroker(account, local_settings.trading.paper_cash, cloud.clock, sim.latest)
+    broker = PaperBroker(
+        account, local_settings.trading.paper_cash, cloud.clock, sim.latest,
+        latency=local_settings.trading.paper_latency,
+    )  # fmt: skip
     sim_publish = cloud.market.subscribe
     sim_publish(lambda quotes: [broker.on_quote(q) for q in quotes])
     node = LocalRuntime.build(local_settings, broker)
@@ -325,7 +328,10 @@ def local(config: ConfigOption = None) -> None:
     async def main() -> None:
         quotes = CloudQuoteCache(settings.cloud.api_url, settings.cloud.token or "")
         clock: Clock = quotes.clock(LiveClock())
-        broker = PaperBroker(settings.node.account, settings.trading.paper_cash, clock, quotes.get)
+        broker = PaperBroker(
+            settings.node.account, settings.trading.paper_cash, clock, quotes.get,
+            latency=settings.trading.paper_latency,
+        )  # fmt: skip
         runtime = LocalRuntime.build(settings, broker)
         sock = _bind(settings.server.host, settings.server.port)
         server = _Server(create_local_app(runtime), sock, "info")

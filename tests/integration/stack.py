@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -126,23 +126,32 @@ class Stack:
         node_id: str = "local-1",
         account: str = "paper-1",
         data_dir: Path | None = None,
+        via_port: int | None = None,
+        latency: float = 0.0,
+        wall_clock: Callable[[], datetime] | None = None,
     ) -> LocalRuntime:
+        """Start a node; ``via_port`` routes its link through a proxy on that port."""
         settings = LocalSettings.load(
             None,
             server={"host": "127.0.0.1", "port": 0, "api_key": api_key},
             cloud={
                 "api_url": self.cloud_url,
-                "websocket_url": f"ws://127.0.0.1:{self.cloud_server.port}"
+                "websocket_url": f"ws://127.0.0.1:{via_port or self.cloud_server.port}"
                 "/api/cloud-local-trading/ws",
                 "token": token or self.node_token,
             },
             node={"id": node_id, "account": account, "data_dir": data_dir or self.tmp / "node"},
         )
         broker = PaperBroker(
-            account, settings.trading.paper_cash, self.cloud.clock, self.sim.latest
-        )
+            account, settings.trading.paper_cash, self.cloud.clock, self.sim.latest,
+            latency=latency,
+        )  # fmt: skip
         self.cloud.market.subscribe(lambda quotes: [broker.on_quote(q) for q in quotes])
-        self.node = LocalRuntime.build(settings, broker)
+        self.node = LocalRuntime.build(
+            settings, broker, wall_clock=wall_clock or (lambda: datetime.now(UTC))
+        )
+        if self.node.link is not None:
+            self.node.link.fast_reconnect()
         self.node_server = await serve(create_local_app(self.node))
         return self.node
 

@@ -148,7 +148,7 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
 
     @app.post("/trade", dependencies=[Depends(check_key)])
     async def trade(body: TradeRequest) -> dict[str, Any]:
-        now = datetime.now(UTC)
+        now = runtime.executor.now()
         command = v1.TradeCommand(
             id=body.client_order_id or f"local-{uuid.uuid4().hex}",
             issued_at=now,

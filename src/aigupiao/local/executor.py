@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aigupiao.brokers.base import (
@@ -34,11 +34,27 @@ Outcome = tuple[str, dict[str, Any]]
 
 
 class Executor:
-    def __init__(self, broker: Broker, journal: Journal, *, broker_timeout: float) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        journal: Journal,
+        *,
+        broker_timeout: float,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.broker = broker
         self.journal = journal
         self._broker_timeout = broker_timeout
+        self.wall_clock = wall_clock
+        # Cloud time minus this machine's time, measured by the link at each connect:
+        # expiry is judged on the cloud's clock, so a PC whose clock is off by minutes
+        # neither trades late nor refuses fresh orders.
+        self.clock_offset = timedelta(0)
         self.last_result: dict[str, Any] | None = None
+
+    def now(self) -> datetime:
+        """The cloud's time as best this node knows it."""
+        return self.wall_clock() + self.clock_offset
 
     async def execute(
         self, command: v1.Command, ack: Callable[[], Awaitable[None]] | None = None
@@ -57,7 +73,7 @@ class Executor:
             return existing.seq  # finished: the stored response is re-sent, never re-run
         if ack is not None:
             await ack()
-        if datetime.now(UTC) >= command.expires_at:
+        if self.now() >= command.expires_at:
             status, result = (
                 "expired",
                 {

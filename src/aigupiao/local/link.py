@@ -66,6 +66,10 @@ class CloudLink:
         self._inflight: set[asyncio.Task[None]] = set()
         self._last_pong = 0.0
 
+    def fast_reconnect(self) -> None:
+        """Retry within tens of milliseconds (tests and benchmarks on loopback)."""
+        self._backoff = Backoff(initial=0.02, maximum=0.2)
+
     def describe(self) -> dict[str, Any]:
         return {
             "state": self.state.value,
@@ -143,10 +147,18 @@ class CloudLink:
                 capabilities=CAPABILITIES,
                 last_seq=await self._journal.last_confirmed_seq(),
             )
+            sent_at = self._executor.wall_clock()
             await socket.send(register.model_dump_json())
             ack = v1.parse_from_cloud(await asyncio.wait_for(socket.recv(), 10))
             if not isinstance(ack, v1.RegisterAck):
                 raise ConnectionError(f"expected register_ack, got {ack.type}")
+            received_at = self._executor.wall_clock()
+            # The cloud stamped server_time about half a round trip before we got it.
+            offset = ack.server_time - (sent_at + (received_at - sent_at) / 2)
+            self._executor.clock_offset = offset
+            if abs(offset.total_seconds()) > 2:
+                log.warning("this PC's clock is %.1fs off the cloud's; expiry uses cloud time",
+                            -offset.total_seconds())  # fmt: skip
             self._socket = socket
             self.heartbeat_s = ack.heartbeat_s
             self.state = LinkState.ONLINE

@@ -7,7 +7,9 @@ import contextlib
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +57,17 @@ class LocalRuntime:
     api_key: str = ""
 
     @classmethod
-    def build(cls, settings: LocalSettings, broker: Broker) -> LocalRuntime:
+    def build(
+        cls,
+        settings: LocalSettings,
+        broker: Broker,
+        *,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> LocalRuntime:
         journal = Journal(settings.node.data_dir / "journal.db")
-        executor = Executor(broker, journal, broker_timeout=settings.trading.broker_timeout)
+        executor = Executor(
+            broker, journal, broker_timeout=settings.trading.broker_timeout, wall_clock=wall_clock
+        )
         link = None
         if settings.cloud.token:
             link = CloudLink(

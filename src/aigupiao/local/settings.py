@@ -33,6 +33,7 @@ class TradingSection(_Section):
     broker: str = "paper"
     paper_cash: Decimal = Field(Decimal("1000000"), gt=0)
     broker_timeout: float = Field(15, gt=0)
+    paper_latency: float = Field(0, ge=0, description="seconds per paper order (rehearsal)")
 
 
 class NodeSection(_Section):

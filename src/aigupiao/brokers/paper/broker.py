@@ -72,6 +72,7 @@ class PaperBroker:
         clock: the trading clock (sessions, T+1 day changes, timestamps).
         quotes: the latest quote of a symbol by its prefixed code (``sh600519``).
         fee_schedule: the costs charged per fill; REFERENCE.md defaults if None.
+        latency: seconds each order takes to place (to rehearse a slow client).
     """
 
     name = "paper"
@@ -83,8 +84,10 @@ class PaperBroker:
         clock: Clock,
         quotes: Callable[[str], Quote | None],
         fee_schedule: FeeSchedule | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.account_id = account_id
+        self._latency = latency
         self._cash = to_decimal(cash)
         if self._cash < 0:
             raise ValueError("starting cash must not be negative")
@@ -113,6 +116,10 @@ class PaperBroker:
 
     async def place_order(self, request: OrderRequest) -> OrderResult:
         async with self._lock:
+            if self._latency:
+                # Stands in for the seconds a desktop client takes per order; held under the
+                # lock because a GUI serves one order at a time.
+                await asyncio.sleep(self._latency)
             now = self._begin()
             try:
                 quote, reserve = self._validate(request, now)
