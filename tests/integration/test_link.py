@@ -18,6 +18,7 @@ from aigupiao.domain.market import Level
 from aigupiao.protocol import v1
 
 from ..conftest import eventually
+from ..faults.proxy import LinkProxy
 from .stack import running_stack
 
 WS = "/api/cloud-local-trading/ws"
@@ -98,21 +99,27 @@ async def test_expired_trade_never_reaches_the_broker(tmp_path: Path) -> None:
 
 async def test_results_survive_a_cloud_outage_and_arrive_after_reconnect(tmp_path: Path) -> None:
     """A response queued while the cloud is unreachable is delivered and stored on reconnect."""
-    async with running_stack(tmp_path) as stack:
-        node = stack.node
-        assert node is not None and node.link is not None
-        # Run a command on the node while the cloud sees no socket: close it from the cloud side.
-        link = stack.cloud.hub.links["local-1"]
-        await link.socket.close(code=1012)
-        await eventually(lambda: node.link.state.value != "online")
-        seq = await node.executor.execute(_trade("offline-1"))
-        assert seq is not None
-        await stack.wait_online()
-        # The node re-sends its outbox; the cloud stores the fill and confirms it.
-        async with stack.client() as client:
-            trades = await eventually(lambda: _trades(client), timeout=15)
-        assert trades[0]["symbol"] == "sh600519"
-        await eventually(lambda: _all_confirmed(node), timeout=10)
+    async with running_stack(tmp_path, with_node=False) as stack:
+        proxy = await LinkProxy.start("127.0.0.1", stack.cloud_server.port)
+        try:
+            node = await stack.start_node(via_port=proxy.port)
+            await stack.wait_online()
+            assert node.link is not None
+            proxy.pause()  # the network is down: no new connection gets through
+            proxy.cut()
+            await eventually(lambda: node.link.state.value != "online")
+            seq = await node.executor.execute(_trade("offline-1"))
+            assert seq is not None
+            proxy.resume()
+            await stack.wait_online()
+            # The node re-sends its outbox; the cloud stores the fill and confirms it.
+            async with stack.client() as client:
+                trades = await eventually(lambda: _trades(client), timeout=15)
+            assert trades[0]["symbol"] == "sh600519"
+            await eventually(lambda: _all_confirmed(node), timeout=10)
+        finally:
+            await stack.stop_node()
+            await proxy.close()
 
 
 async def test_commands_sent_while_node_was_away_are_delivered_on_reconnect(
