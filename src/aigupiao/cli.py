@@ -32,12 +32,12 @@ from aigupiao.core.clock import Clock, LiveClock, TradingDayClock
 from aigupiao.core.config import ConfigError
 from aigupiao.core.logging import setup_logging
 from aigupiao.local.app import create_app as create_local_app
-from aigupiao.local.link import MAX_FRAME
 from aigupiao.local.quotes import CloudQuoteCache
 from aigupiao.local.runtime import LocalRuntime
 from aigupiao.local.settings import LocalSettings
 from aigupiao.market.sim import SimMarket
 from aigupiao.market.universe import SymbolInfo, default_shared_dir, load_universe
+from aigupiao.protocol.v1 import MAX_FRAME_BYTES
 from aigupiao.store import ApiKeyRepo, Database, DuplicateName, NodeTokenRepo
 
 app = typer.Typer(help="aigupiao：A股自动交易（云端 Agent + 本地执行节点）", no_args_is_help=True)
@@ -122,7 +122,7 @@ class _Server(uvicorn.Server):
                 lifespan="on",
                 ws="websockets-sansio",
                 ws_per_message_deflate=False,  # small JSON frames: latency over bytes
-                ws_max_size=MAX_FRAME,  # oversized frames close the socket (1009)
+                ws_max_size=MAX_FRAME_BYTES,  # oversized frames close the socket (1009)
             )
         )
         self.sock = sock

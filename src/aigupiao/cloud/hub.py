@@ -8,6 +8,7 @@ tracks each node's link, forwards typed messages to a :class:`LinkHandler`
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import time
@@ -19,6 +20,7 @@ from typing import Protocol
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ValidationError
 
+from aigupiao.core.logging import QuietLog
 from aigupiao.protocol import v1
 
 from .errors import NodeNotConnected
@@ -115,6 +117,7 @@ class NodeHub:
         self.handler: LinkHandler | None = None
         self.links: dict[str, NodeLink] = {}
         self.throttle = AuthThrottle(max_auth_failures)
+        self._quiet = QuietLog(log)
 
     def pick(self, *, node_id: str | None = None, account: str | None = None) -> NodeLink:
         """The node to send a command to: by id, by account, or the only one connected.
@@ -165,7 +168,7 @@ class NodeHub:
         token_name, token_account = identity
         link: NodeLink | None = None
         try:
-            register = await asyncio.wait_for(socket.receive_text(), timeout=10)
+            register = await asyncio.wait_for(_receive_text(socket), timeout=10)
             message = v1.parse_from_node(register)
             if not isinstance(message, v1.Register):
                 await _send_error(socket, None, "register_first", "第一条消息必须是 register")
@@ -228,12 +231,15 @@ class NodeHub:
     async def _receive_loop(self, link: NodeLink) -> None:
         handler = self._handler()
         while True:
-            text = await asyncio.wait_for(link.socket.receive_text(), timeout=3 * self.heartbeat_s)
+            text = await asyncio.wait_for(_receive_text(link.socket), timeout=3 * self.heartbeat_s)
             link.last_seen = datetime.now(UTC)
             try:
                 message = v1.parse_from_node(text)
             except ValidationError as exc:
-                await _send_error(link.socket, None, "bad_message", f"无法解析的消息: {exc}")
+                code, reason = v1.explain(text, exc)
+                self._quiet.warning(f"{link.node_id}/{code}", "node %s sent a bad frame: %s %s",
+                               link.node_id, code, reason)  # fmt: skip
+                await _send_error(link.socket, _command_id_of(text), code, reason)
                 continue
             match message:
                 case v1.Heartbeat():
@@ -245,8 +251,12 @@ class NodeHub:
                 case v1.Event():
                     await handler.on_event(link, message)
                 case v1.Error():
-                    log.warning(
-                        "node %s reports error %s: %s", link.node_id, message.code, message.message
+                    self._quiet.warning(
+                        f"{link.node_id}/reported/{message.code}",
+                        "node %s reports error %s: %s",
+                        link.node_id,
+                        message.code,
+                        message.message,
                     )
                 case v1.Register():
                     await _send_error(link.socket, None, "already_registered", "重复的 register")
@@ -273,6 +283,25 @@ class NodeHub:
         if self.handler is None:
             raise RuntimeError("NodeHub.handler is not set")
         return self.handler
+
+
+async def _receive_text(socket: WebSocket) -> str:
+    """The next text frame; a binary frame comes back as text that fails to parse."""
+    frame = await socket.receive()
+    if frame["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(frame.get("code", 1000))
+    text = frame.get("text")
+    return text if text is not None else "<binary frame>"
+
+
+def _command_id_of(text: str) -> str | None:
+    """The command id of a refused frame, when one can be read, so the error names it."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return None
+    value = raw.get("command_id") or raw.get("id") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _bearer(socket: WebSocket) -> str | None:

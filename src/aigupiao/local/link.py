@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 
+from aigupiao.core.logging import QuietLog
 from aigupiao.core.retry import Backoff
 from aigupiao.protocol import v1
 
@@ -29,7 +30,6 @@ from .journal import Journal
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME = 1 << 20  # 1 MiB: far above any real message, small enough to refuse abuse
 CAPABILITIES: list[v1.Capability] = ["buy", "sell", "cancel", "export", "status"]
 
 
@@ -65,6 +65,7 @@ class CloudLink:
         self._socket: ClientConnection | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._last_pong = 0.0
+        self._quiet = QuietLog(log)
 
     def fast_reconnect(self) -> None:
         """Retry within tens of milliseconds (tests and benchmarks on loopback)."""
@@ -138,7 +139,7 @@ class CloudLink:
             additional_headers=headers,
             open_timeout=10,
             compression=None,
-            max_size=MAX_FRAME,
+            max_size=v1.MAX_FRAME_BYTES,
         ) as socket:
             register = v1.Register(
                 node_id=self.node_id,
@@ -182,8 +183,9 @@ class CloudLink:
             try:
                 message = v1.parse_from_cloud(text)
             except ValidationError as exc:
-                log.warning("unreadable message from cloud: %s", exc)
-                await self._send(v1.Error(code="bad_message", message=str(exc)[:500]))
+                code, reason = v1.explain(text, exc)
+                self._quiet.warning(code, "refused a frame from the cloud: %s %s", code, reason)
+                await self._send(v1.Error(code=code, message=reason))
                 continue
             match message:
                 case v1.Received():
@@ -194,7 +196,9 @@ class CloudLink:
                     if self.state is LinkState.DEGRADED:
                         self.state = LinkState.ONLINE
                 case v1.Error():
-                    log.warning("cloud error %s: %s", message.code, message.message)
+                    self._quiet.warning(
+                        f"cloud/{message.code}", "cloud error %s: %s", message.code, message.message
+                    )
                 case v1.RegisterAck():
                     pass
                 case _:

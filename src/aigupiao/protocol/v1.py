@@ -6,12 +6,22 @@ travel as strings so no price ever passes through a float.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 VERSION = 1
+MAX_FRAME_BYTES = 1 << 20  # 1 MiB: far above any real message; larger frames close the socket
 
 Capability = Literal["buy", "sell", "cancel", "export", "status"]
 ResponseStatus = Literal["done", "rejected", "failed", "expired", "unknown"]
@@ -164,3 +174,29 @@ def parse_from_cloud(text: str | bytes) -> CloudToNode:
 
 def dump(message: BaseModel) -> str:
     return message.model_dump_json()
+
+
+def explain(text: str | bytes, exc: ValidationError) -> tuple[str, str]:
+    """Why a frame was refused, as ``(code, message)`` for an ``error`` reply."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return "invalid_json", "不是有效的 JSON (not valid JSON)"
+    if not isinstance(raw, dict):
+        return "invalid_message", "消息必须是 JSON 对象 (a message must be a JSON object)"
+    if raw.get("v") != VERSION:
+        return (
+            "unsupported_version",
+            f"不支持的协议版本 {raw.get('v')!r}，只支持 v=1 (protocol version not supported)",
+        )
+    if raw.get("type") not in _KNOWN_TYPES:
+        return "unknown_type", f"未知的消息类型 {raw.get('type')!r} (unknown message type)"
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"][1:]) or "message"
+    return "invalid_message", f"{raw['type']}: {where}: {first['msg']}"
+
+
+_KNOWN_TYPES = frozenset(
+    {"register", "register_ack", "trade", "cancel", "export", "status", "ack", "response",
+     "event", "received", "heartbeat", "error"}
+)  # fmt: skip
