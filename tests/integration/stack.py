@@ -25,11 +25,11 @@ from aigupiao.cloud.runtime import CloudRuntime
 from aigupiao.cloud.settings import CloudSettings
 from aigupiao.core.clock import BEIJING, TradingDayClock
 from aigupiao.local.app import create_app as create_local_app
-from aigupiao.local.link import MAX_FRAME
 from aigupiao.local.runtime import LocalRuntime
 from aigupiao.local.settings import LocalSettings
 from aigupiao.market.sim import SimMarket
 from aigupiao.market.universe import load_universe
+from aigupiao.protocol.v1 import MAX_FRAME_BYTES
 from aigupiao.store import ApiKeyRepo, Database, NodeTokenRepo
 
 from ..conftest import SHARED, eventually
@@ -71,7 +71,7 @@ async def serve(app: Any) -> Running:
             log_level="warning",
             ws="websockets-sansio",
             ws_per_message_deflate=False,
-            ws_max_size=MAX_FRAME,
+            ws_max_size=MAX_FRAME_BYTES,
         )
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))

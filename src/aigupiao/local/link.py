@@ -56,7 +56,7 @@ class CloudLink:
         self.node_id, self.account = node_id, account
         self._executor, self._journal = executor, journal
         self._backoff = backoff or Backoff(initial=0.5, maximum=30.0)
-        self.state = LinkState.OFFLINE
+        self._state = LinkState.OFFLINE
         self.last_error: str | None = None
         self.connected_since: datetime | None = None
         self.last_heartbeat: datetime | None = None
@@ -66,6 +66,17 @@ class CloudLink:
         self._inflight: set[asyncio.Task[None]] = set()
         self._last_pong = 0.0
         self._quiet = QuietLog(log)
+
+    @property
+    def state(self) -> LinkState:
+        return self._state
+
+    @state.setter
+    def state(self, new: LinkState) -> None:
+        if new is not self._state:
+            reason = f" ({self.last_error})" if new is LinkState.OFFLINE and self.last_error else ""
+            log.info("云端连接 cloud link: %s -> %s%s", self._state.value, new.value, reason)
+            self._state = new
 
     def fast_reconnect(self) -> None:
         """Retry within tens of milliseconds (tests and benchmarks on loopback)."""
