@@ -114,10 +114,20 @@ def _bind(host: str, port: int) -> socket.socket:
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: ``aigupiao`` stops its servers in order."""
 
-    def __init__(self, app_: Any, sock: socket.socket, level: str) -> None:
+    def __init__(
+        self,
+        app_: Any,
+        sock: socket.socket,
+        level: str,
+        *,
+        ssl_certfile: Path | None = None,
+        ssl_keyfile: Path | None = None,
+    ) -> None:
         super().__init__(
             uvicorn.Config(
                 app_,
+                ssl_certfile=ssl_certfile,
+                ssl_keyfile=ssl_keyfile,
                 log_level=level.lower(),
                 lifespan="on",
                 ws="websockets-sansio",
@@ -303,8 +313,12 @@ def cloud(config: ConfigOption = None) -> None:
 
     async def main() -> None:
         sock = _bind(settings.server.host, settings.server.port)
-        server = _Server(create_cloud_app(runtime), sock, "info")
-        console.print(f"云端 cloud: http://{settings.server.host}:{settings.server.port}")
+        server = _Server(
+            create_cloud_app(runtime), sock, "info",
+            ssl_certfile=settings.server.ssl_certfile, ssl_keyfile=settings.server.ssl_keyfile,
+        )  # fmt: skip
+        scheme = "https" if settings.server.ssl_certfile else "http"
+        console.print(f"云端 cloud: {scheme}://{settings.server.host}:{settings.server.port}")
         await _serve_until_signal([server], [])
 
     asyncio.run(main())
@@ -326,7 +340,9 @@ def local(config: ConfigOption = None) -> None:
         )
 
     async def main() -> None:
-        quotes = CloudQuoteCache(settings.cloud.api_url, settings.cloud.token or "")
+        quotes = CloudQuoteCache(
+            settings.cloud.api_url, settings.cloud.token or "", ca_file=settings.cloud.ca_file
+        )
         clock: Clock = quotes.clock(LiveClock())
         broker = PaperBroker(
             settings.node.account, settings.trading.paper_cash, clock, quotes.get,

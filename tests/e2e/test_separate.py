@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
+import trustme
 
 from ..conftest import ROOT, free_port, wait_until
 
@@ -27,15 +30,30 @@ def _cli(*args: str, config: Path, env: dict[str, str]) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def test_cloud_and_local_node_run_separately(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tls", [False, True], ids=["ws", "wss"])
+def test_cloud_and_local_node_run_separately(tmp_path: Path, tls: bool) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("AIGUPIAO_DATABASE_URL", None)
     cloud_port, node_port = free_port(), free_port()
+    server_tls: dict[str, str] = {}
+    client_tls: dict[str, str] = {}
+    verify: ssl.SSLContext | bool = True
+    if tls:
+        # A private CA and a certificate for 127.0.0.1, as a self-hosted cloud would have.
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1")
+        cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        server_tls = {"ssl_certfile": str(tmp_path / "server.pem"),
+                      "ssl_keyfile": str(tmp_path / "server.pem")}  # fmt: skip
+        client_tls = {"ca_file": str(tmp_path / "ca.pem")}
+        verify = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    http, ws = ("https", "wss") if tls else ("http", "ws")
     cloud_config = tmp_path / "cloud.json"
     cloud_config.write_text(
         json.dumps(
             {
-                "server": {"host": "127.0.0.1", "port": cloud_port},
+                "server": {"host": "127.0.0.1", "port": cloud_port, **server_tls},
                 "database_url": f"sqlite+aiosqlite:///{tmp_path / 'cloud.db'}",
                 "agent": {"enabled": False},
             }
@@ -50,9 +68,10 @@ def test_cloud_and_local_node_run_separately(tmp_path: Path) -> None:
             {
                 "server": {"host": "127.0.0.1", "port": node_port, "api_key": "local-secret"},
                 "cloud": {
-                    "api_url": f"http://127.0.0.1:{cloud_port}",
-                    "websocket_url": f"ws://127.0.0.1:{cloud_port}/api/cloud-local-trading/ws",
+                    "api_url": f"{http}://127.0.0.1:{cloud_port}",
+                    "websocket_url": f"{ws}://127.0.0.1:{cloud_port}/api/cloud-local-trading/ws",
                     "token": token,
+                    **client_tls,
                 },
                 "node": {"id": "pc-1", "account": "acct-1", "data_dir": str(tmp_path / "node")},
             }
@@ -76,7 +95,7 @@ def test_cloud_and_local_node_run_separately(tmp_path: Path) -> None:
     try:
         headers = {"X-API-Key": api_key}
         with httpx.Client(
-            base_url=f"http://127.0.0.1:{cloud_port}", headers=headers, timeout=40
+            base_url=f"{http}://127.0.0.1:{cloud_port}", verify=verify, headers=headers, timeout=40
         ) as client:
             wait_until(
                 lambda: (

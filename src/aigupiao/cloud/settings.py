@@ -47,6 +47,8 @@ class MarketSection(_Section):
 class ServerSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    ssl_certfile: Path | None = Field(None, description="serve HTTPS/WSS directly (PEM)")
+    ssl_keyfile: Path | None = None
 
 
 class CloudSettings(FileSettings):

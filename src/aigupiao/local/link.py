@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -51,8 +53,11 @@ class CloudLink:
         executor: Executor,
         journal: Journal,
         backoff: Backoff | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self._url, self._token = url, token
+        # wss:// uses the system's CAs, plus ``ca_file`` for a cloud with its own certificate.
+        self._ssl = ssl.create_default_context(cafile=ca_file) if url.startswith("wss:") else None
         self.node_id, self.account = node_id, account
         self._executor, self._journal = executor, journal
         self._backoff = backoff or Backoff(initial=0.5, maximum=30.0)
@@ -151,6 +156,7 @@ class CloudLink:
             open_timeout=10,
             compression=None,
             max_size=v1.MAX_FRAME_BYTES,
+            ssl=self._ssl,
         ) as socket:
             register = v1.Register(
                 node_id=self.node_id,

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,9 +40,17 @@ class _QuoteClock:
 
 
 class CloudQuoteCache:
-    def __init__(self, api_url: str, token: str, *, interval: float = 1.0) -> None:
+    def __init__(
+        self, api_url: str, token: str, *, interval: float = 1.0, ca_file: Path | None = None
+    ) -> None:
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_file) if ca_file is not None else True
+        )
         self._client = httpx.AsyncClient(
-            base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            base_url=api_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+            verify=verify,
         )
         self._interval = interval
         self._quotes: dict[str, Quote] = {}

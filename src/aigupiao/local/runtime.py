@@ -77,6 +77,7 @@ class LocalRuntime:
                 account=settings.node.account,
                 executor=executor,
                 journal=journal,
+                ca_file=settings.cloud.ca_file,
             )
         else:
             log.warning("no cloud.token configured: running without the cloud link")

@@ -25,6 +25,9 @@ class CloudSection(_Section):
     api_url: str = "http://127.0.0.1:8000"
     websocket_url: str = "ws://127.0.0.1:8000/api/cloud-local-trading/ws"
     token: str | None = Field(None, description="this node's token from `aigupiao node add`")
+    ca_file: Path | None = Field(
+        None, description="CA bundle to trust for wss:// and https:// (self-signed clouds)"
+    )
 
 
 class TradingSection(_Section):
