@@ -21,16 +21,20 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import Progress
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from aigupiao.bench import link as link_bench
 from aigupiao.brokers.paper.broker import PaperBroker
 from aigupiao.cloud.app import create_app as create_cloud_app
 from aigupiao.cloud.runtime import CloudRuntime
 from aigupiao.cloud.settings import CloudSettings
 from aigupiao.core.clock import Clock, LiveClock, TradingDayClock
 from aigupiao.core.config import ConfigError
+from aigupiao.core.lifecycle import run as run_loop
 from aigupiao.core.logging import setup_logging
+from aigupiao.core.net import listen
 from aigupiao.local.app import create_app as create_local_app
 from aigupiao.local.quotes import CloudQuoteCache
 from aigupiao.local.runtime import LocalRuntime
@@ -47,6 +51,8 @@ node_app = typer.Typer(help="本地节点令牌 (local node tokens)")
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(node_app, name="node")
+bench_app = typer.Typer(help="基准测试 (benchmarks): 最后一行输出一个 JSON 对象")
+app.add_typer(bench_app, name="bench")
 console = Console(soft_wrap=True)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="JSON 配置文件")]
@@ -97,18 +103,12 @@ def build_cloud(settings: CloudSettings) -> tuple[CloudRuntime, SimMarket | None
 
 def _bind(host: str, port: int) -> socket.socket:
     """Bind the listening socket up front, so a taken port fails before anything starts."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        return listen(host, port)
     except OSError as exc:
-        sock.close()
         raise _fail(
             f"无法监听 {host}:{port}：{exc.strerror}（端口被占用？）(cannot listen)"
         ) from exc
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
 
 
 class _Server(uvicorn.Server):
@@ -237,7 +237,7 @@ def up(
         overrides["database_url"] = f"sqlite+aiosqlite:///{var_dir / 'aigupiao.db'}"
     settings = _cloud_settings(config, **overrides)
     setup_logging(settings.log_level)
-    asyncio.run(_up(settings, node_port, summary_every))
+    run_loop(_up(settings, node_port, summary_every))
 
 
 async def _up(settings: CloudSettings, node_port: int, summary_every: float) -> None:
@@ -321,7 +321,7 @@ def cloud(config: ConfigOption = None) -> None:
         console.print(f"云端 cloud: {scheme}://{settings.server.host}:{settings.server.port}")
         await _serve_until_signal([server], [])
 
-    asyncio.run(main())
+    run_loop(main())
 
 
 @app.command()
@@ -358,7 +358,7 @@ def local(config: ConfigOption = None) -> None:
         finally:
             await quotes.close()
 
-    asyncio.run(main())
+    run_loop(main())
 
 
 def _shown_url(url: str) -> str:
@@ -393,7 +393,7 @@ def _with_session(config: Path | None, work: Any) -> Any:
             await db.dispose()
 
     try:
-        return asyncio.run(main())
+        return run_loop(main())
     except (ValueError, OSError, SQLAlchemyError) as exc:
         if isinstance(exc, DuplicateName):
             raise
@@ -458,6 +458,32 @@ def node_revoke(name: str, config: ConfigOption = None) -> None:
     if not _with_session(config, lambda s: NodeTokenRepo(s).revoke(name)):
         raise _fail(f"没有名为 {name} 的有效令牌 (no active token named {name})")
     console.print(f"已吊销 (revoked): {name}")
+
+
+@bench_app.command("link")
+def bench_link(
+    commands: Annotated[int, typer.Option(min=1, help="交易指令数")] = 1000,
+    chaos: Annotated[bool, typer.Option(help="随机断线并重启节点")] = False,
+    seed: Annotated[int, typer.Option(help="随机种子")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
+) -> None:
+    """云端 API -> 节点 -> 模拟券商 的端到端延迟与恰好一次 (link latency, exactly once)."""
+    setup_logging("ERROR")
+    with Progress(transient=True, console=console, disable=as_json) as progress:
+        task = progress.add_task("link", total=commands)
+        result = run_loop(
+            link_bench.run(
+                commands, chaos=chaos, seed=seed,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+        )  # fmt: skip
+    if not as_json:
+        console.print(
+            f"sent {result['sent']} · executed once {result['executed_once']} · "
+            f"twice {result['executed_twice']} · lost {result['lost']} · "
+            f"p50 {result['p50_ms']} ms · p99 {result['p99_ms']} ms · faults {result['faults']}"
+        )
+    print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":

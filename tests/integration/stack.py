@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -24,6 +23,7 @@ from aigupiao.cloud.app import create_app as create_cloud_app
 from aigupiao.cloud.runtime import CloudRuntime
 from aigupiao.cloud.settings import CloudSettings
 from aigupiao.core.clock import BEIJING, TradingDayClock
+from aigupiao.core.net import listen
 from aigupiao.local.app import create_app as create_local_app
 from aigupiao.local.runtime import LocalRuntime
 from aigupiao.local.settings import LocalSettings
@@ -44,14 +44,6 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _listen() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    sock.setblocking(False)
-    return sock
-
-
 @dataclass
 class Running:
     server: _Server
@@ -64,7 +56,7 @@ class Running:
 
 
 async def serve(app: Any) -> Running:
-    sock = _listen()
+    sock = listen("127.0.0.1", 0)
     server = _Server(
         uvicorn.Config(
             app,

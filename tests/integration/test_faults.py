@@ -423,12 +423,6 @@ async def test_out_of_order_and_replayed_messages_from_a_node(tmp_path: Path) ->
             assert (await status_of(command_id))["status"] == "done"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub._attach publishes the link in hub.links before sending register_ack, so a "
-    "command submitted meanwhile reaches the node first and the node drops the connection "
-    "('expected register_ack, got trade', local/link.py)",
-)
 async def test_a_command_submitted_while_a_node_registers_follows_the_register_ack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -210,20 +210,21 @@ class NodeHub:
             last_seen=now,
             capabilities=list(message.capabilities),
         )
+        received = await self._handler().on_register(link, message)
+        # The ack goes out before the link is published: no command may overtake it.
+        await link.send(
+            v1.RegisterAck(
+                connection_id=link.connection_id,
+                server_time=datetime.now(UTC),
+                heartbeat_s=self.heartbeat_s,
+                last_received_seq=received,
+            )
+        )
         old = self.links.get(link.node_id)
         self.links[link.node_id] = link
         if old is not None:
             # The newest connection wins: the old one is a socket the node already gave up on.
             await _close_quietly(old.socket, CLOSE_REPLACED, "replaced by a newer connection")
-        received = await self._handler().on_register(link, message)
-        await link.send(
-            v1.RegisterAck(
-                connection_id=link.connection_id,
-                server_time=now,
-                heartbeat_s=self.heartbeat_s,
-                last_received_seq=received,
-            )
-        )
         log.info("node %s (account %s) online", link.node_id, link.account)
         await self._handler().after_register(link)
         return link

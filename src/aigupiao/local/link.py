@@ -261,6 +261,15 @@ class CloudLink:
                 self.state = LinkState.DEGRADED
             await self._send(v1.Heartbeat(ts=datetime.now(UTC)))
 
+    def drop_connection(self) -> None:
+        """Cut the socket without a close handshake, as a network failure would."""
+        if self._socket is not None:
+            self._socket.transport.abort()
+
+    def abort_inflight(self) -> None:
+        for task in self._inflight:
+            task.cancel()
+
     async def _drain_inflight(self) -> None:
         """On shutdown, let running commands finish so their outcome is journaled."""
         if self._inflight:

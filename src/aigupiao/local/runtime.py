@@ -119,12 +119,26 @@ class LocalRuntime:
         if self.link is not None:
             await self.link.send_queued(seq)
 
-    async def stop(self) -> None:
+    async def stop(self, *, close_broker: bool = True) -> None:
         self.broker.set_listener(None)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._events.join(), 5)  # journal what the broker pushed
         await self.tasks.cancel("broker-events")
         self.stop_event.set()
         await self.tasks.stop(grace=15)
-        await self.broker.close()
+        if close_broker:
+            await self.broker.close()
+        self.journal.close()
+
+    async def crash(self) -> None:
+        """Stop the way a crash would: nothing drained, in-flight commands cut off mid-call.
+
+        For rehearsals (``aigupiao bench link --chaos``); the broker is left running, like
+        a desktop client that outlives the node. What the journal holds is what a restart
+        finds.
+        """
+        self.broker.set_listener(None)
+        if self.link is not None:
+            self.link.abort_inflight()
+        await self.tasks.stop(grace=0)
         self.journal.close()

@@ -150,28 +150,28 @@ class PaperBroker:
             return order
 
     async def get_account(self) -> Account:
-        async with self._lock:
-            self._begin()
-            positions = tuple(
-                self._position(holding) for holding in self._holdings.values() if holding.total
-            )
-            return Account(
-                id=self.account_id,
-                cash=self._cash,
-                frozen_cash=self._frozen_cash,
-                positions=positions,
-                paper=True,
-            )
+        # Snapshots never await, so they need not queue behind an order in flight.
+        self._begin()
+        positions = tuple(
+            self._position(holding) for holding in self._holdings.values() if holding.total
+        )
+        return Account(
+            id=self.account_id,
+            cash=self._cash,
+            frozen_cash=self._frozen_cash,
+            positions=positions,
+            paper=True,
+        )
 
     async def get_orders(self) -> list[Order]:
-        async with self._lock:
-            self._begin()
-            return [o for o in self._orders.values() if o.created_at.date() == self._day]
+        # Snapshots never await, so they need not queue behind an order in flight.
+        self._begin()
+        return [o for o in self._orders.values() if o.created_at.date() == self._day]
 
     async def get_trades(self) -> list[Trade]:
-        async with self._lock:
-            self._begin()
-            return [t for t in self._trades if t.ts.date() == self._day]
+        # Snapshots never await, so they need not queue behind an order in flight.
+        self._begin()
+        return [t for t in self._trades if t.ts.date() == self._day]
 
     async def find_order(self, client_order_id: str) -> Order | None:
         async with self._lock:

@@ -1,0 +1,1 @@
+"""Benchmarks: `aigupiao bench NAME --json` prints one JSON object as its last line."""
