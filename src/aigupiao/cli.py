@@ -352,6 +352,8 @@ def local(config: ConfigOption = None) -> None:
         sock = _bind(settings.server.host, settings.server.port)
         server = _Server(create_local_app(runtime), sock, "info")
         poller = asyncio.create_task(quotes.run(broker.on_quote), name="quotes")
+        if not await quotes.first_quotes(timeout=15):
+            console.print("[yellow]尚未收到云端行情 (no quotes from the cloud yet)[/yellow]")
         console.print(f"本地节点 node: http://{settings.server.host}:{settings.server.port}")
         try:
             await _serve_until_signal([server], [poller])
@@ -465,6 +467,7 @@ def bench_link(
     commands: Annotated[int, typer.Option(min=1, help="交易指令数")] = 1000,
     chaos: Annotated[bool, typer.Option(help="随机断线并重启节点")] = False,
     seed: Annotated[int, typer.Option(help="随机种子")] = 1,
+    db: Annotated[str | None, typer.Option(help="空数据库 URL（默认临时 SQLite）")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
 ) -> None:
     """云端 API -> 节点 -> 模拟券商 的端到端延迟与恰好一次 (link latency, exactly once)."""
@@ -474,6 +477,7 @@ def bench_link(
         result = run_loop(
             link_bench.run(
                 commands, chaos=chaos, seed=seed,
+                db_url=db,
                 progress=lambda done: progress.update(task, completed=done),
             )
         )  # fmt: skip

@@ -126,9 +126,15 @@ def test_cloud_and_local_node_run_separately(tmp_path: Path, tls: bool) -> None:
             status = node.get("/status").json()
             assert status["cloud"]["state"] == "online" and len(status["trades"]) == 1
     finally:
+        codes = []
         for process in (local, cloud):
             process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=30) == 0
+            try:
+                codes.append(process.wait(timeout=30))
+            except subprocess.TimeoutExpired:
+                process.kill()  # never leave a server behind
+                codes.append(process.wait())
+        assert codes == [0, 0]
         for log in logs:
             log.close()
     for name in ("cloud.log", "local.log"):

@@ -66,14 +66,22 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def run(
-    commands: int, *, chaos: bool = False, seed: int = 1, progress: Any = None
+    commands: int,
+    *,
+    chaos: bool = False,
+    seed: int = 1,
+    db_url: str | None = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
+    """Run the benchmark on a new SQLite file, or on ``db_url`` (an empty database)."""
     with tempfile.TemporaryDirectory(prefix="aigupiao-bench-") as tmp:
-        return await _run(Path(tmp), commands, chaos, seed, progress)
+        url = db_url or f"sqlite+aiosqlite:///{Path(tmp) / 'cloud.db'}"
+        return await _run(Path(tmp), url, commands, chaos, seed, progress)
 
 
-async def _run(tmp: Path, commands: int, chaos: bool, seed: int, progress: Any) -> dict[str, Any]:
-    url = f"sqlite+aiosqlite:///{tmp / 'cloud.db'}"
+async def _run(
+    tmp: Path, url: str, commands: int, chaos: bool, seed: int, progress: Any
+) -> dict[str, Any]:
     api_key, token = await _credentials(url)
     settings = CloudSettings.load(
         None,
@@ -136,6 +144,11 @@ async def _run(tmp: Path, commands: int, chaos: bool, seed: int, progress: Any) 
                     fault = asyncio.create_task(_fault(state, node, local, broker))
                 t0 = time.perf_counter()
                 answer = await client.post("/api/cloud-local-trading/execute-trade", json=body)
+                while answer.status_code == 409 and chaos:
+                    # The node is reconnecting: nothing was stored, so retry the same
+                    # request (same client_order_id) once it is back, as an agent would.
+                    await _wait(lambda: NODE in cloud.hub.links, timeout=30)
+                    answer = await client.post("/api/cloud-local-trading/execute-trade", json=body)
                 elapsed = time.perf_counter() - t0
                 if answer.status_code not in (200, 202):
                     raise RuntimeError(f"bench request refused: {answer.text}")
@@ -166,6 +179,7 @@ async def _run(tmp: Path, commands: int, chaos: bool, seed: int, progress: Any) 
     return {
         "bench": "link",
         "chaos": chaos,
+        "database": url.split(":", 1)[0],
         "sent": len(ids),
         "executed_once": sum(1 for count in executed if count == 1),
         "executed_twice": sum(1 for count in executed if count > 1),

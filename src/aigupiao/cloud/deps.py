@@ -6,8 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from aigupiao.store import ApiKeyRepo, NodeTokenRepo
-
 from .runtime import CloudRuntime
 
 
@@ -38,13 +36,7 @@ async def _authenticate(
     runtime: CloudRuntime, authorization: str | None, x_api_key: str | None, *, nodes: bool
 ) -> str:
     """The caller's name: an API key's name, or ``node:NAME`` for a node token if ``nodes``."""
-    key = _presented(authorization, x_api_key)
-    async with runtime.db.session() as session:
-        name = await ApiKeyRepo(session).verify(key)
-        if name is None and nodes:
-            identity = await NodeTokenRepo(session).verify(key)
-            name = f"node:{identity[0]}" if identity else None
-        await session.commit()
+    name = await runtime.auth.name_of(_presented(authorization, x_api_key), nodes=nodes)
     if name is None:
         raise HTTPException(401, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
     return name

@@ -14,11 +14,13 @@ from aigupiao.store import Database, DecisionRepo, NodeTokenRepo, SymbolRepo
 from aigupiao.strategy.dip_buy import DipBuy
 from aigupiao.strategy.stop_loss import StopLoss
 
+from .auth import Authenticator
 from .hub import NodeHub
 from .services.agent import AgentRunner
 from .services.commands import CommandService
 from .services.ledger import Ledger, Stats
 from .services.market import Feed, MarketService
+from .services.results import ResultRecorder
 from .settings import CloudSettings
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ class CloudRuntime:
     hub: NodeHub
     market: MarketService
     commands: CommandService
+    auth: Authenticator
+    results: ResultRecorder
     agent: AgentRunner
     ledger: Ledger
     stats: Stats
@@ -64,7 +68,8 @@ class CloudRuntime:
             max_auth_failures=settings.local_trading.auth_failures_per_minute,
         )
         market = MarketService(db, stats, settings.market.store_interval)
-        commands = CommandService(db, hub, ledger, stats, settings.local_trading)
+        results = ResultRecorder(db, ledger, stats)
+        commands = CommandService(db, hub, results, stats, settings.local_trading)
         market_clock = clock or LiveClock()
         agent_settings = settings.agent
         agent = AgentRunner(
@@ -90,6 +95,8 @@ class CloudRuntime:
             hub=hub,
             market=market,
             commands=commands,
+            results=results,
+            auth=Authenticator(db),
             agent=agent,
             ledger=ledger,
             stats=stats,
@@ -108,6 +115,8 @@ class CloudRuntime:
             self.tasks.start("feed", self.feed.run(self.market.publish, self.stop_event))
         self.tasks.start("quote-store", self.market.store_loop(self.stop_event))
         self.tasks.start("token-watch", self._watch_revocations())
+        self.tasks.start("ack-writer", self.commands.write_acks(self.stop_event))
+        self.tasks.start("snapshot-writer", self.results.run(self.stop_event))
         if self.settings.agent.enabled:
             self.tasks.start("agent", self.agent.run(self.stop_event))
 
@@ -124,6 +133,7 @@ class CloudRuntime:
                 tokens = await NodeTokenRepo(session).list()
             for row in tokens:
                 if row["revoked_at"] is not None and row["name"] in live:
+                    self.auth.forget()
                     await self.hub.drop_token(row["name"])
 
     async def _restore_agent_memory(self) -> None:
@@ -143,7 +153,11 @@ class CloudRuntime:
 
     async def stop(self) -> None:
         self.stop_event.set()
+        # Waits on its queue, not on the stop event; an ack it drops leaves the command
+        # ``sent``, which the next connection re-sends and the node answers from its journal.
+        await self.tasks.cancel("ack-writer")
         await self.tasks.stop(grace=2)
         await self.hub.close_all()
+        await self.results.flush()
         await self.market.flush()
         await self.db.dispose()

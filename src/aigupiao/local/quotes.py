@@ -57,6 +57,16 @@ class CloudQuoteCache:
         self.market_time: datetime | None = None
         self.last_error: str | None = None
 
+    async def first_quotes(self, timeout: float) -> bool:
+        """Wait (up to ``timeout`` s) for the first poll, so the paper broker's clock and
+        prices are the cloud market's before any order arrives."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.market_time is None:
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
     def get(self, code: str) -> Quote | None:
         return self._quotes.get(code)
 

@@ -11,30 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from aigupiao.domain.decisions import Command, CommandType
 from aigupiao.domain.errors import IllegalTransition
 from aigupiao.protocol import v1
 from aigupiao.store import (
-    AccountRepo,
     CommandRepo,
     Database,
     DuplicateClientOrderId,
     NodeRepo,
-    OrderRepo,
-    PositionRepo,
-    TradeRepo,
 )
 from aigupiao.store import NotFound as StoreNotFound
 
 from ..hub import NodeHub, NodeLink
 from ..settings import LocalTradingSection
-from .ledger import Ledger, Stats
+from .ledger import Stats
+from .results import ResultRecorder
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +62,25 @@ class Outcome:
         }
 
 
+# An ack is written only if the answer has not come within this long: a fast command
+# then costs one transaction less, and a slow one still shows ``acked`` promptly.
+ACK_WRITE_DELAY = 0.05
+
+
 class CommandService:
     def __init__(
         self,
         db: Database,
         hub: NodeHub,
-        ledger: Ledger,
+        results: ResultRecorder,
         stats: Stats,
         settings: LocalTradingSection,
     ) -> None:
-        self._db, self._hub, self._ledger, self._stats = db, hub, ledger, stats
+        self._db, self._hub, self._results, self._stats = db, hub, results, stats
         self._settings = settings
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._acks: dict[str, datetime] = {}  # seen, not yet written
+        self._ack_queue: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
         hub.handler = self
 
     async def submit(
@@ -97,10 +101,6 @@ class CommandService:
         Raises:
             NodeNotConnected: no node to send it to.
         """
-        if client_order_id is not None:
-            existing = await self._get_by_client_order_id(client_order_id)
-            if existing is not None:
-                return await self._outcome(existing, wait)
         link = self._hub.pick(node_id=node_id, account=account)
         now = datetime.now(UTC)
         ttl = (
@@ -115,26 +115,29 @@ class CommandService:
             expires_at=now + timedelta(seconds=ttl),
         )
         async with self._db.session() as session:
+            repo = CommandRepo(session)
             try:
-                await CommandRepo(session).create(
+                await repo.create(
                     command,
                     account=link.account,
                     client_order_id=client_order_id,
                     decision_id=decision_id,
                 )
-                await session.commit()
             except DuplicateClientOrderId:
-                # Lost a race with an identical retry: answer with the winner.
+                # A retry: answer with the first command, send nothing.
+                existing = await repo.by_client_order_id(client_order_id or "")
                 await session.rollback()
-                existing = await self._get_by_client_order_id(client_order_id or "")
                 assert existing is not None
                 return await self._outcome(existing, wait)
+            # Stored and marked sent in one transaction, before anything leaves: a send
+            # that fails is repeated when the node reconnects.
+            row = await repo.advance(command.id, "send", at=now)
+            await session.commit()
         if wait:  # registered before sending: the answer may come back at once
             self._waiters[command.id] = asyncio.get_running_loop().create_future()
         if kind is CommandType.TRADE:
             self._stats.orders += 1
-        row = await self._get(command.id)
-        await self._send(link, row)
+        await self._deliver(link, row)
         return await self._outcome(row, wait)
 
     async def get(self, command_id: str) -> dict[str, Any] | None:
@@ -166,7 +169,9 @@ class CommandService:
         async with self._db.session() as session:
             unfinished = await CommandRepo(session).pending_for_node(link.node_id)
         for row in unfinished:
-            await self._send(link, row)  # the node's journal makes a re-send harmless
+            if row["status"] == "pending":
+                row = await self._advance(row["id"], "send") or row
+            await self._deliver(link, row)  # the node's journal makes a re-send harmless
         await self.submit(CommandType.STATUS, {}, node_id=link.node_id, wait=False)
 
     async def on_disconnect(self, link: NodeLink) -> None:
@@ -175,15 +180,22 @@ class CommandService:
             await session.commit()
 
     async def on_ack(self, link: NodeLink, message: v1.Ack) -> None:
-        await self._transition(message.command_id, "ack")
+        self._acks.setdefault(message.command_id, datetime.now(UTC))
+        self._ack_queue.put_nowait((message.command_id, time.monotonic() + ACK_WRITE_DELAY))
 
     async def on_response(self, link: NodeLink, message: v1.Response) -> None:
         result = message.result
+        now = datetime.now(UTC)
+        row = None
         async with self._db.session() as session:
-            await self._store_result(session, link, message.command_id, result)
+            await self._results.store_fills(session, link, message.command_id, result)
             try:
-                await CommandRepo(session).transition(
-                    message.command_id, message.status, result=result, at=datetime.now(UTC)
+                row = await CommandRepo(session).advance(
+                    message.command_id,
+                    message.status,
+                    result=result,
+                    at=now,
+                    acked_at=self._acks.pop(message.command_id, None),
                 )
             except IllegalTransition:
                 log.info("duplicate or late response for %s ignored", message.command_id)
@@ -191,77 +203,35 @@ class CommandService:
                 # Ran on the node's own API, not sent by the cloud: its order and fills
                 # are stored above all the same.
                 log.info("node %s reports its own command %s", link.node_id, message.command_id)
-            await NodeRepo(session).upsert(
-                link.node_id,
-                account=link.account,
-                broker=link.broker,
-                status="online",
-                connection_id=link.connection_id,
-                last_seen=link.last_seen,
-                last_seq=message.seq,
-            )
             await session.commit()
         self._stats.responses += 1
         await link.send(v1.Received(seq=message.seq))
+        self._results.note(link, result, message.seq)
         waiter = self._waiters.pop(message.command_id, None)
         if waiter is not None and not waiter.done():
-            waiter.set_result(await self._get(message.command_id))
+            waiter.set_result(row or await self._get(message.command_id))
 
     async def on_event(self, link: NodeLink, message: v1.Event) -> None:
+        payload = {message.kind: message.data}
         async with self._db.session() as session:
-            await self._store_result(session, link, None, {message.kind: message.data})
+            await self._results.store_fills(session, link, None, payload)
             await session.commit()
         await link.send(v1.Received(seq=message.seq))
+        self._results.note(link, payload, message.seq)
+
+    async def write_acks(self, stop: asyncio.Event) -> None:
+        """Write the acks whose command has not been answered within ``ACK_WRITE_DELAY``."""
+        while not stop.is_set():
+            command_id, due = await self._ack_queue.get()
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            at = self._acks.pop(command_id, None)
+            if at is not None:  # still unanswered: show it as acked
+                await self._advance(command_id, "ack", at=at)
 
     # -- internals ---------------------------------------------------------------
 
-    async def _store_result(
-        self, session: Any, link: NodeLink, command_id: str | None, result: dict[str, Any]
-    ) -> None:
-        """Persist what a response or event carries: order, fills, account and positions."""
-        order = result.get("order") or result.get("order_update")
-        if order:
-            now = datetime.now(UTC)
-            await OrderRepo(session).upsert(
-                {
-                    **_order_columns(order),
-                    "node_id": link.node_id,
-                    "command_id": command_id,
-                    "updated_at": now,
-                }
-            )
-        trades = result.get("trades") or ([result["trade"]] if result.get("trade") else [])
-        for trade in trades:
-            if await TradeRepo(session).add({**_trade_columns(trade), "node_id": link.node_id}):
-                self._stats.fills += 1
-        account = result.get("account")
-        if account:
-            snapshot = self._ledger.update(account)
-            await AccountRepo(session).upsert(
-                snapshot.id,
-                node_id=link.node_id,
-                paper=snapshot.paper,
-                cash=snapshot.cash,
-                frozen_cash=snapshot.frozen_cash,
-                equity=snapshot.equity,
-            )
-            await PositionRepo(session).replace(
-                snapshot.id,
-                [
-                    {
-                        "symbol": p.symbol.full,
-                        "total": p.total,
-                        "available": p.available,
-                        "cost_price": p.cost_price,
-                        "last_price": p.last_price,
-                    }
-                    for p in snapshot.positions
-                ],
-            )
-
-    async def _send(self, link: NodeLink, row: dict[str, Any]) -> None:
-        message_type = _MESSAGES[CommandType(row["type"])]
-        message = message_type.model_validate(
+    async def _deliver(self, link: NodeLink, row: dict[str, Any]) -> None:
+        message = _MESSAGES[CommandType(row["type"])].model_validate(
             {
                 "id": row["id"],
                 "issued_at": row["issued_at"],
@@ -269,20 +239,24 @@ class CommandService:
                 "data": row["data"],
             }
         )
-        if row["status"] in ("pending", "sent"):
-            await self._transition(row["id"], "send")
         try:
             await link.send(message)
         except Exception as exc:  # a dead socket; the command is re-sent on reconnect
             log.warning("could not send %s to %s: %s", row["id"], link.node_id, exc)
 
-    async def _transition(self, command_id: str, trigger: str) -> None:
+    async def _advance(
+        self, command_id: str, trigger: str, *, at: datetime | None = None
+    ) -> dict[str, Any] | None:
         async with self._db.session() as session:
             try:
-                await CommandRepo(session).transition(command_id, trigger, at=datetime.now(UTC))
-                await session.commit()
+                row = await CommandRepo(session).advance(
+                    command_id, trigger, at=at or datetime.now(UTC)
+                )
             except IllegalTransition:
                 await session.rollback()
+                return None
+            await session.commit()
+            return row
 
     async def _outcome(self, row: dict[str, Any], wait: bool) -> Outcome:
         if _is_final(row) or not wait:
@@ -305,46 +279,6 @@ class CommandService:
             raise KeyError(command_id)
         return row
 
-    async def _get_by_client_order_id(self, client_order_id: str) -> dict[str, Any] | None:
-        async with self._db.session() as session:
-            return await CommandRepo(session).by_client_order_id(client_order_id)
-
 
 def _is_final(row: dict[str, Any]) -> bool:
     return row["status"] in ("done", "rejected", "failed", "expired", "unknown")
-
-
-def _order_columns(order: dict[str, Any]) -> dict[str, Any]:
-    price = order.get("price")
-    return {
-        "id": order["id"],
-        "account": order["account"],
-        "symbol": order["symbol"],
-        "side": order["side"],
-        "type": order["type"],
-        "quantity": int(order["quantity"]),
-        "price": None if price is None else Decimal(price),
-        "status": order["status"],
-        "filled_quantity": int(order["filled_quantity"]),
-        "filled_amount": Decimal(order["filled_amount"]),
-        "broker_order_id": order.get("broker_order_id"),
-        "reason": order.get("reason", ""),
-        "created_at": datetime.fromisoformat(order["created_at"]),
-    }
-
-
-def _trade_columns(trade: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": trade["id"],
-        "order_id": trade["order_id"],
-        "account": trade["account"],
-        "symbol": trade["symbol"],
-        "side": trade["side"],
-        "quantity": int(trade["quantity"]),
-        "price": Decimal(trade["price"]),
-        "amount": Decimal(trade["amount"]),
-        "commission": Decimal(trade["commission"]),
-        "stamp_duty": Decimal(trade["stamp_duty"]),
-        "transfer_fee": Decimal(trade["transfer_fee"]),
-        "ts": datetime.fromisoformat(trade["ts"]),
-    }

@@ -95,12 +95,26 @@ class CommandRepo(Repository):
     async def transition(
         self, command_id: str, trigger: str, *, result: dict[str, Any] | None = None, at: datetime
     ) -> str:
+        """Like :meth:`advance`, returning only the new status."""
+        row = await self.advance(command_id, trigger, result=result, at=at)
+        return str(row["status"])
+
+    async def advance(
+        self,
+        command_id: str,
+        trigger: str,
+        *,
+        result: dict[str, Any] | None = None,
+        at: datetime,
+        acked_at: datetime | None = None,
+    ) -> dict[str, Any]:
         """Move a command along its lifecycle and return the new status.
 
         ``trigger`` is ``send``, ``ack``, ``expire``, ``fail`` or an outcome
         (``done``, ``rejected``, ``failed``, ``expired``, ``unknown``). Sets
         ``sent_at`` on every send, ``acked_at`` on the first ack, ``finished_at``
-        on a final status, and ``result`` when given.
+        on a final status, and ``result`` when given. ``acked_at`` records an ack that
+        was seen but not yet written (the answer overtook it). Returns the updated row.
 
         Raises:
             NotFound: no command with this id.
@@ -122,12 +136,17 @@ class CommandRepo(Repository):
             changes["sent_at"] = at
         elif status is CommandStatus.ACKED and row.acked_at is None:
             changes["acked_at"] = at
+        if acked_at is not None and row.acked_at is None:
+            changes["acked_at"] = acked_at
         if status.is_final:
             changes["finished_at"] = at
         if result is not None:
             changes["result"] = result
-        await self._session.execute(update(_commands).where(c.id == command_id).values(changes))
-        return status.value
+        updated = await self._one(
+            update(_commands).where(c.id == command_id).values(changes).returning(*_commands.c)
+        )
+        assert updated is not None  # the row was locked above
+        return updated
 
 
 class DecisionRepo(Repository):

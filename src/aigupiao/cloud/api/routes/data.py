@@ -61,12 +61,14 @@ async def list_trades(
 async def list_positions(
     runtime: Runtime, _: ApiKeyName, account: str | None = None
 ) -> list[dict[str, Any]]:
+    await runtime.results.flush()  # read your own fills: write pending snapshots first
     async with runtime.db.session() as session:
         return public(await PositionRepo(session).list(account))
 
 
 @router.get("/accounts")
 async def list_accounts(runtime: Runtime, _: ApiKeyName) -> list[dict[str, Any]]:
+    await runtime.results.flush()
     async with runtime.db.session() as session:
         return public(await AccountRepo(session).list())
 

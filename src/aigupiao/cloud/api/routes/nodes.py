@@ -68,5 +68,6 @@ async def revoke_token(name: str, runtime: Runtime, key_name: ApiKeyName) -> dic
         await session.commit()
     if not revoked:
         raise NotFound(f"没有名为 {name} 的有效节点令牌", f"no active node token named {name}")
+    runtime.auth.forget()
     dropped = await runtime.hub.drop_token(name)
     return {"name": name, "revoked": True, "disconnected": dropped}

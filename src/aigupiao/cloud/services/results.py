@@ -1,0 +1,165 @@
+"""Persisting what nodes report: orders, fills, and account snapshots.
+
+Orders and fills are stored in the same transaction as the command's outcome, before
+the node is told ``received``. Account and position snapshots only ever replace the
+previous one, so they are written a moment later, off the answer's path, by
+:meth:`ResultRecorder.run`; the in-memory :class:`Ledger` has them at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aigupiao.domain.account import Account
+from aigupiao.store import AccountRepo, Database, NodeRepo, OrderRepo, PositionRepo, TradeRepo
+
+from ..hub import NodeLink
+from .ledger import Ledger, Stats
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _NodeSeen:
+    link: NodeLink
+    seq: int | None
+
+
+class ResultRecorder:
+    def __init__(self, db: Database, ledger: Ledger, stats: Stats) -> None:
+        self._db, self._ledger, self._stats = db, ledger, stats
+        self._snapshots: dict[str, tuple[str, Account]] = {}  # account -> (node, snapshot)
+        self._nodes: dict[str, _NodeSeen] = {}
+        self._dirty = asyncio.Event()
+
+    async def store_fills(
+        self, session: AsyncSession, link: NodeLink, command_id: str | None, result: dict[str, Any]
+    ) -> None:
+        """Store the order and fills a response or event carries (in the caller's transaction)."""
+        order = result.get("order") or result.get("order_update")
+        if order:
+            await OrderRepo(session).upsert(
+                {
+                    **_order_columns(order),
+                    "node_id": link.node_id,
+                    "command_id": command_id,
+                    "updated_at": datetime.now(UTC),
+                }
+            )
+        trades = result.get("trades") or ([result["trade"]] if result.get("trade") else [])
+        for trade in trades:
+            if await TradeRepo(session).add({**_trade_columns(trade), "node_id": link.node_id}):
+                self._stats.fills += 1
+
+    def note(self, link: NodeLink, result: dict[str, Any], seq: int | None) -> None:
+        """Take the account snapshot in ``result`` (if any) and the node's newest seq."""
+        account = result.get("account")
+        if account:
+            snapshot = self._ledger.update(account)
+            self._snapshots[snapshot.id] = (link.node_id, snapshot)
+        seen = self._nodes.get(link.node_id)
+        highest = max(seq or 0, seen.seq or 0) if seen else seq
+        self._nodes[link.node_id] = _NodeSeen(link, highest)
+        self._dirty.set()
+
+    async def run(self, stop: asyncio.Event, every: float = 0.5) -> None:
+        """Write the latest snapshots when there are new ones, at most once per ``every``
+        seconds (a burst of fills is one write, and answers do not queue behind it)."""
+        while not stop.is_set():
+            waiter = asyncio.ensure_future(self._dirty.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()
+            await self.flush()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+    async def flush(self) -> None:
+        self._dirty.clear()
+        snapshots, self._snapshots = self._snapshots, {}
+        nodes, self._nodes = self._nodes, {}
+        if not snapshots and not nodes:
+            return
+        async with self._db.session() as session:
+            for node_id, snapshot in snapshots.values():
+                await _write_snapshot(session, node_id, snapshot)
+            for node_id, seen in nodes.items():
+                await NodeRepo(session).upsert(
+                    node_id,
+                    account=seen.link.account,
+                    broker=seen.link.broker,
+                    status="online",
+                    connection_id=seen.link.connection_id,
+                    last_seen=seen.link.last_seen,
+                    last_seq=seen.seq,
+                )
+            await session.commit()
+
+
+async def _write_snapshot(session: AsyncSession, node_id: str, snapshot: Account) -> None:
+    await AccountRepo(session).upsert(
+        snapshot.id,
+        node_id=node_id,
+        paper=snapshot.paper,
+        cash=snapshot.cash,
+        frozen_cash=snapshot.frozen_cash,
+        equity=snapshot.equity,
+    )
+    await PositionRepo(session).replace(
+        snapshot.id,
+        [
+            {
+                "symbol": p.symbol.full,
+                "total": p.total,
+                "available": p.available,
+                "cost_price": p.cost_price,
+                "last_price": p.last_price,
+            }
+            for p in snapshot.positions
+        ],
+    )
+
+
+def _order_columns(order: dict[str, Any]) -> dict[str, Any]:
+    price = order.get("price")
+    return {
+        "id": order["id"],
+        "account": order["account"],
+        "symbol": order["symbol"],
+        "side": order["side"],
+        "type": order["type"],
+        "quantity": int(order["quantity"]),
+        "price": None if price is None else Decimal(price),
+        "status": order["status"],
+        "filled_quantity": int(order["filled_quantity"]),
+        "filled_amount": Decimal(order["filled_amount"]),
+        "broker_order_id": order.get("broker_order_id"),
+        "reason": order.get("reason", ""),
+        "created_at": datetime.fromisoformat(order["created_at"]),
+    }
+
+
+def _trade_columns(trade: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": trade["id"],
+        "order_id": trade["order_id"],
+        "account": trade["account"],
+        "symbol": trade["symbol"],
+        "side": trade["side"],
+        "quantity": int(trade["quantity"]),
+        "price": Decimal(trade["price"]),
+        "amount": Decimal(trade["amount"]),
+        "commission": Decimal(trade["commission"]),
+        "stamp_duty": Decimal(trade["stamp_duty"]),
+        "transfer_fee": Decimal(trade["transfer_fee"]),
+        "ts": datetime.fromisoformat(trade["ts"]),
+    }
