@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format setup web clean
+.PHONY: run test lint format setup web clean bench
 
 run: setup
 	$(BIN)/aigupiao up
@@ -17,6 +17,10 @@ lint: setup
 	$(BIN)/ruff format --check src tests
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/aigupiao bench link --commands 1000 --json
+	$(BIN)/aigupiao bench link --commands 1000 --chaos --json
 
 format: setup
 	$(BIN)/ruff format src tests
