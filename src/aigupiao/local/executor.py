@@ -8,6 +8,7 @@ A command id already in the journal is never run again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -169,10 +170,12 @@ class Executor:
         }
 
     async def resolve_interrupted(self) -> list[str]:
-        """Answer commands that were mid-call when the node stopped: ask the broker, never resubmit.
+        """Resolve what the node could not answer: commands cut off mid-call by a stop, and
+        trades whose broker call timed out. Asks the broker; never resubmits.
 
         Returns the ids resolved.
         """
+        timed_out = await self.journal.unknown_trades()  # before this pass adds any
         resolved = []
         for entry in await self.journal.interrupted():
             order = None
@@ -210,4 +213,15 @@ class Executor:
                     },
                 )
             resolved.append(entry.id)
+        for entry in timed_out:
+            # A broker call that timed out: if the order did reach the broker, say so now.
+            with contextlib.suppress(BrokerError):
+                order = await self.broker.find_order(entry.id)
+                if order is not None:
+                    await self.journal.finish(
+                        entry.id,
+                        "done",
+                        {"order": order_to_dict(order), "resolved_by": "broker_query"},
+                    )
+                    resolved.append(entry.id)
         return resolved

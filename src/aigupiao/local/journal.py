@@ -150,10 +150,16 @@ class Journal:
 
     async def interrupted(self) -> list[JournalEntry]:
         """Commands that were running when the node last stopped."""
+        return await self._select("WHERE state='running'")
+
+    async def unknown_trades(self) -> list[JournalEntry]:
+        """Trades answered ``unknown`` (the broker timed out), still to be resolved."""
+        return await self._select("WHERE state='finished' AND status='unknown' AND type='trade'")
+
+    async def _select(self, where: str) -> list[JournalEntry]:
         rows = await self._run(
             lambda: self._conn.execute(
-                "SELECT id, type, payload, state, status, result, seq FROM commands "
-                "WHERE state='running'"
+                "SELECT id, type, payload, state, status, result, seq FROM commands " + where
             ).fetchall()
         )
         return [_entry(row) for row in rows]

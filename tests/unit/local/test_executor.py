@@ -371,3 +371,22 @@ async def test_a_failed_broker_query_is_not_reported_as_no_such_order(
         assert "no such order" not in result.get("message_en", ""), result
     finally:
         journal.close()
+
+
+async def test_a_timed_out_trade_is_resolved_by_asking_the_broker_on_restart(
+    executor: Executor, broker: FakeBroker, journal: Journal
+) -> None:
+    broker.outcome = "timeout"
+    assert await executor.execute(trade_command("c-7")) == 1
+    entry = await journal.get("c-7")
+    assert entry is not None and entry.status == "unknown"
+    # Not at the broker (yet): it stays unknown and nothing new is reported.
+    assert await executor.resolve_interrupted() == []
+    assert (await journal.get("c-7")).status == "unknown"  # type: ignore[union-attr]
+    # The broker has it after all: the node reports done, and still never resubmits.
+    broker.found = order_for("c-7")
+    assert await executor.resolve_interrupted() == ["c-7"]
+    resolved = await journal.get("c-7")
+    assert resolved is not None and resolved.status == "done" and resolved.seq == 2
+    assert resolved.result is not None and resolved.result["resolved_by"] == "broker_query"
+    assert len(broker.called("place_order")) == 1
