@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aigupiao.domain.decisions import Command, CommandType
+from aigupiao.domain.decisions import Command, CommandStatus, CommandType
 from aigupiao.domain.errors import IllegalTransition
 from aigupiao.protocol import v1
 from aigupiao.store import (
@@ -113,11 +113,14 @@ class CommandService:
             data=data,
             issued_at=now,
             expires_at=now + timedelta(seconds=ttl),
+            # Stored as sent, before anything leaves: a send that fails is repeated when
+            # the node reconnects, and the node's journal makes any repeat harmless.
+            status=CommandStatus.SENT,
         )
         async with self._db.session() as session:
             repo = CommandRepo(session)
             try:
-                await repo.create(
+                row = await repo.create(
                     command,
                     account=link.account,
                     client_order_id=client_order_id,
@@ -129,9 +132,6 @@ class CommandService:
                 await session.rollback()
                 assert existing is not None
                 return await self._outcome(existing, wait)
-            # Stored and marked sent in one transaction, before anything leaves: a send
-            # that fails is repeated when the node reconnects.
-            row = await repo.advance(command.id, "send", at=now)
             await session.commit()
         if wait:  # registered before sending: the answer may come back at once
             self._waiters[command.id] = asyncio.get_running_loop().create_future()

@@ -5,15 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 
-from aigupiao.domain.decisions import Command, CommandStatus, Decision, next_command_status
+from aigupiao.domain.decisions import (
+    COMMAND_TRANSITIONS,
+    Command,
+    CommandStatus,
+    Decision,
+    next_command_status,
+)
 
 from ..errors import DuplicateClientOrderId, NotFound
 from ..models import CommandRow, DecisionRow
 from ._base import Repository, table, text_value
 
 _commands = table(CommandRow)
+
+# For each trigger: the one status it leads to, and the statuses it may start from.
+_TARGETS: dict[str, CommandStatus] = {}
+_SOURCES: dict[str, list[str]] = {}
+for (_source, _trigger), _target in COMMAND_TRANSITIONS.items():
+    if _TARGETS.setdefault(_trigger, _target) is not _target:
+        raise AssertionError(f"trigger {_trigger} has more than one target")
+    _SOURCES.setdefault(_trigger, []).append(_source.value)
 _decisions = table(DecisionRow)
 
 # Commands a node should (still) receive after it reconnects. ``unknown`` is left
@@ -29,39 +43,40 @@ class CommandRepo(Repository):
         account: str,
         client_order_id: str | None = None,
         decision_id: str | None = None,
-    ) -> None:
-        """Store a new command (normally ``pending``) before it is sent.
+    ) -> dict[str, Any]:
+        """Store a new command (``pending``, or ``sent`` when stored just before sending;
+        ``sent_at`` is then ``issued_at``) and return the stored row.
 
         Raises:
             DuplicateClientOrderId: ``client_order_id`` is already used; the error's
                 ``command_id`` names the existing command. Nothing is written and the
                 transaction stays usable.
         """
+        status = CommandStatus(command.status)
         statement = self._insert(_commands).values(
             id=command.id,
             type=text_value(command.type),
             node_id=command.node_id,
             account=account,
-            status=text_value(command.status),
+            status=status.value,
             data=command.data,
             result=command.result,
             client_order_id=client_order_id,
             decision_id=decision_id,
             issued_at=command.issued_at,
             expires_at=command.expires_at,
+            sent_at=command.issued_at if status is CommandStatus.SENT else None,
             updated_at=command.issued_at,
         )
-        if client_order_id is None:
-            await self._session.execute(statement)
-            return
-        # ON CONFLICT instead of catching IntegrityError: on PostgreSQL a failed
-        # INSERT would abort the caller's whole transaction.
-        inserted = await self._execute_count(
-            statement.on_conflict_do_nothing(index_elements=["client_order_id"])
-        )
-        if inserted == 0:
-            existing = await self.by_client_order_id(client_order_id)
-            raise DuplicateClientOrderId(client_order_id, existing["id"] if existing else "?")
+        if client_order_id is not None:
+            # ON CONFLICT instead of catching IntegrityError: on PostgreSQL a failed
+            # INSERT would abort the caller's whole transaction.
+            statement = statement.on_conflict_do_nothing(index_elements=["client_order_id"])
+        row = await self._one(statement.returning(*_commands.c))
+        if row is None:
+            existing = await self.by_client_order_id(client_order_id or "")
+            raise DuplicateClientOrderId(client_order_id or "", existing["id"] if existing else "?")
+        return row
 
     async def get(self, command_id: str) -> dict[str, Any] | None:
         return await self._one(select(_commands).where(_commands.c.id == command_id))
@@ -121,6 +136,28 @@ class CommandRepo(Repository):
             IllegalTransition: the lifecycle forbids ``trigger`` now; nothing is written.
         """
         c = _commands.c
+        target = _TARGETS.get(trigger)
+        if target is not None:
+            # One statement: move only from a state the lifecycle allows for this trigger.
+            changes: dict[str, Any] = {"status": target.value, "updated_at": at}
+            if target is CommandStatus.SENT:
+                changes["sent_at"] = at
+            acked = at if target is CommandStatus.ACKED else acked_at
+            if acked is not None:
+                changes["acked_at"] = func.coalesce(c.acked_at, literal(acked, c.acked_at.type))
+            if target.is_final:
+                changes["finished_at"] = at
+            if result is not None:
+                changes["result"] = result
+            updated = await self._one(
+                update(_commands)
+                .where(c.id == command_id, c.status.in_(_SOURCES[trigger]))
+                .values(changes)
+                .returning(*_commands.c)
+            )
+            if updated is not None:
+                return updated
+        # Not allowed now (or an unknown trigger): find out why, and say so.
         # FOR UPDATE serializes concurrent transitions on PostgreSQL; SQLite
         # already holds the write lock (BEGIN IMMEDIATE).
         row = (
@@ -131,7 +168,7 @@ class CommandRepo(Repository):
         if row is None:
             raise NotFound("指令/command", command_id)
         status = next_command_status(CommandStatus(row.status), trigger)
-        changes: dict[str, Any] = {"status": status.value, "updated_at": at}
+        changes = {"status": status.value, "updated_at": at}
         if status is CommandStatus.SENT:
             changes["sent_at"] = at
         elif status is CommandStatus.ACKED and row.acked_at is None:

@@ -32,16 +32,16 @@ class OrderRepo(Repository):
         ``created_at`` is kept, and None/empty optional values do not erase stored ones.
         """
         values = _order_values(order)
+        # Most reports are of new orders: try the insert first (one statement), and read
+        # the stored order only when there is one.
+        inserted = await self._execute_count(
+            self._insert(_orders).values(values).on_conflict_do_nothing(index_elements=["id"])
+        )
+        if inserted:
+            await self._add_event(values)
+            return
         current = await self._current(values["id"])
-        if current is None:
-            inserted = await self._execute_count(
-                self._insert(_orders).values(values).on_conflict_do_nothing(index_elements=["id"])
-            )
-            if inserted:
-                await self._add_event(values)
-                return
-            current = await self._current(values["id"])  # a concurrent writer was first
-            assert current is not None
+        assert current is not None  # the insert found it
         for name in (*_OPTIONAL_ORDER_COLUMNS, "reason"):
             if not values[name] and current[name]:
                 values[name] = current[name]
