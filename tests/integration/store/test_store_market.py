@@ -208,6 +208,17 @@ async def test_nodes(db: Database) -> None:
     assert pc1["registered_at"] == t2  # a new connection is a new registration
 
 
+async def test_last_seq_never_goes_backwards(db: Database) -> None:
+    async with db.session() as session:
+        repo = NodeRepo(session)
+        for seq in (5, 9, 3):  # 3: a replayed older response
+            await repo.upsert("pc-1", account="acct-1", broker="paper", status="online",
+                              connection_id="c", last_seen=T0, last_seq=seq)  # fmt: skip
+        await session.commit()
+        node = await repo.get("pc-1")
+    assert node is not None and node["last_seq"] == 9
+
+
 async def test_audit_and_settings(db: Database) -> None:
     clock = ManualClock(T0)
     async with db.session() as session:

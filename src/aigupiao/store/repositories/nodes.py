@@ -29,7 +29,7 @@ class NodeRepo(Repository):
 
         ``registered_at`` is set to ``last_seen`` when the node is first stored and
         whenever its ``connection_id`` changes (a new connection). ``last_seq=None``
-        keeps the stored value (0 for a new node).
+        keeps the stored value (0 for a new node); a lower one never replaces a higher one.
         """
         values: dict[str, Any] = {
             "id": node_id,
@@ -49,7 +49,11 @@ class NodeRepo(Repository):
             for name in ("account", "broker", "status", "connection_id", "last_seen")
         }
         if last_seq is not None:
-            changes["last_seq"] = excluded.last_seq
+            # Never backwards: a re-sent or replayed older message must not lower it.
+            changes["last_seq"] = case(
+                (_nodes.c.last_seq > excluded.last_seq, _nodes.c.last_seq),
+                else_=excluded.last_seq,
+            )
         # A re-register on the same connection is not a new registration.
         changes["registered_at"] = case(
             (
