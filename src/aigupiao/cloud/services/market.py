@@ -10,12 +10,15 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
+from aigupiao.core.bus import Bus
 from aigupiao.domain.market import Quote
 from aigupiao.store import Database, QuoteRepo
 
 from .ledger import Stats
 
 log = logging.getLogger(__name__)
+
+QUOTES = "quotes"
 
 
 class Feed(Protocol):
@@ -28,10 +31,11 @@ class MarketService:
         self._store_interval = store_interval
         self.latest: dict[str, Quote] = {}
         self._dirty: dict[str, Quote] = {}
-        self._listeners: list[Callable[[list[Quote]], None]] = []
+        self.bus = Bus()  # a listener that raises is logged; the feed goes on
 
     def subscribe(self, listener: Callable[[list[Quote]], None]) -> None:
-        self._listeners.append(listener)
+        """Call ``listener`` with every batch of quotes, after ``latest`` has them."""
+        self.bus.subscribe(QUOTES, listener)
 
     def publish(self, quotes: list[Quote]) -> None:
         """Take a batch of quotes from a feed (must be called on the event loop)."""
@@ -40,8 +44,7 @@ class MarketService:
             self.latest[code] = quote
             self._dirty[code] = quote
         self._stats.quotes += len(quotes)
-        for listener in self._listeners:
-            listener(quotes)
+        self.bus.publish(QUOTES, quotes)
 
     def quote(self, code: str) -> Quote | None:
         return self.latest.get(code)
