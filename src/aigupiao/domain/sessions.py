@@ -31,11 +31,6 @@ _PHASES: tuple[tuple[time, time, Phase], ...] = (
     (time(14, 57), time(15, 0), Phase.CLOSING_AUCTION),
 )
 
-# Continuous-trading windows, where market orders are accepted.
-CONTINUOUS_WINDOWS: tuple[tuple[time, time], ...] = (
-    (time(9, 30), time(11, 30)),
-    (time(13, 0), time(14, 57)),
-)
 
 # Exchange holidays on weekdays (SSE/SZSE notices). Extend as notices come out.
 HOLIDAYS: frozenset[date] = frozenset(

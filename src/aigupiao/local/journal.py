@@ -164,16 +164,6 @@ class Journal:
         )
         return [_entry(row) for row in rows]
 
-    async def recent(self, limit: int = 20) -> list[JournalEntry]:
-        rows = await self._run(
-            lambda: self._conn.execute(
-                "SELECT id, type, payload, state, status, result, seq FROM commands "
-                "ORDER BY received_at DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        )
-        return [_entry(row) for row in rows]
-
     async def counts(self) -> dict[str, int]:
         rows = await self._run(
             lambda: self._conn.execute(

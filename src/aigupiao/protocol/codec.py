@@ -6,7 +6,6 @@ prefixed form (``sh600519``).
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -97,7 +96,3 @@ def account_from_dict(data: dict[str, Any]) -> Account:
         positions=positions,
         paper=bool(data.get("paper", True)),
     )
-
-
-def parse_ts(text: str) -> datetime:
-    return datetime.fromisoformat(text)

@@ -14,7 +14,6 @@ from aigupiao.protocol.codec import (
     account_from_dict,
     account_to_dict,
     order_to_dict,
-    parse_ts,
     trade_to_dict,
 )
 
@@ -71,7 +70,7 @@ def test_order_to_dict_exact_values() -> None:
     }
     _no_floats(data)
     assert Decimal(data["average_price"]) == order.average_price
-    assert parse_ts(data["created_at"]) == TS
+    assert datetime.fromisoformat(data["created_at"]) == TS
 
 
 def test_market_order_without_fills_has_null_prices() -> None:
@@ -128,7 +127,7 @@ def test_trade_to_dict_exact_values() -> None:
         "ts": "2026-11-24T10:00:05.123456+08:00",
     }
     _no_floats(data)
-    assert parse_ts(data["ts"]) == TS
+    assert datetime.fromisoformat(data["ts"]) == TS
 
 
 def _account() -> Account:
