@@ -40,7 +40,7 @@ from aigupiao.local.quotes import CloudQuoteCache
 from aigupiao.local.runtime import LocalRuntime
 from aigupiao.local.settings import LocalSettings
 from aigupiao.market.sim import SimMarket
-from aigupiao.market.universe import SymbolInfo, default_shared_dir, load_universe
+from aigupiao.market.universe import default_shared_dir, load_universe
 from aigupiao.protocol.v1 import MAX_FRAME_BYTES
 from aigupiao.store import ApiKeyRepo, Database, DuplicateName, NodeTokenRepo
 
@@ -73,20 +73,6 @@ def _cloud_settings(config: Path | None, **overrides: Any) -> CloudSettings:
 # -- wiring ---------------------------------------------------------------------------
 
 
-def _symbol_rows(universe: list[SymbolInfo]) -> list[dict[str, Any]]:
-    return [
-        {
-            "code": info.symbol.full,
-            "exchange": info.symbol.exchange.value,
-            "board": info.symbol.board.value,
-            "name": info.name,
-            "previous_close": info.previous_close,
-            "is_st": info.is_st,
-        }
-        for info in universe
-    ]
-
-
 def build_cloud(settings: CloudSettings) -> tuple[CloudRuntime, SimMarket | None]:
     """The cloud runtime with the configured feed (only ``sim`` so far)."""
     if settings.market.feed != "sim":
@@ -97,7 +83,9 @@ def build_cloud(settings: CloudSettings) -> tuple[CloudRuntime, SimMarket | None
     sim = SimMarket(
         universe, clock, seed=settings.market.sim_seed, interval=settings.market.sim_interval
     )
-    runtime = CloudRuntime.build(settings, feed=sim, clock=clock, symbols=_symbol_rows(universe))
+    runtime = CloudRuntime.build(
+        settings, feed=sim, clock=clock, symbols=[info.as_row() for info in universe]
+    )
     return runtime, sim
 
 

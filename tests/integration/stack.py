@@ -179,17 +179,7 @@ async def running_stack(
     universe = load_universe(SHARED if SHARED.is_dir() else None, 50)
     clock = TradingDayClock(datetime.combine(SIM_DAY, time(9, 30), BEIJING))
     sim = SimMarket(universe, clock, seed=7, interval=0.2)
-    symbols = [
-        {
-            "code": i.symbol.full,
-            "exchange": i.symbol.exchange.value,
-            "board": i.symbol.board.value,
-            "name": i.name,
-            "previous_close": i.previous_close,
-            "is_st": i.is_st,
-        }
-        for i in universe
-    ]
+    symbols = [info.as_row() for info in universe]
     cloud = CloudRuntime.build(settings, feed=sim, clock=clock, symbols=symbols)
     cloud_server = await serve(create_cloud_app(cloud))
     stack = Stack(cloud, None, sim, cloud_server, None, api_key, node_token, tmp)

@@ -35,6 +35,17 @@ class SymbolInfo:
     previous_close: Decimal
     is_st: bool = False
 
+    def as_row(self) -> dict[str, object]:
+        """The shape of a ``symbols`` table row."""
+        return {
+            "code": self.symbol.full,
+            "exchange": self.symbol.exchange.value,
+            "board": self.symbol.board.value,
+            "name": self.name,
+            "previous_close": self.previous_close,
+            "is_st": self.is_st,
+        }
+
 
 # Liquid, widely held names across the boards, in the order they are taken.
 # The first two are the symbols manual tests and demos use.
