@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from aigupiao.domain.decisions import CommandType
 from aigupiao.domain.market import Level
+from aigupiao.local.runtime import LocalRuntime
 from aigupiao.protocol import v1
 
 from ..conftest import eventually
@@ -152,13 +154,13 @@ async def test_node_restart_keeps_its_journal(tmp_path: Path) -> None:
         assert await restarted.broker.get_orders() == []
 
 
-async def _trades(client: object) -> list[dict[str, object]]:
-    response = await client.get("/api/trades")  # type: ignore[attr-defined]
-    return response.json()  # type: ignore[no-any-return]
+async def _trades(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    trades: list[dict[str, Any]] = (await client.get("/api/trades")).json()
+    return trades
 
 
-async def _all_confirmed(node: object) -> bool:
-    return await node.journal.unconfirmed() == []  # type: ignore[attr-defined]
+async def _all_confirmed(node: LocalRuntime) -> bool:
+    return await node.journal.unconfirmed() == []
 
 
 async def test_heartbeats_keep_the_link_online(tmp_path: Path) -> None:
