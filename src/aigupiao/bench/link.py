@@ -26,7 +26,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 
 from aigupiao.brokers.paper.broker import PaperBroker
@@ -42,8 +41,11 @@ from aigupiao.market.universe import default_shared_dir, load_universe
 from aigupiao.protocol.v1 import MAX_FRAME_BYTES
 from aigupiao.store import ApiKeyRepo, CommandRepo, Database, NodeTokenRepo
 
+from .wire import KeepAliveClient
+
 FINAL = {"done", "rejected", "failed", "expired", "unknown"}
 ACCOUNT, NODE = "bench-1", "bench-node"
+TRADE_PATH = "/api/cloud-local-trading/execute-trade"
 
 
 class _Server(uvicorn.Server):
@@ -103,6 +105,7 @@ async def _run(
             ws="websockets-sansio",
             ws_per_message_deflate=False,
             ws_max_size=MAX_FRAME_BYTES,
+            timeout_keep_alive=300,  # the client keeps one connection through chaos pauses
         )
     )
     serving = asyncio.create_task(server.serve(sockets=[listener]))
@@ -126,9 +129,7 @@ async def _run(
     started = time.perf_counter()
     try:
         await _wait(lambda: server.started, timeout=30)
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": api_key}, timeout=60
-        ) as client:
+        async with KeepAliveClient("127.0.0.1", port, {"x-api-key": api_key}) as client:
             await _wait(lambda: _ready(cloud, sim), timeout=30)
             for n in range(commands):
                 symbol = universe[n % len(universe)].symbol.full
@@ -143,18 +144,18 @@ async def _run(
                 if chaos and state.rng.random() < 0.05:
                     fault = asyncio.create_task(_fault(state, node, local, broker))
                 t0 = time.perf_counter()
-                answer = await client.post("/api/cloud-local-trading/execute-trade", json=body)
-                while answer.status_code == 409 and chaos:
+                status, answer = await client.post(TRADE_PATH, body)
+                while status == 409 and chaos:
                     # The node is reconnecting: nothing was stored, so retry the same
                     # request (same client_order_id) once it is back, as an agent would.
                     await _wait(lambda: NODE in cloud.hub.links, timeout=30)
-                    answer = await client.post("/api/cloud-local-trading/execute-trade", json=body)
+                    status, answer = await client.post(TRADE_PATH, body)
                 elapsed = time.perf_counter() - t0
-                if answer.status_code not in (200, 202):
-                    raise RuntimeError(f"bench request refused: {answer.text}")
-                command_id = answer.json()["command_id"]
+                if status not in (200, 202):
+                    raise RuntimeError(f"bench request refused: {status} {answer}")
+                command_id = answer["command_id"]
                 ids.append(command_id)
-                if answer.status_code == 200:
+                if status == 200:
                     latencies.append(elapsed)
                 else:
                     pending[command_id] = t0

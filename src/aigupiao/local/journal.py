@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+_RECENT_BODIES = 256
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS commands (
     id TEXT PRIMARY KEY,
@@ -66,6 +68,9 @@ class Journal:
         self._conn.execute("PRAGMA synchronous=FULL")  # a journaled command must survive a crash
         self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        # Bodies of the newest queued messages, so a response goes out without reading it
+        # back from disk; dropped when confirmed (or when too many wait while offline).
+        self._recent: dict[int, str] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -104,12 +109,13 @@ class Journal:
         with self._transaction():
             message = {"type": "response", "v": 1, "command_id": command_id, "status": status,
                        "result": result}  # fmt: skip
-            seq = self._enqueue(message)
+            seq, body = self._enqueue(message)
             self._conn.execute(
                 "UPDATE commands SET state='finished', status=?, result=?, seq=?, finished_at=? "
                 "WHERE id=?",
                 (status, json.dumps(result), seq, _now(), command_id),
             )
+        self._remember(seq, body)
         return seq
 
     async def add_event(self, kind: str, data: dict[str, Any]) -> int:
@@ -118,7 +124,14 @@ class Journal:
 
     def _add_event(self, kind: str, data: dict[str, Any]) -> int:
         with self._transaction():
-            return self._enqueue({"type": "event", "v": 1, "kind": kind, "data": data})
+            seq, body = self._enqueue({"type": "event", "v": 1, "kind": kind, "data": data})
+        self._remember(seq, body)
+        return seq
+
+    def _remember(self, seq: int, body: str) -> None:
+        self._recent[seq] = body
+        if len(self._recent) > _RECENT_BODIES:
+            del self._recent[next(iter(self._recent))]
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -130,13 +143,13 @@ class Journal:
             raise
         self._conn.execute("COMMIT")
 
-    def _enqueue(self, message: dict[str, Any]) -> int:
+    def _enqueue(self, message: dict[str, Any]) -> tuple[int, str]:
         """Put ``message`` in the outbox with the next seq (inside a transaction)."""
         (current,) = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()
         seq = int(current) + 1
         body = json.dumps({**message, "seq": seq})
         self._conn.execute("INSERT INTO outbox (seq, body) VALUES (?, ?)", (seq, body))
-        return seq
+        return seq, body
 
     async def get(self, command_id: str) -> JournalEntry | None:
         return await self._run(self._get, command_id)
@@ -184,6 +197,9 @@ class Journal:
         return [body for (body,) in rows]
 
     async def body(self, seq: int) -> str | None:
+        recent = self._recent.get(seq)
+        if recent is not None:
+            return recent
         row = await self._run(
             lambda: self._conn.execute("SELECT body FROM outbox WHERE seq=?", (seq,)).fetchone()
         )
@@ -191,9 +207,18 @@ class Journal:
 
     async def confirm(self, seq: int) -> None:
         """The cloud has stored the message ``seq`` (confirmations may arrive out of order)."""
-        await self._run(
-            lambda: self._conn.execute("UPDATE outbox SET confirmed=1 WHERE seq=?", (seq,))
-        )
+        self._recent.pop(seq, None)
+        await self._run(self._confirm, seq)
+
+    def _confirm(self, seq: int) -> None:
+        # Not synced to disk on its own (the next journal write syncs it): a confirmation
+        # lost in a power cut only means a re-send, which the cloud recognises and ignores.
+        # Syncing here would make the next command's journal entry wait for it.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._conn.execute("UPDATE outbox SET confirmed=1 WHERE seq=?", (seq,))
+        finally:
+            self._conn.execute("PRAGMA synchronous=FULL")
 
     async def last_confirmed_seq(self) -> int:
         """The highest seq below which the cloud has confirmed everything."""

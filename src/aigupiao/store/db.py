@@ -36,6 +36,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from .sqlite_inline import InlineSQLiteDBAPI
+
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///var/aigupiao.db"
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -47,7 +49,6 @@ _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",  # readers do not block the writer
     "PRAGMA synchronous=NORMAL",  # safe with WAL; fsync at checkpoints only
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
 )
 
 
@@ -58,8 +59,12 @@ class Database:
     (single) write lock up front: read-then-write sequences such as a command
     transition can then never interleave with another writer, and never fail
     half-way with ``SQLITE_BUSY``. The price is that transactions queue behind
-    each other (up to ``busy_timeout``), so keep sessions short and never hold one
+    each other (up to five seconds), so keep sessions short and never hold one
     open while waiting on the network or on another session.
+
+    SQLite statements run on the event loop's thread (``sqlite_inline``): they take
+    microseconds, far less than a hop to a worker thread. A long query blocks the
+    loop for its duration, so page large reads.
 
     Raises:
         ValueError: the URL is not ``sqlite+aiosqlite`` or ``postgresql+asyncpg``.
@@ -71,6 +76,7 @@ class Database:
         options: dict[str, Any] = {"json_serializer": json_dumps}
         if parsed.get_backend_name() == "sqlite":
             _create_parent_dir(parsed)
+            options["module"] = InlineSQLiteDBAPI()  # no thread hop per statement
         else:
             options["pool_pre_ping"] = True  # survive server restarts and idle cut-offs
         self._engine = create_async_engine(url, **options)

@@ -205,11 +205,11 @@ class CommandService:
                 log.info("node %s reports its own command %s", link.node_id, message.command_id)
             await session.commit()
         self._stats.responses += 1
+        waiter = self._waiters.pop(message.command_id, None)
+        if waiter is not None and not waiter.done():  # stored: the caller may have it now
+            waiter.set_result(row or await self._get(message.command_id))
         await link.send(v1.Received(seq=message.seq))
         self._results.note(link, result, message.seq)
-        waiter = self._waiters.pop(message.command_id, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(row or await self._get(message.command_id))
 
     async def on_event(self, link: NodeLink, message: v1.Event) -> None:
         payload = {message.kind: message.data}

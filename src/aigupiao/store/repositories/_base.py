@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, cast
@@ -19,6 +19,10 @@ from ..models import Base
 
 # Rows per multi-row INSERT: far below the bind-parameter limits of both databases.
 UPSERT_CHUNK = 500
+
+# Statements on the command path, built once per dialect and run with parameters:
+# building a statement and its cache key costs more than SQLite takes to run it.
+_PREPARED: dict[tuple[str, str], Any] = {}
 
 
 class Repository:
@@ -51,6 +55,14 @@ class Repository:
             return postgresql.insert(table)
         return sqlite.insert(table)
 
+    def _prepared(self, name: str, build: Callable[[], Any]) -> Any:
+        """The statement ``build()`` makes, built once per dialect under ``name``."""
+        key = (self._dialect, name)
+        statement = _PREPARED.get(key)
+        if statement is None:
+            statement = _PREPARED[key] = build()
+        return statement
+
     async def _upsert(self, table: Table, rows: Sequence[dict[str, Any]], keys: list[str]) -> None:
         """INSERT ... ON CONFLICT (keys) DO UPDATE every other column; last row per key wins."""
         unique = list({tuple(row[k] for k in keys): row for row in rows}.values())
@@ -64,13 +76,15 @@ class Repository:
                 statement.on_conflict_do_update(index_elements=keys, set_=updates)
             )
 
-    async def _execute_count(self, statement: Any) -> int:
+    async def _execute_count(self, statement: Any, parameters: dict[str, Any] | None = None) -> int:
         """Run a write statement and return how many rows it changed."""
-        result = await self._session.execute(statement)
+        result = await self._session.execute(statement, parameters)
         return cast(CursorResult[Any], result).rowcount
 
-    async def _one(self, statement: Any) -> dict[str, Any] | None:
-        row = (await self._session.execute(statement)).mappings().first()
+    async def _one(
+        self, statement: Any, parameters: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        row = (await self._session.execute(statement, parameters)).mappings().first()
         return dict(row) if row is not None else None
 
     async def _all(self, statement: Any) -> list[dict[str, Any]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from aigupiao.domain.decisions import (
     COMMAND_TRANSITIONS,
@@ -35,6 +36,27 @@ _decisions = table(DecisionRow)
 RESENDABLE = (CommandStatus.PENDING, CommandStatus.SENT, CommandStatus.ACKED)
 
 
+@functools.cache
+def _guarded_update(trigger: str, columns: tuple[str, ...]) -> Any:
+    """UPDATE the ``columns`` of one command if its status is one ``trigger`` may leave.
+
+    Parameters: ``command_id`` and ``new_<column>`` for each column. ``acked_at`` is
+    only set when still empty (the first ack counts).
+    """
+    c = _commands.c
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
+    if "acked_at" in columns:
+        values["acked_at"] = func.coalesce(
+            c.acked_at, bindparam("new_acked_at", type_=c.acked_at.type)
+        )
+    return (
+        update(_commands)
+        .where(c.id == bindparam("command_id"), c.status.in_(_SOURCES[trigger]))
+        .values(values)
+        .returning(*_commands.c)
+    )
+
+
 class CommandRepo(Repository):
     async def create(
         self,
@@ -53,26 +75,32 @@ class CommandRepo(Repository):
                 transaction stays usable.
         """
         status = CommandStatus(command.status)
-        statement = self._insert(_commands).values(
-            id=command.id,
-            type=text_value(command.type),
-            node_id=command.node_id,
-            account=account,
-            status=status.value,
-            data=command.data,
-            result=command.result,
-            client_order_id=client_order_id,
-            decision_id=decision_id,
-            issued_at=command.issued_at,
-            expires_at=command.expires_at,
-            sent_at=command.issued_at if status is CommandStatus.SENT else None,
-            updated_at=command.issued_at,
+        # ON CONFLICT instead of catching IntegrityError: on PostgreSQL a failed INSERT
+        # would abort the caller's whole transaction. (NULLs never conflict.)
+        statement = self._prepared(
+            "commands.create",
+            lambda: (
+                self._insert(_commands)
+                .on_conflict_do_nothing(index_elements=["client_order_id"])
+                .returning(*_commands.c)
+            ),
         )
-        if client_order_id is not None:
-            # ON CONFLICT instead of catching IntegrityError: on PostgreSQL a failed
-            # INSERT would abort the caller's whole transaction.
-            statement = statement.on_conflict_do_nothing(index_elements=["client_order_id"])
-        row = await self._one(statement.returning(*_commands.c))
+        values = {
+            "id": command.id,
+            "type": text_value(command.type),
+            "node_id": command.node_id,
+            "account": account,
+            "status": status.value,
+            "data": command.data,
+            "result": command.result,
+            "client_order_id": client_order_id,
+            "decision_id": decision_id,
+            "issued_at": command.issued_at,
+            "expires_at": command.expires_at,
+            "sent_at": command.issued_at if status is CommandStatus.SENT else None,
+            "updated_at": command.issued_at,
+        }
+        row = await self._one(statement, values)
         if row is None:
             existing = await self.by_client_order_id(client_order_id or "")
             raise DuplicateClientOrderId(client_order_id or "", existing["id"] if existing else "?")
@@ -144,16 +172,14 @@ class CommandRepo(Repository):
                 changes["sent_at"] = at
             acked = at if target is CommandStatus.ACKED else acked_at
             if acked is not None:
-                changes["acked_at"] = func.coalesce(c.acked_at, literal(acked, c.acked_at.type))
+                changes["acked_at"] = acked
             if target.is_final:
                 changes["finished_at"] = at
             if result is not None:
                 changes["result"] = result
             updated = await self._one(
-                update(_commands)
-                .where(c.id == command_id, c.status.in_(_SOURCES[trigger]))
-                .values(changes)
-                .returning(*_commands.c)
+                _guarded_update(trigger, tuple(changes)),
+                {"command_id": command_id, **{f"new_{k}": v for k, v in changes.items()}},
             )
             if updated is not None:
                 return updated

@@ -15,6 +15,7 @@ _order_events = table(OrderEventRow)
 _trades = table(TradeRow)
 _positions = table(PositionRow)
 _accounts = table(AccountRow)
+_INSERT_EVENT = _order_events.insert()
 
 # Filled in when a report leaves them out, and kept from the stored order when a
 # later report does not carry them (an event may not know which command placed it).
@@ -34,10 +35,11 @@ class OrderRepo(Repository):
         values = _order_values(order)
         # Most reports are of new orders: try the insert first (one statement), and read
         # the stored order only when there is one.
-        inserted = await self._execute_count(
-            self._insert(_orders).values(values).on_conflict_do_nothing(index_elements=["id"])
+        insert_new = self._prepared(
+            "orders.insert_new",
+            lambda: self._insert(_orders).on_conflict_do_nothing(index_elements=["id"]),
         )
-        if inserted:
+        if await self._execute_count(insert_new, values):
             await self._add_event(values)
             return
         current = await self._current(values["id"])
@@ -78,17 +80,18 @@ class OrderRepo(Repository):
 
     async def _add_event(self, values: dict[str, Any]) -> None:
         await self._session.execute(
-            _order_events.insert().values(
-                order_id=values["id"],
-                ts=values["updated_at"],
-                status=values["status"],
-                filled_quantity=values["filled_quantity"],
-                data={
+            _INSERT_EVENT,
+            {
+                "order_id": values["id"],
+                "ts": values["updated_at"],
+                "status": values["status"],
+                "filled_quantity": values["filled_quantity"],
+                "data": {
                     "filled_amount": values["filled_amount"],
                     "broker_order_id": values["broker_order_id"],
                     "reason": values["reason"],
                 },
-            )
+            },
         )
 
 
@@ -121,10 +124,11 @@ class TradeRepo(Repository):
         values = {column.name: trade.get(column.name) for column in _trades.columns}
         values["symbol"] = text_value(values["symbol"])
         values["side"] = text_value(values["side"])
-        inserted = await self._execute_count(
-            self._insert(_trades).values(values).on_conflict_do_nothing(index_elements=["id"])
+        insert_new = self._prepared(
+            "trades.insert_new",
+            lambda: self._insert(_trades).on_conflict_do_nothing(index_elements=["id"]),
         )
-        return inserted > 0
+        return await self._execute_count(insert_new, values) > 0
 
     async def list(
         self, *, account: str | None = None, symbol: str | None = None, limit: int = 200
