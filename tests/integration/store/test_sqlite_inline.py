@@ -14,8 +14,7 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from aigupiao.store import Database, SettingRepo
-from aigupiao.store import sqlite_inline
+from aigupiao.store import Database, SettingRepo, sqlite_inline
 
 
 @pytest_asyncio.fixture
