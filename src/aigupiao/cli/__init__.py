@@ -478,5 +478,9 @@ def bench_link(
     print(json.dumps(result, ensure_ascii=False))
 
 
+# Command groups that live in their own modules register themselves on ``app`` here.
+# (Imported last: they import names defined above.)
+from . import _groups  # noqa: E402, F401
+
 if __name__ == "__main__":
     app()
