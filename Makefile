@@ -21,6 +21,7 @@ lint: setup
 bench: setup
 	$(BIN)/aigupiao bench link --commands 1000 --json
 	$(BIN)/aigupiao bench link --commands 1000 --chaos --json
+	$(BIN)/aigupiao bench broker --orders 100000 --json
 
 format: setup
 	$(BIN)/ruff format src tests

@@ -209,7 +209,11 @@ def test_help_is_chinese_first() -> None:
     description = output.split("Usage:", 1)[1].splitlines()[2].strip()
     assert description.startswith("aigupiao：A股自动交易"), output
     commands = _commands(output)
-    assert set(commands) == {"up", "cloud", "local", "db", "apikey", "node", "bench"}, output
+    expected = {
+        "up", "cloud", "local", "db", "apikey", "node", "bench",
+        "calendar", "reconcile", "export", "broker",
+    }  # fmt: skip
+    assert set(commands) == expected, output
     for name, description in commands.items():
         assert chinese_first(description), (name, description)
     assert commands["up"].startswith("一键启动")

@@ -49,7 +49,7 @@ from typing import Protocol, runtime_checkable
 
 from aigupiao.domain.account import Account
 from aigupiao.domain.errors import DomainError
-from aigupiao.domain.orders import Order, OrderType, Side, Trade
+from aigupiao.domain.orders import MarketKind, Order, OrderType, Side, Trade
 from aigupiao.domain.symbols import Symbol
 
 BrokerListener = Callable[[str, "Order | Trade"], None]
@@ -98,7 +98,8 @@ class BrokerTimeout(BrokerError):
 
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
-    """An order to place. ``price`` is None for a market order (best five, rest cancelled).
+    """An order to place. ``price`` is None for a market order, whose ``market_kind``
+    (default best five, rest cancelled) says what happens to what does not fill at once.
 
     ``client_order_id`` is the caller's key for the order (the command id): it is
     kept on the resulting :class:`Order` and lets :meth:`Broker.find_order`
@@ -112,6 +113,7 @@ class OrderRequest:
     quantity: int
     price: Decimal | None
     client_order_id: str
+    market_kind: MarketKind | None = None
 
 
 @dataclass(frozen=True, slots=True)

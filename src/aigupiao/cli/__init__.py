@@ -14,18 +14,21 @@ import json
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from aigupiao.bench import broker as broker_bench
 from aigupiao.bench import link as link_bench
+from aigupiao.brokers.base import BrokerError
 from aigupiao.brokers.paper.broker import PaperBroker
 from aigupiao.cloud.app import create_app as create_cloud_app
 from aigupiao.cloud.runtime import CloudRuntime
@@ -35,7 +38,9 @@ from aigupiao.core.config import ConfigError
 from aigupiao.core.lifecycle import run as run_loop
 from aigupiao.core.logging import setup_logging
 from aigupiao.core.net import listen
+from aigupiao.domain.market import Quote
 from aigupiao.local.app import create_app as create_local_app
+from aigupiao.local.names import NameSource
 from aigupiao.local.quotes import CloudQuoteCache
 from aigupiao.local.runtime import LocalRuntime
 from aigupiao.local.settings import LocalSettings
@@ -43,6 +48,9 @@ from aigupiao.market.sim import SimMarket
 from aigupiao.market.universe import default_shared_dir, load_universe
 from aigupiao.protocol.v1 import MAX_FRAME_BYTES
 from aigupiao.store import ApiKeyRepo, Database, DuplicateName, NodeTokenRepo
+
+from .brokers import UnknownBroker, build_broker, check_broker_name
+from .calendar import use_calendar_update
 
 app = typer.Typer(help="aigupiao：A股自动交易（云端 Agent + 本地执行节点）", no_args_is_help=True)
 db_app = typer.Typer(help="数据库 (database)")
@@ -59,7 +67,8 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="JSON 
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]错误 (error):[/red] {message}")
+    # escape: messages quote things like ``pip install "aigupiao[ths]"``, not markup.
+    console.print(f"[red]错误 (error):[/red] {escape(message)}")
     return typer.Exit(code=2)
 
 
@@ -75,6 +84,7 @@ def _cloud_settings(config: Path | None, **overrides: Any) -> CloudSettings:
 
 def build_cloud(settings: CloudSettings) -> tuple[CloudRuntime, SimMarket | None]:
     """The cloud runtime with the configured feed (only ``sim`` so far)."""
+    use_calendar_update(settings.var_dir / "calendar.json")  # before the clock: it walks days
     if settings.market.feed != "sim":
         raise _fail(f"未知的行情源 {settings.market.feed!r} (unknown feed; available: sim)")
     shared = settings.market.shared_dir or default_shared_dir()
@@ -249,13 +259,10 @@ async def _up(settings: CloudSettings, node_port: int, summary_every: float) -> 
         cloud={"api_url": cloud_url, "websocket_url": ws_url, "token": credentials["node_token"]},
         node={"id": node_id, "account": account, "data_dir": settings.var_dir / "node"},
     )
-    broker = PaperBroker(
-        account, local_settings.trading.paper_cash, cloud.clock, sim.latest,
-        latency=local_settings.trading.paper_latency,
-    )  # fmt: skip
-    sim_publish = cloud.market.subscribe
-    sim_publish(lambda quotes: [broker.on_quote(q) for q in quotes])
-    node = LocalRuntime.build(local_settings, broker)
+    broker = build_broker(local_settings, cloud.clock, sim.latest)  # paper, kept in var/node
+    assert isinstance(broker, PaperBroker)
+    cloud.market.subscribe(lambda quotes: [broker.on_quote(q) for q in quotes])
+    node = LocalRuntime.build(local_settings, broker, names=_quote_names(sim.latest))
     servers = [
         _Server(create_cloud_app(cloud), cloud_socket, "warning"),
         _Server(create_local_app(node), node_socket, "warning"),
@@ -272,6 +279,16 @@ async def _up(settings: CloudSettings, node_port: int, summary_every: float) -> 
     summary = asyncio.create_task(_summary(cloud, node, summary_every), name="summary")
     await _serve_until_signal(servers, [summary])
     console.print("已停止 (stopped cleanly)")
+
+
+def _quote_names(latest: Callable[[str], Quote | None]) -> NameSource:
+    """Security names for export files, from the quotes the node already has."""
+
+    async def names(codes: Collection[str]) -> Mapping[str, str]:
+        quotes = {code: latest(code) for code in codes}
+        return {code: quote.name for code, quote in quotes.items() if quote is not None}
+
+    return names
 
 
 async def _summary(cloud: CloudRuntime, node: LocalRuntime, every: float) -> None:
@@ -314,14 +331,17 @@ def cloud(config: ConfigOption = None) -> None:
 
 @app.command()
 def local(config: ConfigOption = None) -> None:
-    """只启动本地节点 (a local node alone; paper broker fed by the cloud's quotes)."""
+    """只启动本地节点 (a local node alone; its broker is trading.broker: paper, ths or qmt)."""
     try:
         settings = LocalSettings.load(config)
     except ConfigError as exc:
         raise _fail(str(exc)) from exc
     setup_logging(settings.log_level)
-    if settings.trading.broker != "paper":
-        raise _fail(f"券商适配器 {settings.trading.broker!r} 尚不可用 (broker not available yet)")
+    use_calendar_update(settings.node.data_dir.parent / "calendar.json")  # var/ by default
+    try:
+        check_broker_name(settings)
+    except UnknownBroker as exc:
+        raise _fail(str(exc)) from exc
     if not settings.cloud.token:
         raise _fail(
             "缺少 cloud.token：在云端运行 `aigupiao node add NAME` 获取 (missing cloud.token)"
@@ -331,15 +351,19 @@ def local(config: ConfigOption = None) -> None:
         quotes = CloudQuoteCache(
             settings.cloud.api_url, settings.cloud.token or "", ca_file=settings.cloud.ca_file
         )
-        clock: Clock = quotes.clock(LiveClock())
-        broker = PaperBroker(
-            settings.node.account, settings.trading.paper_cash, clock, quotes.get,
-            latency=settings.trading.paper_latency,
-        )  # fmt: skip
+        # The paper broker follows the cloud market's time; a real broker trades in real time.
+        paper = settings.trading.broker == "paper"
+        clock: Clock = quotes.clock(LiveClock()) if paper else LiveClock()
+        try:
+            broker = build_broker(settings, clock, quotes.get)
+        except BrokerError as exc:
+            await quotes.close()
+            raise _fail(str(exc)) from exc
         runtime = LocalRuntime.build(settings, broker)
         sock = _bind(settings.server.host, settings.server.port)
         server = _Server(create_local_app(runtime), sock, "info")
-        poller = asyncio.create_task(quotes.run(broker.on_quote), name="quotes")
+        on_quote = broker.on_quote if isinstance(broker, PaperBroker) else (lambda quote: None)
+        poller = asyncio.create_task(quotes.run(on_quote), name="quotes")
         if not await quotes.first_quotes(timeout=15):
             console.print("[yellow]尚未收到云端行情 (no quotes from the cloud yet)[/yellow]")
         console.print(f"本地节点 node: http://{settings.server.host}:{settings.server.port}")
@@ -474,6 +498,32 @@ def bench_link(
             f"sent {result['sent']} · executed once {result['executed_once']} · "
             f"twice {result['executed_twice']} · lost {result['lost']} · "
             f"p50 {result['p50_ms']} ms · p99 {result['p99_ms']} ms · faults {result['faults']}"
+        )
+    print(json.dumps(result, ensure_ascii=False))
+
+
+@bench_app.command("broker")
+def bench_broker(
+    orders: Annotated[int, typer.Option(min=1, help="委托笔数")] = 100_000,
+    symbols: Annotated[int, typer.Option(min=1, help="行情中的证券数")] = 5_500,
+    seed: Annotated[int, typer.Option(help="随机种子")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
+) -> None:
+    """模拟券商每秒校验并撮合的委托数 (paper broker orders validated and matched per second)."""
+    setup_logging("ERROR")
+    with Progress(transient=True, console=console, disable=as_json) as progress:
+        task = progress.add_task("broker", total=orders)
+        result = run_loop(
+            broker_bench.run(
+                orders, symbols=symbols, seed=seed,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+        )  # fmt: skip
+    if not as_json:
+        console.print(
+            f"{result['orders']} orders on {result['symbols']} symbols · "
+            f"{result['orders_per_s']} orders/s ({result['us_per_order']} µs each) · "
+            f"fills {result['fills']} · quotes {result['quotes_per_s']}/s"
         )
     print(json.dumps(result, ensure_ascii=False))
 

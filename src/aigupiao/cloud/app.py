@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from aigupiao import __version__
 
-from .api.routes import data, health, nodes, trading
+from .api.routes import data, health, nodes, reconcile, trading
 from .errors import ServiceError
 from .runtime import CloudRuntime
 
@@ -47,6 +47,7 @@ def create_app(runtime: CloudRuntime) -> FastAPI:
     app.include_router(trading.router)
     app.include_router(data.router)
     app.include_router(nodes.router)
+    app.include_router(reconcile.router)
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,14 +35,40 @@ class AgentSection(_Section):
     dip_quantity: int = Field(100, gt=0)
 
 
+class ReplaySection(_Section):
+    path: Path | None = Field(None, description="CSV/Parquet file or folder of bars or snapshots")
+    speed: float = Field(60.0, gt=0, description="market seconds per real second")
+
+
+class ChagubangSection(_Section):
+    host: str = Field("", description="the vendor's host")
+    port: int = Field(6380, gt=0, le=65535)
+    token: str | None = Field(None, description="the token bought from the vendor")
+
+
+class HttpPollSection(_Section):
+    interval: float = Field(3.0, gt=0, description="seconds between polls of all codes")
+    codes: list[str] | None = Field(None, description="codes to poll; default: the universe")
+    timeout: float = Field(5.0, gt=0)
+
+
 class MarketSection(_Section):
-    feed: str = "sim"
+    feed: Literal["sim", "replay", "chagubang", "tencent", "sina"] = "sim"
     symbols: int = Field(50, gt=0, le=6000)
     sim_speed: float = Field(1.0, gt=0)
     sim_seed: int = 7
     sim_interval: float = Field(1.0, gt=0)
     shared_dir: Path | None = None
     store_interval: float = Field(2.0, gt=0, description="seconds between quotes_latest flushes")
+    keep_raw: bool = Field(False, description="also store every raw snapshot")
+    raw_retention_days: int = Field(7, gt=0, description="days raw snapshots are kept")
+    max_quote_age: float = Field(
+        120, gt=0, description="seconds: an older quote is stale and refused"
+    )
+    replay: ReplaySection = ReplaySection()
+    chagubang: ChagubangSection = ChagubangSection()
+    tencent: HttpPollSection = HttpPollSection()
+    sina: HttpPollSection = HttpPollSection()
 
 
 class ServerSection(_Section):

@@ -80,6 +80,9 @@ COMMAND_TRANSITIONS: dict[tuple[CommandStatus, str], CommandStatus] = {
     (_C.SENT, "send"): _C.SENT,  # re-sent after a reconnect
     (_C.SENT, "ack"): _C.ACKED,
     (_C.SENT, "expire"): _C.EXPIRED,
+    # Re-sent as often as allowed and never acked: stop re-sending (only from sent, so
+    # an ack that arrives meanwhile wins).
+    (_C.SENT, "give_up"): _C.UNKNOWN,
     (_C.ACKED, "ack"): _C.ACKED,  # duplicate ack after a re-send
     # A response may overtake its ack, so results are accepted from sent and acked.
     **{(_C.SENT, s.value): s for s in _OUTCOMES},

@@ -1,14 +1,17 @@
 """Trading days and trading sessions (Beijing time).
 
-The calendar here knows weekends and the holidays listed in ``HOLIDAYS``;
-a fuller exchange calendar replaces it when real calendars are loaded.
+Trading days come from a :class:`~aigupiao.domain.calendar.TradingCalendar`: the
+built-in one (real exchange calendars, see ``calendar_data``) unless the process
+installs a newer one at start with :func:`use_calendar`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from .calendar import TradingCalendar, builtin_calendar
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -32,50 +35,41 @@ _PHASES: tuple[tuple[time, time, Phase], ...] = (
 )
 
 
-# Exchange holidays on weekdays (SSE/SZSE notices). Extend as notices come out.
-HOLIDAYS: frozenset[date] = frozenset(
-    date.fromisoformat(d)
-    for d in (
-        "2026-01-01",
-        "2026-01-02",
-        "2026-02-16",
-        "2026-02-17",
-        "2026-02-18",
-        "2026-02-19",
-        "2026-02-20",
-        "2026-02-23",
-        "2026-04-06",
-        "2026-05-01",
-        "2026-05-04",
-        "2026-05-05",
-        "2026-06-19",
-        "2026-09-25",
-        "2026-10-01",
-        "2026-10-02",
-        "2026-10-05",
-        "2026-10-06",
-        "2026-10-07",
-    )
-)
+# The weekday closures of the built-in calendar (all years it covers). The calendar in
+# use may be newer: see ``current_calendar()``.
+HOLIDAYS: frozenset[date] = builtin_calendar().closed
+
+_calendar: TradingCalendar = builtin_calendar()
+
+
+def use_calendar(new: TradingCalendar) -> TradingCalendar:
+    """Make ``new`` the calendar every function here uses; returns the one it replaces.
+
+    Call it once at process start (before clocks and brokers are built), e.g. with the
+    built-in calendar merged with a user's update file (``aigupiao calendar update``).
+    """
+    global _calendar
+    previous, _calendar = _calendar, new
+    return previous
+
+
+def current_calendar() -> TradingCalendar:
+    """The calendar in use."""
+    return _calendar
 
 
 def is_trading_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in HOLIDAYS
+    return _calendar.is_trading_day(day)
 
 
 def next_trading_day(day: date) -> date:
     """The first trading day strictly after ``day``."""
-    candidate = day + timedelta(days=1)
-    while not is_trading_day(candidate):
-        candidate += timedelta(days=1)
-    return candidate
+    return _calendar.next_trading_day(day)
 
 
 def previous_trading_day(day: date) -> date:
-    candidate = day - timedelta(days=1)
-    while not is_trading_day(candidate):
-        candidate -= timedelta(days=1)
-    return candidate
+    """The last trading day strictly before ``day``."""
+    return _calendar.previous_trading_day(day)
 
 
 def phase_at(moment: datetime) -> Phase:

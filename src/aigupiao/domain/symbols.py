@@ -8,7 +8,7 @@ the trading date, so every rule is a function of ``trading_date``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -82,6 +82,8 @@ STOCK_TICK = Decimal("0.01")
 FUND_TICK = Decimal("0.001")
 ST_LIMIT_WIDENED = date(2026, 7, 6)
 CHINEXT_REFORM = date(2020, 8, 24)  # ChiNext registration reform: +-10% -> +-20%
+MAIN_BOARD_REGISTRATION = date(2023, 4, 10)  # main-board registration IPOs, price cage
+NO_LIMIT_DAYS = 5  # trading days without a price limit after a registration IPO
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +93,12 @@ class Symbol:
     code: str
     exchange: Exchange
     board: Board
+    # The prefixed form, e.g. ``sh600519``: the key of every quote and position, so it is
+    # computed once.
+    full: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def full(self) -> str:
-        """The prefixed form, e.g. ``sh600519``."""
-        return f"{self.exchange.value.lower()}{self.code}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "full", f"{self.exchange.value.lower()}{self.code}")
 
     @property
     def is_stock(self) -> bool:
@@ -174,20 +177,72 @@ def limit_pct(symbol: Symbol, trading_date: date, *, is_st: bool = False) -> Dec
     return Decimal("0.10")
 
 
-def price_limits(
-    symbol: Symbol, previous_close: Decimal, trading_date: date, *, is_st: bool = False
+def listing_day(listed_on: date, trading_date: date) -> int:
+    """Which trading day of the listing ``trading_date`` is (1 = the listing day).
+
+    Counts no further than ``NO_LIMIT_DAYS + 1``: later days all look alike to the rules.
+    """
+    from .sessions import next_trading_day  # sessions does not import symbols
+
+    day, number = listed_on, 1
+    while day < trading_date and number <= NO_LIMIT_DAYS:  # counting further changes nothing
+        day = next_trading_day(day)
+        number += 1
+    return number
+
+
+def limit_fractions(
+    symbol: Symbol,
+    trading_date: date,
+    *,
+    is_st: bool = False,
+    listed_on: date | None = None,
 ) -> tuple[Decimal, Decimal] | None:
-    """(limit up, limit down) from the previous close, rounded half up to the tick.
+    """(up, down) price-limit fractions for ``trading_date``; None means no limit.
+
+    New listings: STAR, ChiNext (since 2020-08-24) and main-board IPOs registered since
+    2023-04-10 have no limit for their first five trading days, BSE for its first day;
+    earlier main-board IPOs had +44% / -36% on their first day.
+    """
+    if listed_on is not None and symbol.board not in (Board.INDEX, Board.FUND):
+        number = listing_day(listed_on, trading_date)
+        board = symbol.board
+        registered = (
+            board is Board.STAR
+            or (board is Board.CHINEXT and listed_on >= CHINEXT_REFORM)
+            or (board in (Board.SH_MAIN, Board.SZ_MAIN) and listed_on >= MAIN_BOARD_REGISTRATION)
+        )
+        if registered and number <= NO_LIMIT_DAYS:
+            return None
+        if board is Board.BSE and number == 1:
+            return None
+        if not registered and board is not Board.BSE and number == 1:
+            return Decimal("0.44"), Decimal("0.36")
+    pct = limit_pct(symbol, trading_date, is_st=is_st)
+    return None if pct is None else (pct, pct)
+
+
+def price_limits(
+    symbol: Symbol,
+    previous_close: Decimal,
+    trading_date: date,
+    *,
+    is_st: bool = False,
+    listed_on: date | None = None,
+) -> tuple[Decimal, Decimal] | None:
+    """(limit up, limit down) from the previous close, rounded half up to the tick;
+    None when the security has no limit that day (indexes, new listings).
 
     If the rounded limit is less than one tick away from the previous close,
     the limit is the previous close plus or minus one tick.
     """
-    pct = limit_pct(symbol, trading_date, is_st=is_st)
-    if pct is None:
+    fractions = limit_fractions(symbol, trading_date, is_st=is_st, listed_on=listed_on)
+    if fractions is None:
         return None
+    up_pct, down_pct = fractions
     tick = symbol.tick
-    up = round_half_up(previous_close * (1 + pct), tick)
-    down = round_half_up(previous_close * (1 - pct), tick)
+    up = round_half_up(previous_close * (1 + up_pct), tick)
+    down = round_half_up(previous_close * (1 - down_pct), tick)
     if up - previous_close < tick:
         up = previous_close + tick
     if previous_close - down < tick:

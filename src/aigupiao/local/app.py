@@ -4,6 +4,10 @@
 unless an API key is configured); ``POST /trade``, ``POST /export`` and ``WS /ws``
 always need the node's API key: ``server.api_key``, or the one the node made on
 first start in ``<node.data_dir>/api_key``.
+
+``POST /export`` answers the data as JSON and also writes it as files in the broker
+clients' formats (同花顺 GBK ``.xls`` and UTF-8 ``.csv``) into ``trading.export_dir``
+(default ``<node.data_dir>/exports``); their paths are in ``files``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aigupiao import __version__
+from aigupiao.domain.orders import MarketKind
 from aigupiao.protocol import v1
 
 from .runtime import LocalRuntime
@@ -38,6 +43,15 @@ class TradeRequest(BaseModel):
     price: Decimal | None = Field(None, gt=0, description="null = market order")
     agent_id: str | None = None
     client_order_id: str | None = Field(None, min_length=1, max_length=64)
+    market_kind: MarketKind | None = Field(
+        None, description="market orders only: best5_ioc (default), best5_to_limit, ..."
+    )
+
+    @model_validator(mode="after")
+    def _kind_only_for_market_orders(self) -> TradeRequest:
+        if self.market_kind is not None and self.price is not None:
+            raise ValueError("market_kind 只用于市价委托 (market_kind is for market orders only)")
+        return self
 
 
 class ExportRequest(BaseModel):
@@ -126,7 +140,7 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
 
     @app.get("/status")
     async def status() -> dict[str, Any]:
-        account = await runtime.executor.export("all")
+        account = await runtime.executor.snapshot("all")  # a read: no export files
         return {
             "node_id": runtime.settings.node.id,
             "account": runtime.settings.node.account,
@@ -159,6 +173,7 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
 
     @app.post("/export", dependencies=[Depends(check_key)])
     async def export(body: ExportRequest | None = None) -> dict[str, Any]:
+        """The data as JSON, also written as files in the clients' formats (paths in ``files``)."""
         return await runtime.executor.export((body or ExportRequest()).data_type)
 
     @app.websocket("/ws")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,17 +21,22 @@ from aigupiao.brokers.base import (
     BrokerTimeout,
     OrderRequest,
 )
+from aigupiao.brokers.exports import ExportDirectory
+from aigupiao.domain.account import Account
 from aigupiao.domain.errors import DomainError
-from aigupiao.domain.orders import OrderType, Side
+from aigupiao.domain.orders import Order, OrderType, Side, Trade
 from aigupiao.domain.symbols import parse_symbol
 from aigupiao.protocol import v1
 from aigupiao.protocol.codec import account_to_dict, order_to_dict, trade_to_dict
 
 from .journal import Journal
+from .names import NameSource
 
 log = logging.getLogger(__name__)
 
 Outcome = tuple[str, dict[str, Any]]
+Trades = list[Trade] | None  # None: not asked for
+Orders = list[Order] | None
 
 
 class Executor:
@@ -42,11 +47,16 @@ class Executor:
         *,
         broker_timeout: float,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        exports: ExportDirectory | None = None,
+        names: NameSource | None = None,
     ) -> None:
         self.broker = broker
         self.journal = journal
         self._broker_timeout = broker_timeout
         self.wall_clock = wall_clock
+        # Where exports are also written as files (None: JSON only), and who names securities.
+        self.exports = exports
+        self.names = names
         # Cloud time minus this machine's time, measured by the link at each connect:
         # expiry is judged on the cloud's clock, so a PC whose clock is off by minutes
         # neither trades late nor refuses fresh orders.
@@ -131,6 +141,7 @@ class Executor:
             quantity=data.quantity,
             price=data.price,
             client_order_id=command.id,
+            market_kind=data.market_kind,
         )
         placed = await self.broker.place_order(request)
         return "done", {
@@ -148,17 +159,71 @@ class Executor:
         except (BrokerError, TimeoutError):
             return {}
 
-    async def export(self, data_type: str) -> dict[str, Any]:
+    async def snapshot(self, data_type: str) -> dict[str, Any]:
         """Positions, trades and/or orders from the broker, as JSON-ready dicts."""
-        account = await self.broker.get_account()
-        result: dict[str, Any] = {"data_type": data_type, "account": account_to_dict(account)}
-        if data_type in ("positions", "all"):
-            result["positions"] = result["account"]["positions"]
-        if data_type in ("trades", "all"):
-            result["trades"] = [trade_to_dict(t) for t in await self.broker.get_trades()]
-        if data_type in ("orders", "all"):
-            result["orders"] = [order_to_dict(o) for o in await self.broker.get_orders()]
+        return _as_json(data_type, *await self._collect(data_type))
+
+    async def export(self, data_type: str) -> dict[str, Any]:
+        """:meth:`snapshot`, also written as files in the clients' formats.
+
+        With an export directory the result gains ``files`` (the paths written,
+        both formats), or ``files: []`` and ``files_error`` if they could not be
+        written: the data is still answered.
+        """
+        account, trades, orders = await self._collect(data_type)
+        result = _as_json(data_type, account, trades, orders)
+        if self.exports is not None:
+            result.update(await self._write_files(self.exports, account, trades, orders, data_type))
         return result
+
+    async def _collect(self, data_type: str) -> tuple[Account, Trades, Orders]:
+        account = await self.broker.get_account()
+        trades = await self.broker.get_trades() if data_type in ("trades", "all") else None
+        orders = await self.broker.get_orders() if data_type in ("orders", "all") else None
+        return account, trades, orders
+
+    async def _write_files(
+        self,
+        exports: ExportDirectory,
+        account: Account,
+        trades: Trades,
+        orders: Orders,
+        data_type: str,
+    ) -> dict[str, Any]:
+        positions = account.positions if data_type in ("positions", "all") else None
+        items = (*(positions or ()), *(trades or ()), *(orders or ()))
+        symbols = {item.symbol.full for item in items}
+        names = await self._names_of(symbols)
+        try:
+            paths = await asyncio.to_thread(
+                exports.write,
+                now=self.wall_clock(),
+                positions=positions,
+                trades=trades,
+                orders=orders,
+                names=names.get,
+            )
+        except OSError as exc:
+            log.warning("could not write export files to %s: %s", exports.path, exc)
+            return {
+                "files": [],
+                "files_error": {
+                    "code": "export_write_failed",
+                    "message": f"导出文件写入失败（{exports.path}）：{exc}",
+                    "message_en": f"could not write the export files to {exports.path}: {exc}",
+                },
+            }
+        return {"files": [str(path) for path in paths]}
+
+    async def _names_of(self, symbols: set[str]) -> Mapping[str, str]:
+        """Names for the export files; a failing name source leaves them empty, never the export."""
+        if self.names is None or not symbols:
+            return {}
+        try:
+            return await self.names(symbols)
+        except Exception:
+            log.exception("security name lookup failed; exporting without names")
+            return {}
 
     async def status(self) -> dict[str, Any]:
         account = await self.broker.get_account()
@@ -225,3 +290,14 @@ class Executor:
                     )
                     resolved.append(entry.id)
         return resolved
+
+
+def _as_json(data_type: str, account: Account, trades: Trades, orders: Orders) -> dict[str, Any]:
+    result: dict[str, Any] = {"data_type": data_type, "account": account_to_dict(account)}
+    if data_type in ("positions", "all"):
+        result["positions"] = result["account"]["positions"]
+    if trades is not None:
+        result["trades"] = [trade_to_dict(t) for t in trades]
+    if orders is not None:
+        result["orders"] = [order_to_dict(o) for o in orders]
+    return result

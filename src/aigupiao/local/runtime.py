@@ -9,11 +9,12 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aigupiao.brokers.base import Broker
+from aigupiao.brokers.exports import ExportDirectory
 from aigupiao.core.lifecycle import TaskGroup
 from aigupiao.domain.orders import Order, Trade
 from aigupiao.protocol.codec import account_to_dict, order_to_dict, trade_to_dict
@@ -21,6 +22,7 @@ from aigupiao.protocol.codec import account_to_dict, order_to_dict, trade_to_dic
 from .executor import Executor
 from .journal import Journal
 from .link import CloudLink
+from .names import CloudNames, NameSource
 from .settings import LocalSettings
 
 log = logging.getLogger(__name__)
@@ -63,10 +65,26 @@ class LocalRuntime:
         broker: Broker,
         *,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        names: NameSource | None = None,
     ) -> LocalRuntime:
+        """Wire a node. ``names`` gives security names for export files; by default the
+        cloud's quote API is asked when a cloud token is configured, else names stay empty."""
         journal = Journal(settings.node.data_dir / "journal.db")
+        if names is None and settings.cloud.token:
+            names = CloudNames(
+                settings.cloud.api_url, settings.cloud.token, ca_file=settings.cloud.ca_file
+            )
         executor = Executor(
-            broker, journal, broker_timeout=settings.trading.broker_timeout, wall_clock=wall_clock
+            broker,
+            journal,
+            broker_timeout=settings.trading.broker_timeout,
+            wall_clock=wall_clock,
+            exports=ExportDirectory(
+                # Absolute, so the paths in an export's answer mean the same to every reader.
+                (settings.trading.export_dir or settings.node.data_dir / "exports").absolute(),
+                keep=timedelta(hours=settings.trading.export_cleanup_hours),
+            ),
+            names=names,
         )
         link = None
         if settings.cloud.token:
@@ -87,6 +105,7 @@ class LocalRuntime:
         )  # fmt: skip
 
     async def start(self) -> None:
+        await self._remove_old_exports()
         self.broker.set_listener(lambda kind, item: self._events.put_nowait((kind, item)))
         self.tasks.start("broker-events", self._forward_events())
         resolved = await self.executor.resolve_interrupted()
@@ -94,6 +113,19 @@ class LocalRuntime:
             log.warning("resolved %d command(s) interrupted by the last stop", len(resolved))
         if self.link is not None:
             self.tasks.start("cloud-link", self.link.run(self.stop_event))
+
+    async def _remove_old_exports(self) -> None:
+        """Delete export files older than ``trading.export_cleanup_hours``; exports do too."""
+        exports = self.executor.exports
+        if exports is None:
+            return
+        try:
+            removed = await asyncio.to_thread(exports.cleanup, self.executor.wall_clock())
+        except OSError as exc:
+            log.warning("could not clean up old exports in %s: %s", exports.path, exc)
+            return
+        if removed:
+            log.info("deleted %d export file(s) older than %s", len(removed), exports.keep)
 
     async def _forward_events(self) -> None:
         """Journal broker pushes in order (each gets a seq) and send them to the cloud.

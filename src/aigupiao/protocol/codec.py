@@ -28,7 +28,7 @@ def order_to_dict(order: Order) -> dict[str, Any]:
         "quantity": order.quantity,
         "price": _dec(order.price),
         "status": order.status.value,
-        "status_zh": order.status.label_zh,
+        "status_zh": order.status_zh,
         "filled_quantity": order.filled_quantity,
         "filled_amount": str(order.filled_amount),
         "average_price": _dec(order.average_price),
@@ -36,6 +36,7 @@ def order_to_dict(order: Order) -> dict[str, Any]:
         "client_order_id": order.client_order_id,
         "reason": order.reason,
         "created_at": order.created_at.isoformat(),
+        "market_kind": order.market_kind.value if order.market_kind else None,
     }
 
 

@@ -18,7 +18,10 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
+
+from aigupiao.domain.orders import MarketKind
 
 VERSION = 1
 MAX_FRAME_BYTES = 1 << 20  # 1 MiB: far above any real message; larger frames close the socket
@@ -59,6 +62,7 @@ class TradeData(BaseModel):
     agent_id: str | None = None
     decision_id: str | None = None
     client_order_id: str | None = None
+    market_kind: MarketKind | None = None  # market orders only; default best5_ioc
 
     @field_validator("price")
     @classmethod
@@ -66,6 +70,12 @@ class TradeData(BaseModel):
         if value is not None and value <= 0:
             raise ValueError("price must be positive or null (market order)")
         return value
+
+    @model_validator(mode="after")
+    def _kind_only_for_market_orders(self) -> TradeData:
+        if self.market_kind is not None and self.price is not None:
+            raise ValueError("market_kind is for market orders (price null) only")
+        return self
 
 
 class _Command(_Message):

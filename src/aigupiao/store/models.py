@@ -135,6 +135,8 @@ class CommandRow(Base):
     node_id: Mapped[str] = mapped_column(String(ID), index=True)
     account: Mapped[str] = mapped_column(String(ID))
     status: Mapped[str] = mapped_column(String(STATE), index=True)
+    # How often it was sent (each ``send``); caps the re-sends of a never-acked command.
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     data: Mapped[dict[str, Any]]
     result: Mapped[dict[str, Any] | None]
     client_order_id: Mapped[str | None] = mapped_column(String(ID))

@@ -88,7 +88,7 @@ async def test_sell_credits_amount_minus_fees(
     assert (position.total, position.available) == (200, 200)
 
 
-async def test_limit_order_in_auction_rests_until_continuous(
+async def test_limit_order_in_auction_fills_at_the_opening_price(
     broker: PaperBroker, clock: ManualClock, market: Market
 ) -> None:
     clock.set(at(9, 16))
@@ -98,9 +98,9 @@ async def test_limit_order_in_auction_rests_until_continuous(
     broker.on_quote(market.quotes["sh600519"])  # still the auction: no match
     assert (await broker.get_orders())[0].status is OrderStatus.SUBMITTED
     clock.set(at(9, 30))
-    broker.on_quote(market.set(make_quote(MAOTAI, "1466.00", ts=at(9, 30))))
+    broker.on_quote(market.set(make_quote(MAOTAI, "1466.00", ts=at(9, 30))))  # opened at 1466.00
     (order,) = await broker.get_orders()
-    assert order.status is OrderStatus.FILLED and order.average_price == Decimal("1466.01")
+    assert order.status is OrderStatus.FILLED and order.average_price == Decimal("1466.00")
 
 
 async def test_partial_fill_when_depth_is_short(broker: PaperBroker, market: Market) -> None:

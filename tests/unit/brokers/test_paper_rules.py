@@ -30,12 +30,13 @@ async def test_off_tick_price_rejected(broker: PaperBroker) -> None:
     assert (await rejected(broker, request(price="1466.805"))).code == "tick"
 
 
-async def test_price_outside_limits_rejected(broker: PaperBroker) -> None:
+async def test_price_outside_limits_rejected(broker: PaperBroker, clock: ManualClock) -> None:
     # previous close 1466.80: limits 1613.48 / 1320.12
     assert (await rejected(broker, request(price="1613.49"))).code == "price_limit"
     assert (await rejected(broker, request(price="1320.11"))).code == "price_limit"
+    clock.set(at(9, 16))  # in the call auction the price cage does not apply
     result = await broker.place_order(request(price="1613.48"))
-    assert result.order.status is OrderStatus.FILLED
+    assert result.order.status is OrderStatus.SUBMITTED
 
 
 @pytest.mark.parametrize(
@@ -43,9 +44,9 @@ async def test_price_outside_limits_rejected(broker: PaperBroker) -> None:
     [
         (at(9, 0), False, False),
         (at(9, 16), True, False),  # opening auction: limit orders only
-        (at(9, 27), False, False),
+        (at(9, 27), True, False),  # queued for 9:30
         (at(10, 0), True, True),
-        (at(12, 0), False, False),
+        (at(12, 0), True, False),  # lunch: queued for 13:00 as brokers do
         (at(14, 58), True, False),  # closing auction
         (at(15, 1), False, False),
         (datetime(2026, 3, 7, 10, 0, tzinfo=BEIJING), False, False),  # Saturday

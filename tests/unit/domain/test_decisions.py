@@ -23,7 +23,7 @@ from aigupiao.domain.symbols import parse_symbol
 
 C = CommandStatus
 OUTCOME_TRIGGERS = ("done", "rejected", "failed", "expired", "unknown")
-TRIGGERS = ("send", "ack", "fail", "expire", *OUTCOME_TRIGGERS)
+TRIGGERS = ("send", "ack", "fail", "expire", "give_up", *OUTCOME_TRIGGERS)
 
 # The specification, written out independently of COMMAND_TRANSITIONS.
 EXPECTED: dict[tuple[CommandStatus, str], CommandStatus] = {
@@ -33,6 +33,7 @@ EXPECTED: dict[tuple[CommandStatus, str], CommandStatus] = {
     (C.SENT, "send"): C.SENT,
     (C.SENT, "ack"): C.ACKED,
     (C.SENT, "expire"): C.EXPIRED,
+    (C.SENT, "give_up"): C.UNKNOWN,  # never acked after retry_attempts re-sends
     (C.SENT, "done"): C.DONE,
     (C.SENT, "rejected"): C.REJECTED,
     (C.SENT, "failed"): C.FAILED,

@@ -67,6 +67,7 @@ def test_order_to_dict_exact_values() -> None:
         "client_order_id": "c-1",
         "reason": "",
         "created_at": "2026-11-24T10:00:05.123456+08:00",
+        "market_kind": None,
     }
     _no_floats(data)
     assert Decimal(data["average_price"]) == order.average_price

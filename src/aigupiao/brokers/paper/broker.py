@@ -1,17 +1,26 @@
 """The paper broker: an ordinary adapter behind the Broker port, matching against quotes.
 
-It applies the A-share rules a real broker would: lots and odd-lot sells,
-tick, daily price limits, trading hours (market orders only in continuous
-trading), T+1 available quantity, and cash including fees.
+It applies the A-share rules a real broker would (``rules.py``): sessions, lots
+and odd-lot sells, the market-order maximum, tick, daily price limits by board,
+ST status and date, new listings, the price cage, T+1 available quantity, and
+cash including fees. A rejection names the rule, in Chinese and English.
 
-Matching, against the latest Level-1 snapshot of the symbol:
+Matching, against the latest Level-1 snapshot of the symbol (``matching.py``):
 
-* A market order walks up to five levels of the opposite side; what the depth
-  cannot fill is cancelled (best five, immediate or cancel). With the opposite
-  side empty (a buy at limit up) it fills nothing and is cancelled.
-* A limit order fills against the levels at or better than its price; the rest
-  rests as an open order and is matched by :meth:`PaperBroker.on_quote` on
-  later snapshots. Orders placed in a call auction rest until continuous trading.
+* **Limit orders** fill against the opposite levels at or better than their
+  price; the rest rests. A resting order fills from later snapshots whose
+  opposite side reaches its price, or at its price when the market trades
+  strictly through it.
+* **Market orders** (continuous trading only) by kind: best five then cancel
+  (the default); best five then the rest as a limit order at the last fill
+  price; counterparty best and own best (a limit order at that price; cancelled
+  when that side is empty); and on SZSE immediate-or-cancel and fill-or-kill.
+  A buy never pays more than the day's limit up (a sell never below limit down).
+* **Call auctions**: limit orders placed 9:15-9:25 fill at the opening price
+  (the first snapshot from 9:25) when it crosses them, up to the auction's
+  volume; orders resting at 14:57 or placed later fill at the closing price of
+  the first snapshot from 15:00. Orders placed 9:25-9:30 or in the lunch break
+  wait for continuous trading. A buy at limit up with no sellers does not fill.
 * Depth taken from one snapshot is remembered, so the same snapshot never
   fills the same shares twice.
 * Open orders are day orders: they expire when the trading date changes, and
@@ -19,12 +28,17 @@ Matching, against the latest Level-1 snapshot of the symbol:
 
 Cash: a buy freezes its worst-case cost (limit price, or the limit-up price for
 a market order, plus fees) and returns what it did not use when the order ends,
-so cash never goes negative.
+so cash never goes negative. Fees are charged per fill as the increase of the
+order's costs, so the minimum commission is paid once per order.
+
+With a :class:`~.store.PaperStore` the account survives restarts: every change is
+written before the call returns. Several brokers (accounts) may share one store.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,9 +50,9 @@ from aigupiao.domain.account import Account, Position
 from aigupiao.domain.errors import RuleViolation
 from aigupiao.domain.market import Quote
 from aigupiao.domain.money import ZERO, cny, round_half_up, to_decimal
-from aigupiao.domain.orders import Order, OrderType, Side, Trade
+from aigupiao.domain.orders import MarketKind, Order, OrderType, Side, Trade
 from aigupiao.domain.sessions import Phase, phase_at
-from aigupiao.domain.symbols import Symbol
+from aigupiao.domain.symbols import parse_symbol
 
 from ..base import (
     BrokerListener,
@@ -47,20 +61,49 @@ from ..base import (
     OrderRequest,
     OrderResult,
 )
-from . import rules
+from . import matching, rules
 from .fees import FeeSchedule
+from .store import PaperStore, SavedAccount, SavedHolding, SavedOrder
 
 OPENING_CANCEL_CUTOFF = time(9, 20)
+CLOSING_AUCTION_START = time(14, 57)
+MARKET_CLOSE = time(15, 0)
 COST_PRICE_STEP = Decimal("0.001")
-DEPTH = 5
+ALL_LEVELS = 10**6  # immediate-or-cancel and fill-or-kill may take every visible level
+
+_MARKET_CANCELLED = "市价委托剩余部分已撤销 / unfilled rest of market order cancelled"
 
 
 @dataclass(slots=True)
 class _Holding:
-    symbol: Symbol
+    symbol: str
     total: int = 0
     available: int = 0  # sellable now, net of shares held by open sell orders
     cost: Decimal = ZERO  # what the shares held cost, fees included
+
+    def saved(self) -> SavedHolding:
+        return SavedHolding(self.symbol, self.total, self.available, self.cost)
+
+
+@dataclass(slots=True)
+class _Tape:
+    """What the broker remembers of a symbol's snapshots today."""
+
+    ts: datetime | None = None  # the snapshot whose depth ``used`` records
+    used: dict[Decimal, int] = dataclasses.field(default_factory=dict)
+    volume: int | None = None  # cumulative volume of the latest snapshot seen
+    volume_before_close: int = 0  # of the latest snapshot before the closing auction
+    opened: bool = False  # the opening auction has been matched
+    closed: bool = False  # the closing auction has been matched
+
+
+@dataclass(slots=True)
+class _Change:
+    """What one call changed, to write to the store in one transaction."""
+
+    orders: dict[str, Order] = dataclasses.field(default_factory=dict)
+    holdings: set[str] = dataclasses.field(default_factory=set)
+    trades: list[Trade] = dataclasses.field(default_factory=list)
 
 
 class PaperBroker:
@@ -68,11 +111,13 @@ class PaperBroker:
 
     Args:
         account_id: the account the orders must name.
-        cash: the starting cash in CNY.
+        cash: the starting cash in CNY (ignored when ``store`` already holds the account).
         clock: the trading clock (sessions, T+1 day changes, timestamps).
         quotes: the latest quote of a symbol by its prefixed code (``sh600519``).
         fee_schedule: the costs charged per fill; REFERENCE.md defaults if None.
         latency: seconds each order takes to place (to rehearse a slow client).
+        store: where the account is kept across restarts; in memory only if None.
+        listed_on: the listing date of a symbol (for the no-limit days of new listings).
     """
 
     name = "paper"
@@ -85,32 +130,44 @@ class PaperBroker:
         quotes: Callable[[str], Quote | None],
         fee_schedule: FeeSchedule | None = None,
         latency: float = 0.0,
+        *,
+        store: PaperStore | None = None,
+        listed_on: Callable[[str], date | None] | None = None,
     ) -> None:
         self.account_id = account_id
         self._latency = latency
-        self._cash = to_decimal(cash)
-        if self._cash < 0:
-            raise ValueError("starting cash must not be negative")
-        self._frozen_cash = ZERO
         self._clock = clock
         self._quotes = quotes
         self._fees = fee_schedule or FeeSchedule()
+        self._store = store
+        self._listed_on = listed_on
         self._lock = asyncio.Lock()
-        self._day: date = clock.now().date()
         self._holdings: dict[str, _Holding] = {}
-        self._orders: dict[str, Order] = {}
-        self._open: dict[str, str] = {}  # open order id -> symbol
-        self._reserved: dict[str, Decimal] = {}  # open buy order id -> cash still frozen for it
+        self._orders: dict[str, Order] = {}  # today's and open ones
+        self._open: dict[str, bool] = {}  # open order id -> waits for the opening auction
+        self._resting: dict[str, dict[str, None]] = {}  # symbol -> its open order ids
+        self._reserved: dict[str, Decimal] = {}  # open buy order id -> cash still frozen
         self._by_client: dict[str, str] = {}
-        self._trades: list[Trade] = []
-        self._depth_used: dict[str, tuple[datetime, dict[Decimal, int]]] = {}
-        # Ids stay unique across restarts (state is in memory for now), so stored
-        # orders and fills of an earlier run are never overwritten or mistaken for duplicates.
-        self._run = secrets.token_hex(3)
-        self._order_seq = 0
-        self._trade_seq = 0
+        self._trades: list[Trade] = []  # today's
+        self._tapes: dict[str, _Tape] = {}
+        self._limits: dict[str, rules.Limits] = {}  # today's, by symbol
         self._closed = False
         self._listener: BrokerListener | None = None
+        saved = store.load(account_id) if store is not None else None
+        if saved is not None:
+            self._restore(saved)
+        else:
+            self._cash = to_decimal(cash)
+            if self._cash < 0:
+                raise ValueError("starting cash must not be negative")
+            self._frozen_cash = ZERO
+            self._day: date = clock.now().date()
+            # Ids stay unique across runs, so stored orders and fills of an earlier run
+            # are never overwritten or mistaken for duplicates.
+            self._run = secrets.token_hex(3)
+            self._order_seq = 0
+            self._trade_seq = 0
+            self._save(_Change())
 
     # -- the port ----------------------------------------------------------------
 
@@ -122,10 +179,9 @@ class PaperBroker:
                 await asyncio.sleep(self._latency)
             now = self._begin()
             try:
-                quote, reserve = self._validate(request, now)
+                return self._place(request, now)
             except RuleViolation as exc:
                 raise BrokerRejected.from_violation(exc) from exc
-            return self._accept(request, quote, reserve, now)
 
     async def cancel_order(self, order_id: str) -> Order:
         async with self._lock:
@@ -135,18 +191,20 @@ class PaperBroker:
                 raise BrokerRejected("委托不存在", f"no order {order_id}", code="unknown_order")
             if order.status.is_final:
                 raise BrokerRejected(
-                    f"委托已{order.status.label_zh}，不能撤单",
+                    f"委托已{order.status_zh}，不能撤单",
                     f"order is {order.status.value} and cannot be cancelled",
                     code="order_final",
                 )
-            phase = phase_at(now)
-            opening_cancel = phase is Phase.OPENING_AUCTION and now.time() < OPENING_CANCEL_CUTOFF
-            if not (opening_cancel or phase in (Phase.CONTINUOUS, Phase.LUNCH)):
-                raise BrokerRejected(
-                    "当前时段不接受撤单", "cancels are not accepted now", code="trading_hours"
+            try:
+                rules.check_cancel(
+                    phase_at(now), before_opening_cutoff=now.time() < OPENING_CANCEL_CUTOFF
                 )
+            except RuleViolation as exc:
+                raise BrokerRejected.from_violation(exc) from exc
+            change = _Change()
             order = order.request_cancel().cancel("用户撤单 / cancelled by user")
-            self._finish(order)
+            self._finish(order, change)
+            self._save(change)
             return order
 
     async def get_account(self) -> Account:
@@ -164,23 +222,28 @@ class PaperBroker:
         )
 
     async def get_orders(self) -> list[Order]:
-        # Snapshots never await, so they need not queue behind an order in flight.
         self._begin()
         return [o for o in self._orders.values() if o.created_at.date() == self._day]
 
     async def get_trades(self) -> list[Trade]:
-        # Snapshots never await, so they need not queue behind an order in flight.
         self._begin()
-        return [t for t in self._trades if t.ts.date() == self._day]
+        return list(self._trades)
 
     async def find_order(self, client_order_id: str) -> Order | None:
         async with self._lock:
             self._begin()
             order_id = self._by_client.get(client_order_id)
-            return self._orders[order_id] if order_id is not None else None
+            if order_id is not None:
+                return self._orders[order_id]
+            if self._store is not None:  # an order of an earlier day
+                return self._store.find_order(self.account_id, client_order_id)
+            return None
 
     async def close(self) -> None:
         self._closed = True
+
+    def set_listener(self, listener: BrokerListener | None) -> None:
+        self._listener = listener
 
     def on_quote(self, quote: Quote) -> None:
         """Match the open orders of ``quote``'s symbol against it (a bus handler).
@@ -192,28 +255,36 @@ class PaperBroker:
             return
         now = self._clock.now()
         self._roll(now.date())
-        if phase_at(now) is not Phase.CONTINUOUS:
-            return
         full = quote.symbol.full
-        for order_id in [oid for oid, symbol in self._open.items() if symbol == full]:
-            order, trades = self._match(self._orders[order_id], quote, now)
-            if order.status.is_final:
-                self._finish(order)
-            else:
-                self._orders[order_id] = order
-            if trades:
-                self._push("order_update", order)
-                for trade in trades:
-                    self._push("trade", trade)
+        tape = self._tapes.get(full)
+        if tape is None:
+            tape = self._tapes[full] = _Tape()
+        # Shares traded since the last snapshot (none known for the first one seen).
+        through = 0 if tape.volume is None else max(0, quote.volume - tape.volume)
+        tape.volume = quote.volume
+        phase = phase_at(now)
+        if phase is Phase.CONTINUOUS and now.time() < CLOSING_AUCTION_START:
+            tape.volume_before_close = quote.volume
+        resting = self._resting.get(full)
+        if not resting:
+            if phase in (Phase.PRE_OPEN, Phase.CONTINUOUS) and quote.open > 0:
+                tape.opened = True
+            return
+        change = _Change()
+        if phase in (Phase.PRE_OPEN, Phase.CONTINUOUS) and not tape.opened:
+            tape.opened = True  # the first snapshot after the opening match carries its price
+            self._auction(resting, quote, quote.open, quote.volume, now, change, opening=True)
+            through = 0  # that volume was the auction's
+        elif phase is Phase.CLOSED and now.time() >= MARKET_CLOSE and not tape.closed:
+            tape.closed = True
+            volume = quote.volume - tape.volume_before_close
+            self._auction(resting, quote, quote.last, volume, now, change, opening=False)
+        if phase is Phase.CONTINUOUS:
+            for order_id in list(resting):
+                through -= self._match_resting(self._orders[order_id], quote, through, now, change)
+        self._publish(change)
 
-    def set_listener(self, listener: BrokerListener | None) -> None:
-        self._listener = listener
-
-    def _push(self, kind: str, item: Order | Trade) -> None:
-        if self._listener is not None:
-            self._listener(kind, item)
-
-    # -- validation --------------------------------------------------------------
+    # -- placing -----------------------------------------------------------------
 
     def _begin(self) -> datetime:
         if self._closed:
@@ -222,8 +293,7 @@ class PaperBroker:
         self._roll(now.date())
         return now
 
-    def _validate(self, request: OrderRequest, now: datetime) -> tuple[Quote, Decimal]:
-        """Check every rule; returns the quote and the cash a buy must freeze."""
+    def _place(self, request: OrderRequest, now: datetime) -> OrderResult:
         symbol = request.symbol
         if request.account != self.account_id:
             raise rules.violation(
@@ -237,7 +307,9 @@ class PaperBroker:
                 f"客户委托号 {request.client_order_id} 已使用",
                 f"client order id {request.client_order_id} was already used",
             )
-        rules.check_session(request.type, now)
+        phase = phase_at(now)
+        rules.check_session(request.type, phase)
+        kind = rules.market_kind(request)
         quote = self._quotes(symbol.full)
         if quote is None:
             raise rules.violation(
@@ -245,21 +317,31 @@ class PaperBroker:
             )
         holding = self._holdings.get(symbol.full)
         rules.check_size(request, holding.available if holding is not None else 0)
-        limits = rules.day_limits(quote, self._day)
+        limits = self._day_limits(quote)
         if request.type is OrderType.LIMIT:
             rules.check_limit_price(symbol, request.price, limits)
+            if phase is Phase.CONTINUOUS:
+                assert request.price is not None
+                rules.check_cage(symbol, request.side, request.price, quote, self._day)
         reserve = rules.check_cash(
             request, quote, limits, cash=self._cash, fees=self._fees, day=self._day
         )
-        return quote, reserve
-
-    # -- orders, fills, books ----------------------------------------------------
+        return self._accept(request, kind, quote, limits, reserve, phase, now)
 
     def _accept(
-        self, request: OrderRequest, quote: Quote, reserve: Decimal, now: datetime
+        self,
+        request: OrderRequest,
+        kind: MarketKind | None,
+        quote: Quote,
+        limits: rules.Limits,
+        reserve: Decimal,
+        phase: Phase,
+        now: datetime,
     ) -> OrderResult:
+        change = _Change()
         self._order_seq += 1
         order_id = f"P{self._run}-{self._order_seq:06d}"
+        full = request.symbol.full
         order = Order(
             id=order_id,
             account=self.account_id,
@@ -270,62 +352,168 @@ class PaperBroker:
             price=request.price if request.type is OrderType.LIMIT else None,
             created_at=now,
             client_order_id=request.client_order_id,
+            market_kind=kind,
         ).submit(broker_order_id=order_id)
         if request.side is Side.BUY:
             self._cash -= reserve
             self._frozen_cash += reserve
             self._reserved[order_id] = reserve
         else:
-            self._holdings[request.symbol.full].available -= request.quantity
+            self._holdings[full].available -= request.quantity
+            change.holdings.add(full)
         self._by_client[request.client_order_id] = order_id
         self._orders[order_id] = order
-        self._open[order_id] = request.symbol.full
-        trades: list[Trade] = []
-        if phase_at(now) is Phase.CONTINUOUS:
-            order, trades = self._match(order, quote, now)
-        if order.type is OrderType.MARKET and not order.status.is_final:
-            order = order.cancel("市价委托剩余部分已撤销 / unfilled rest of market order cancelled")
+        self._open[order_id] = phase is Phase.OPENING_AUCTION
+        self._resting.setdefault(full, {})[order_id] = None
+        before = len(change.trades)
+        if phase is Phase.CONTINUOUS:
+            if kind is None:
+                order = self._take(order, quote, order.price, matching.DEPTH, now, change)
+            else:
+                order = self._market(order, kind, quote, limits, now, change)
         if order.status.is_final:
-            self._finish(order)
+            self._finish(order, change)
         else:
             self._orders[order_id] = order
-        return OrderResult(order, tuple(trades))
+            change.orders[order_id] = order
+        self._save(change)
+        return OrderResult(order, tuple(change.trades[before:]))
 
-    def _match(self, order: Order, quote: Quote, now: datetime) -> tuple[Order, list[Trade]]:
-        """Fill ``order`` against the opposite side of ``quote`` as far as its price allows."""
+    def _market(
+        self,
+        order: Order,
+        kind: MarketKind,
+        quote: Quote,
+        limits: rules.Limits,
+        now: datetime,
+        change: _Change,
+    ) -> Order:
+        """Fill a market order as its kind says; returns it final, or resting as a limit order."""
         buying = order.side is Side.BUY
-        levels = quote.asks if buying else quote.bids
-        # A market order is capped by the day's limit, the price its cash was reserved at.
-        up, down = rules.day_limits(quote, self._day)
-        cap = order.price if order.price is not None else (up if buying else down)
-        used = self._used_depth(quote)
-        trades: list[Trade] = []
-        for level in levels[:DEPTH]:
-            if order.remaining_quantity == 0:
-                break
-            if cap is not None and (level.price > cap if buying else level.price < cap):
-                break
-            free = level.volume - used.get(level.price, 0)
-            if free <= 0:
-                continue
-            quantity = min(free, order.remaining_quantity)
-            used[level.price] = used.get(level.price, 0) + quantity
-            order, trade = self._fill(order, quantity, level.price, now)
-            trades.append(trade)
-        return order, trades
+        up, down = limits
+        cap = up if buying else down  # the price its cash was reserved at
+        opposite, own = (quote.asks, quote.bids) if buying else (quote.bids, quote.asks)
+        if kind is MarketKind.COUNTERPARTY_BEST or kind is MarketKind.OWN_BEST:
+            side = opposite if kind is MarketKind.COUNTERPARTY_BEST else own
+            if not side:
+                return order.cancel(
+                    f"{kind.label_zh}：无可用价格，委托已撤销 / no {kind.value} price; cancelled"
+                )
+            order = dataclasses.replace(order, price=side[0].price)
+            return self._take(order, quote, order.price, matching.DEPTH, now, change)
+        if kind is MarketKind.FOK:
+            tape = self._tape(quote)
+            if (
+                matching.available(
+                    opposite, buying=buying, cap=cap, used=tape.used, depth=ALL_LEVELS
+                )
+                < order.quantity
+            ):
+                return order.cancel(
+                    "全额成交或撤销：深度不足，委托已撤销 / fill-or-kill: not enough depth"
+                )
+        depth = (
+            matching.DEPTH
+            if kind in (MarketKind.BEST5_IOC, MarketKind.BEST5_TO_LIMIT)
+            else ALL_LEVELS
+        )
+        filled = self._take(order, quote, cap, depth, now, change)
+        if filled.status.is_final:
+            return filled
+        if kind is MarketKind.BEST5_TO_LIMIT and filled.filled_quantity:
+            last_price = change.trades[-1].price
+            return dataclasses.replace(filled, price=last_price)  # the rest rests at it
+        return filled.cancel(_MARKET_CANCELLED)
 
-    def _used_depth(self, quote: Quote) -> dict[Decimal, int]:
-        """Shares already taken from each price level of this very snapshot."""
+    # -- matching ----------------------------------------------------------------
+
+    def _tape(self, quote: Quote) -> _Tape:
         full = quote.symbol.full
-        entry = self._depth_used.get(full)
-        if entry is None or entry[0] != quote.ts:
-            entry = (quote.ts, {})
-            self._depth_used[full] = entry
-        return entry[1]
+        tape = self._tapes.get(full)
+        if tape is None:
+            tape = self._tapes[full] = _Tape()
+        if tape.ts != quote.ts:  # a new snapshot: its depth is untouched
+            tape.ts = quote.ts
+            tape.used = {}
+        return tape
+
+    def _take(
+        self,
+        order: Order,
+        quote: Quote,
+        cap: Decimal | None,
+        depth: int,
+        now: datetime,
+        change: _Change,
+    ) -> Order:
+        buying = order.side is Side.BUY
+        fills = matching.take(
+            quote.asks if buying else quote.bids,
+            buying=buying,
+            cap=cap,
+            quantity=order.remaining_quantity,
+            used=self._tape(quote).used,
+            depth=depth,
+        )
+        for price, quantity in fills:
+            order = self._fill(order, quantity, price, now, change)
+        return order
+
+    def _match_resting(
+        self, order: Order, quote: Quote, through: int, now: datetime, change: _Change
+    ) -> int:
+        """Fill a resting order from a new snapshot; returns the traded-through shares used."""
+        assert order.price is not None
+        filled = self._take(order, quote, order.price, matching.DEPTH, now, change)
+        used = 0
+        if (
+            not filled.status.is_final
+            and through > 0
+            and matching.through(order.price, quote.last, order.side is Side.BUY)
+        ):
+            # The market traded through our price: an order resting there was ahead.
+            used = min(filled.remaining_quantity, through)
+            filled = self._fill(filled, used, order.price, now, change)
+        if filled is not order:
+            self._settle(filled, change)
+        return used
+
+    def _auction(
+        self,
+        resting: dict[str, None],
+        quote: Quote,
+        price: Decimal,
+        volume: int,
+        now: datetime,
+        change: _Change,
+        *,
+        opening: bool,
+    ) -> None:
+        """Fill the orders that take part in a call auction at its price, oldest first,
+        up to the auction's volume; the rest go on resting."""
+        for order_id in list(resting):
+            waits_for_opening = self._open.get(order_id, False)
+            if opening and not waits_for_opening:
+                continue
+            self._open[order_id] = False
+            order = self._orders[order_id]
+            if order.price is None or price <= 0 or volume <= 0:
+                continue
+            if matching.crosses(order.price, price, order.side is Side.BUY):
+                quantity = min(order.remaining_quantity, volume)
+                volume -= quantity
+                self._settle(self._fill(order, quantity, price, now, change), change)
+
+    def _settle(self, order: Order, change: _Change) -> None:
+        if order.status.is_final:
+            self._finish(order, change)
+        else:
+            self._orders[order.id] = order
+            change.orders[order.id] = order
 
     def _fill(
-        self, order: Order, quantity: int, price: Decimal, now: datetime
-    ) -> tuple[Order, Trade]:
+        self, order: Order, quantity: int, price: Decimal, now: datetime, change: _Change
+    ) -> Order:
         amount = price * quantity
         fees = self._fees.fill_fees(
             order.symbol, order.side, order.filled_amount, amount, self._day
@@ -343,7 +531,10 @@ class PaperBroker:
             fees=fees,
             ts=now,
         )
-        holding = self._holdings.setdefault(order.symbol.full, _Holding(order.symbol))
+        full = order.symbol.full
+        holding = self._holdings.get(full)
+        if holding is None:
+            holding = self._holdings[full] = _Holding(full)
         if order.side is Side.BUY:
             cost = amount + fees.total
             self._reserved[order.id] -= cost
@@ -355,42 +546,128 @@ class PaperBroker:
             holding.total -= quantity
             holding.cost = holding.cost - sold_cost if holding.total else ZERO
             self._cash += amount - fees.total
+        change.holdings.add(full)
         self._trades.append(trade)
-        return order.fill(quantity, price), trade
+        change.trades.append(trade)
+        return order.fill(quantity, price)
 
-    def _finish(self, order: Order) -> None:
+    def _finish(self, order: Order, change: _Change) -> None:
         """Record a final order and release what it still held (cash or shares)."""
         self._orders[order.id] = order
+        change.orders[order.id] = order
         self._open.pop(order.id, None)
+        full = order.symbol.full
+        resting = self._resting.get(full)
+        if resting is not None:
+            resting.pop(order.id, None)
         if order.side is Side.BUY:
             leftover = self._reserved.pop(order.id, ZERO)
             self._frozen_cash -= leftover
             self._cash += leftover
         else:
-            holding = self._holdings.get(order.symbol.full)
+            holding = self._holdings.get(full)
             if holding is not None:
                 holding.available += order.remaining_quantity
+                change.holdings.add(full)
+
+    # -- the day, the store, events ---------------------------------------------------
 
     def _roll(self, day: date) -> None:
-        """On a new trading date: expire yesterday's open orders; T+1 shares become available."""
+        """On a new trading date: expire open orders; T+1 shares become available."""
         if day <= self._day:
             return
+        change = _Change()
         for order_id in list(self._open):
-            expired = self._orders[order_id].expire()
-            self._finish(expired)
-            self._push("order_update", expired)
+            self._finish(self._orders[order_id].expire(), change)
         for full, holding in list(self._holdings.items()):
+            holding.available = holding.total
+            change.holdings.add(full)
             if holding.total == 0:
                 del self._holdings[full]
-            else:
-                holding.available = holding.total
-        self._depth_used.clear()
         self._day = day
+        if self._store is not None:  # earlier days stay findable in the store
+            self._orders = {oid: o for oid, o in self._orders.items() if not o.status.is_final}
+            self._by_client = {
+                o.client_order_id: oid for oid, o in self._orders.items() if o.client_order_id
+            }
+        self._trades = []
+        self._tapes.clear()
+        self._limits.clear()
+        self._publish(change)
+
+    def _day_limits(self, quote: Quote) -> rules.Limits:
+        if quote.limit_up is not None and quote.limit_down is not None:
+            return quote.limit_up, quote.limit_down
+        full = quote.symbol.full
+        limits = self._limits.get(full)
+        if limits is None:
+            listed_on = self._listed_on(full) if self._listed_on is not None else None
+            limits = self._limits[full] = rules.day_limits(quote, self._day, listed_on)
+        return limits
+
+    def _publish(self, change: _Change) -> None:
+        """Store a change made outside a call and tell the listener about it."""
+        self._save(change)
+        if self._listener is not None:
+            for order in change.orders.values():
+                self._listener("order_update", order)
+            for trade in change.trades:
+                self._listener("trade", trade)
+
+    def _save(self, change: _Change) -> None:
+        if self._store is None:
+            return
+        self._store.save(
+            {
+                "id": self.account_id,
+                "cash": self._cash,
+                "frozen_cash": self._frozen_cash,
+                "day": self._day,
+                "order_seq": self._order_seq,
+                "trade_seq": self._trade_seq,
+                "run": self._run,
+            },
+            holdings=[
+                self._holdings[full].saved()
+                if full in self._holdings
+                else SavedHolding(full, 0, 0, ZERO)
+                for full in change.holdings
+            ],
+            orders=[
+                SavedOrder(
+                    order,
+                    open=order.id in self._open,
+                    auction=self._open.get(order.id, False),
+                    reserved=self._reserved.get(order.id, ZERO),
+                )
+                for order in change.orders.values()
+            ],
+            trades=change.trades,
+        )
+
+    def _restore(self, saved: SavedAccount) -> None:
+        self._cash, self._frozen_cash, self._day = saved.cash, saved.frozen_cash, saved.day
+        self._run, self._order_seq, self._trade_seq = saved.run, saved.order_seq, saved.trade_seq
+        for holding in saved.holdings:
+            self._holdings[holding.symbol] = _Holding(
+                holding.symbol, holding.total, holding.available, holding.cost
+            )
+        for entry in saved.orders:
+            order = entry.order
+            self._orders[order.id] = order
+            if order.client_order_id:
+                self._by_client[order.client_order_id] = order.id
+            if entry.open:
+                self._open[order.id] = entry.auction
+                self._resting.setdefault(order.symbol.full, {})[order.id] = None
+                if order.side is Side.BUY:
+                    self._reserved[order.id] = entry.reserved
+        self._trades = list(saved.trades)
 
     def _position(self, holding: _Holding) -> Position:
-        quote = self._quotes(holding.symbol.full)
+        quote = self._quotes(holding.symbol)
         return Position(
-            symbol=holding.symbol,
+            symbol=quote.symbol if quote is not None else parse_symbol(holding.symbol),
             total=holding.total,
             available=holding.available,
             cost_price=round_half_up(holding.cost / holding.total, COST_PRICE_STEP),

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigupiao.domain.orders import MarketKind
+
 DataType = Literal["positions", "trades", "orders", "all"]
 
 
@@ -17,6 +19,12 @@ class _Body(BaseModel):
 class Routing(_Body):
     node_id: str | None = Field(None, description="send to this node")
     account: str | None = Field(None, description="send to the node of this account")
+
+
+_MARKET_KIND_HELP = (
+    "market orders only (price null): best5_ioc (default), best5_to_limit, counterparty_best, "
+    "own_best; SZSE also ioc and fok"
+)
 
 
 class TradeCreate(Routing):
@@ -30,6 +38,7 @@ class TradeCreate(Routing):
     client_order_id: str | None = Field(
         None, min_length=1, max_length=64, description="idempotency key: a retry never trades twice"
     )
+    market_kind: MarketKind | None = Field(None, description=_MARKET_KIND_HELP)
 
 
 class AgentTradeCreate(Routing):
@@ -38,6 +47,7 @@ class AgentTradeCreate(Routing):
     price: Decimal | None = None
     agent_id: str | None = Field(None, max_length=64)
     client_order_id: str | None = Field(None, min_length=1, max_length=64)
+    market_kind: MarketKind | None = Field(None, description=_MARKET_KIND_HELP)
 
 
 class ExportCreate(Routing):

@@ -1,6 +1,6 @@
 """Commands to local nodes: store, send, track, and collect their results.
 
-A command is stored (``pending``) before it is sent, so nothing the cloud
+A command is stored (as ``sent``) before it is sent, so nothing the cloud
 decides is lost if a socket drops; the node's ``ack`` and ``response`` move it
 through the lifecycle of ``aigupiao.domain.decisions``. Every response is
 stored with everything it carries (order, fills, account) and answered with
@@ -166,12 +166,24 @@ class CommandService:
         return int(known["last_seq"]) if known else 0
 
     async def after_register(self, link: NodeLink) -> None:
+        """Re-send the node's unfinished commands; give up on those it never acked.
+
+        The node's journal makes a re-send harmless. An acked command is always re-sent
+        (its journal answers); a ``sent`` one only until it has been delivered
+        ``1 + retry_attempts`` times: a command that keeps the node from acking it (one
+        that crashes it, say) must not come back on every reconnect. It becomes
+        ``unknown`` instead, which a later response from the node still resolves.
+        """
         async with self._db.session() as session:
             unfinished = await CommandRepo(session).pending_for_node(link.node_id)
         for row in unfinished:
-            if row["status"] == "pending":
-                row = await self._advance(row["id"], "send") or row
-            await self._deliver(link, row)  # the node's journal makes a re-send harmless
+            if row["status"] == "acked":
+                await self._deliver(link, row)
+            elif self._undelivered(row):
+                await self._give_up(link, row)
+            else:
+                # A row that moved on meanwhile (acked, answered) is re-sent all the same.
+                await self._deliver(link, await self._advance(row["id"], "send") or row)
         await self.submit(CommandType.STATUS, {}, node_id=link.node_id, wait=False)
 
     async def on_disconnect(self, link: NodeLink) -> None:
@@ -230,6 +242,37 @@ class CommandService:
 
     # -- internals ---------------------------------------------------------------
 
+    def _undelivered(self, row: dict[str, Any]) -> bool:
+        """Never acked (nor an ack waiting to be written), and sent as often as allowed."""
+        return (
+            row["status"] == "sent"
+            and row["attempts"] > self._settings.retry_attempts
+            and row["id"] not in self._acks
+        )
+
+    async def _give_up(self, link: NodeLink, row: dict[str, Any]) -> None:
+        attempts = row["attempts"]
+        result = {
+            "code": "undelivered",
+            "message": f"指令已发送 {attempts} 次，节点始终未确认收到，不再重发；请查看节点日志",
+            "message_en": (
+                f"sent {attempts} times without the node confirming it; "
+                "no longer re-sent, check the node's log"
+            ),
+        }
+        given_up = await self._advance(row["id"], "give_up", result=result)
+        if given_up is None:  # answered meanwhile
+            return
+        log.warning(
+            "command %s to %s sent %d times and never acked: unknown, no longer re-sent",
+            row["id"],
+            link.node_id,
+            attempts,
+        )
+        waiter = self._waiters.pop(row["id"], None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(given_up)
+
     async def _deliver(self, link: NodeLink, row: dict[str, Any]) -> None:
         message = _MESSAGES[CommandType(row["type"])].model_validate(
             {
@@ -245,12 +288,17 @@ class CommandService:
             log.warning("could not send %s to %s: %s", row["id"], link.node_id, exc)
 
     async def _advance(
-        self, command_id: str, trigger: str, *, at: datetime | None = None
+        self,
+        command_id: str,
+        trigger: str,
+        *,
+        at: datetime | None = None,
+        result: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         async with self._db.session() as session:
             try:
                 row = await CommandRepo(session).advance(
-                    command_id, trigger, at=at or datetime.now(UTC)
+                    command_id, trigger, result=result, at=at or datetime.now(UTC)
                 )
             except IllegalTransition:
                 await session.rollback()

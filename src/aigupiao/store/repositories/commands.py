@@ -41,7 +41,8 @@ def _guarded_update(trigger: str, columns: tuple[str, ...]) -> Any:
     """UPDATE the ``columns`` of one command if its status is one ``trigger`` may leave.
 
     Parameters: ``command_id`` and ``new_<column>`` for each column. ``acked_at`` is
-    only set when still empty (the first ack counts).
+    only set when still empty (the first ack counts); a trigger leading to ``sent``
+    also counts one more delivery in ``attempts``.
     """
     c = _commands.c
     values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
@@ -49,6 +50,8 @@ def _guarded_update(trigger: str, columns: tuple[str, ...]) -> Any:
         values["acked_at"] = func.coalesce(
             c.acked_at, bindparam("new_acked_at", type_=c.acked_at.type)
         )
+    if _TARGETS[trigger] is CommandStatus.SENT:
+        values["attempts"] = c.attempts + 1
     return (
         update(_commands)
         .where(c.id == bindparam("command_id"), c.status.in_(_SOURCES[trigger]))
@@ -67,7 +70,7 @@ class CommandRepo(Repository):
         decision_id: str | None = None,
     ) -> dict[str, Any]:
         """Store a new command (``pending``, or ``sent`` when stored just before sending;
-        ``sent_at`` is then ``issued_at``) and return the stored row.
+        ``sent_at`` is then ``issued_at`` and ``attempts`` 1) and return the stored row.
 
         Raises:
             DuplicateClientOrderId: ``client_order_id`` is already used; the error's
@@ -98,6 +101,7 @@ class CommandRepo(Repository):
             "issued_at": command.issued_at,
             "expires_at": command.expires_at,
             "sent_at": command.issued_at if status is CommandStatus.SENT else None,
+            "attempts": 1 if status is CommandStatus.SENT else 0,
             "updated_at": command.issued_at,
         }
         row = await self._one(statement, values)
@@ -155,9 +159,10 @@ class CommandRepo(Repository):
 
         ``trigger`` is ``send``, ``ack``, ``expire``, ``fail`` or an outcome
         (``done``, ``rejected``, ``failed``, ``expired``, ``unknown``). Sets
-        ``sent_at`` on every send, ``acked_at`` on the first ack, ``finished_at``
-        on a final status, and ``result`` when given. ``acked_at`` records an ack that
-        was seen but not yet written (the answer overtook it). Returns the updated row.
+        ``sent_at`` and counts one more in ``attempts`` on every send, ``acked_at`` on
+        the first ack, ``finished_at`` on a final status, and ``result`` when given.
+        ``acked_at`` records an ack that was seen but not yet written (the answer
+        overtook it). Returns the updated row.
 
         Raises:
             NotFound: no command with this id.
@@ -197,6 +202,7 @@ class CommandRepo(Repository):
         changes = {"status": status.value, "updated_at": at}
         if status is CommandStatus.SENT:
             changes["sent_at"] = at
+            changes["attempts"] = c.attempts + 1
         elif status is CommandStatus.ACKED and row.acked_at is None:
             changes["acked_at"] = at
         if acked_at is not None and row.acked_at is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -131,15 +132,25 @@ class TradeRepo(Repository):
         return await self._execute_count(insert_new, values) > 0
 
     async def list(
-        self, *, account: str | None = None, symbol: str | None = None, limit: int = 200
+        self,
+        *,
+        account: str | None = None,
+        symbol: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 200,
     ) -> list[dict[str, Any]]:
-        """Trades, newest first."""
+        """Trades, newest first; ``since`` <= ts < ``until`` where given; ``limit`` None: all."""
         c = _trades.c
         statement = select(_trades).order_by(c.ts.desc(), c.id.desc()).limit(limit)
         if account is not None:
             statement = statement.where(c.account == account)
         if symbol is not None:
             statement = statement.where(c.symbol == text_value(symbol))
+        if since is not None:
+            statement = statement.where(c.ts >= since)
+        if until is not None:
+            statement = statement.where(c.ts < until)
         return await self._all(statement)
 
 

@@ -39,10 +39,11 @@ async def _trade(
         quantity=body.quantity,
         price=body.price,
         account=body.account,
+        market_kind=body.market_kind,
     )
     outcome = await runtime.commands.submit(
         CommandType.TRADE,
-        trade_data(symbol, action, body.quantity, body.price, body.agent_id),
+        trade_data(symbol, action, body.quantity, body.price, body.agent_id, body.market_kind),
         node_id=body.node_id,
         account=body.account,
         client_order_id=body.client_order_id,

@@ -1,0 +1,5 @@
+"""``python -m aigupiao.cli``: the same as the ``aigupiao`` command."""
+
+from . import app
+
+app()
