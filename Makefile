@@ -22,6 +22,7 @@ bench: setup
 	$(BIN)/aigupiao bench link --commands 1000 --json
 	$(BIN)/aigupiao bench link --commands 1000 --chaos --json
 	$(BIN)/aigupiao bench broker --orders 100000 --json
+	$(BIN)/aigupiao bench agent --symbols 5500 --json
 
 format: setup
 	$(BIN)/ruff format src tests

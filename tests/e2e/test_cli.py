@@ -211,7 +211,7 @@ def test_help_is_chinese_first() -> None:
     commands = _commands(output)
     expected = {
         "up", "cloud", "local", "db", "apikey", "node", "bench",
-        "calendar", "reconcile", "export", "broker",
+        "calendar", "reconcile", "export", "broker", "data", "halt", "resume", "feed",
     }  # fmt: skip
     assert set(commands) == expected, output
     for name, description in commands.items():

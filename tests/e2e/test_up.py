@@ -106,12 +106,21 @@ def _seed_trade_and_agent(cloud: httpx.Client, node: httpx.Client) -> None:
         return bool(status["connected"])
 
     wait_until(linked, timeout=60)
-    response = cloud.post("/api/cloud-local-trading/execute-trade", json=SEED_TRADE)
+    # 100 sh600519 (about 147,000 CNY) is above the default cap of 10% of the 1,000,000
+    # paper account: the risk gate refuses it, and the refusal is a stored decision.
+    refused = cloud.post("/api/cloud-local-trading/execute-trade", json=SEED_TRADE)
+    assert refused.status_code == 422, refused.text
+    detail = refused.json()["detail"]
+    assert detail["code"] == "max_position_size" and detail["values"]["cap"] == "100000.00"
+    rejected = cloud.get("/api/decisions?verdict=rejected").json()
+    assert detail["decision_id"] in [d["id"] for d in rejected]
+    trade = {**SEED_TRADE, "stock_code": "000001"}
+    response = cloud.post("/api/cloud-local-trading/execute-trade", json=trade)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "done"
     (fill,) = body["result"]["trades"]
-    assert fill["symbol"] == "sh600519" and fill["quantity"] == 100
+    assert fill["symbol"] == "sz000001" and fill["quantity"] == 100
 
     trades = cloud.get("/api/trades").json()
     assert fill["id"] in [t["id"] for t in trades]
@@ -121,7 +130,7 @@ def _seed_trade_and_agent(cloud: httpx.Client, node: httpx.Client) -> None:
     # Within 30 s the default agent's dip buys are filled and stored too.
     def agent_fills() -> list[dict[str, object]]:
         decisions = cloud.get("/api/decisions?verdict=accepted").json()
-        decided = {d["symbol"] for d in decisions}
+        decided = {d["symbol"] for d in decisions if d["strategy"] != "manual"}
         return [t for t in cloud.get("/api/trades").json() if t["symbol"] in decided]
 
     wait_until(agent_fills, timeout=30)

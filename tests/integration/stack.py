@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from aigupiao.brokers.paper.broker import PaperBroker
+from aigupiao.brokers.paper.store import PaperStore
 from aigupiao.cloud.app import create_app as create_cloud_app
 from aigupiao.cloud.runtime import CloudRuntime
 from aigupiao.cloud.settings import CloudSettings
@@ -121,8 +122,10 @@ class Stack:
         via_port: int | None = None,
         latency: float = 0.0,
         wall_clock: Callable[[], datetime] | None = None,
+        paper_store: PaperStore | None = None,
     ) -> LocalRuntime:
-        """Start a node; ``via_port`` routes its link through a proxy on that port."""
+        """Start a node; ``via_port`` routes its link through a proxy on that port;
+        ``paper_store`` holds the paper account to start from."""
         settings = LocalSettings.load(
             None,
             server={"host": "127.0.0.1", "port": 0, "api_key": api_key},
@@ -136,7 +139,7 @@ class Stack:
         )
         broker = PaperBroker(
             account, settings.trading.paper_cash, self.cloud.clock, self.sim.latest,
-            latency=latency,
+            latency=latency, store=paper_store,
         )  # fmt: skip
         self.cloud.market.subscribe(lambda quotes: [broker.on_quote(q) for q in quotes])
         self.node = LocalRuntime.build(
@@ -172,7 +175,10 @@ async def running_stack(
         None,
         database_url=url,
         var_dir=tmp,
-        agent={"enabled": agent, "decision_interval": 0.5},
+        # The tests' usual trade, 100 sh600519 (about 147,000 CNY), is 15% of the 1,000,000
+        # paper account: above the default cap of 10% per symbol (tests/integration/test_risk_*
+        # check the defaults).
+        agent={"enabled": agent, "decision_interval": 0.5, "max_position_size": "0.2"},
         market={"sim_interval": 0.2, "store_interval": 0.5},
         **cloud_overrides,
     )

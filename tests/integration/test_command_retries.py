@@ -91,8 +91,12 @@ async def _row(stack: Stack, command_id: str) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def _trade_call(client: httpx.AsyncClient) -> AsyncIterator[asyncio.Task[httpx.Response]]:
+async def _trade_call(
+    stack: Stack, client: httpx.AsyncClient
+) -> AsyncIterator[asyncio.Task[httpx.Response]]:
     """An execute-trade call, waiting for its command's answer; cancelled if left over."""
+    # The hand-written node never reports its account, which the risk gate needs.
+    stack.cloud.ledger.update({"id": "paper-1", "cash": "1000000", "positions": []})
     call = asyncio.create_task(
         client.post("/api/cloud-local-trading/execute-trade", json=TRADE), name="execute-trade"
     )
@@ -117,7 +121,7 @@ async def test_a_command_never_acked_is_given_up_after_its_re_sends(
         seen: set[str] = set()
         async with _node(stack) as socket:
             await _commands_until_the_new_status(socket, seen)
-            call = await calls.enter_async_context(_trade_call(client))
+            call = await calls.enter_async_context(_trade_call(stack, client))
             command = await _next(socket, v1.TradeCommand)
             seen.add(command.id)  # and never acked: the node "crashes" on it
         deliveries = 1
@@ -167,7 +171,7 @@ async def test_an_acked_command_is_re_sent_on_every_reconnect(tmp_path: Path) ->
         seen: set[str] = set()
         async with _node(stack) as socket:
             await _commands_until_the_new_status(socket, seen)
-            call = await calls.enter_async_context(_trade_call(client))
+            call = await calls.enter_async_context(_trade_call(stack, client))
             command = await _next(socket, v1.TradeCommand)
             seen.add(command.id)
             await socket.send(v1.dump(v1.Ack(command_id=command.id)))

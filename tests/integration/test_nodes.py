@@ -49,8 +49,10 @@ async def test_two_nodes_two_accounts_commands_routed_by_account_or_node(tmp_pat
         await eventually(lambda: "pc-2" not in stack.cloud.hub.links)
         nodes = {n["id"]: n for n in (await client.get("/api/nodes")).json()}
         assert nodes["pc-2"]["status"] == "offline" and nodes["local-1"]["status"] == "online"
-        # With one node left it is the default again.
-        assert (await client.post(EXECUTE, json=TRADE)).json()["node_id"] == "local-1"
+        # With one node left it is the default again. (Another quantity: the same order for
+        # the same account within the risk gate's duplicate window would be refused.)
+        again = {**TRADE, "quantity": 200}
+        assert (await client.post(EXECUTE, json=again)).json()["node_id"] == "local-1"
 
 
 async def _second_node(stack: Stack, token: str, data_dir: Path) -> tuple[LocalRuntime, Running]:

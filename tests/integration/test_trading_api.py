@@ -66,14 +66,20 @@ async def test_retried_client_order_id_never_trades_twice(tmp_path: Path, empty_
 
 
 async def test_sell_today_is_rejected_by_t_plus_1_with_the_rule(tmp_path: Path) -> None:
+    # The risk gate refuses it before it reaches the node (it used to be the broker's
+    # rejection, answered 200 with status rejected).
     async with running_stack(tmp_path) as stack, stack.client() as client:
-        await client.post(EXECUTE, json=SEED_TRADE)
+        bought = await client.post(EXECUTE, json=SEED_TRADE)
+        assert bought.json()["status"] == "done", bought.text
         sell = {**SEED_TRADE, "action": "sell"}
         response = await client.post(EXECUTE, json=sell)
-        assert response.status_code == 200
-        body = response.json()
-        assert body["success"] is False and body["status"] == "rejected"
-        assert body["result"]["code"] and body["result"]["message"]
+        assert response.status_code == 422, response.text
+        detail = response.json()["detail"]
+        assert detail["code"] == "available" and "T+1" in detail["message_en"]
+        assert detail["values"]["available"] == 0 and detail["values"]["quantity"] == 100
+        decisions = (await client.get("/api/decisions?verdict=rejected")).json()
+        assert [d["id"] for d in decisions] == [detail["decision_id"]]
+        assert len(await stack.node.broker.get_orders()) == 1  # type: ignore[union-attr]
 
 
 async def test_agent_endpoints_and_exports(tmp_path: Path) -> None:

@@ -44,13 +44,14 @@ from aigupiao.local.names import NameSource
 from aigupiao.local.quotes import CloudQuoteCache
 from aigupiao.local.runtime import LocalRuntime
 from aigupiao.local.settings import LocalSettings
+from aigupiao.market.feeds.base import FeedError
 from aigupiao.market.sim import SimMarket
-from aigupiao.market.universe import default_shared_dir, load_universe
 from aigupiao.protocol.v1 import MAX_FRAME_BYTES
 from aigupiao.store import ApiKeyRepo, Database, DuplicateName, NodeTokenRepo
 
 from .brokers import UnknownBroker, build_broker, check_broker_name
 from .calendar import use_calendar_update
+from .feeds import build_feed, universe_for
 
 app = typer.Typer(help="aigupiao：A股自动交易（云端 Agent + 本地执行节点）", no_args_is_help=True)
 db_app = typer.Typer(help="数据库 (database)")
@@ -83,20 +84,26 @@ def _cloud_settings(config: Path | None, **overrides: Any) -> CloudSettings:
 
 
 def build_cloud(settings: CloudSettings) -> tuple[CloudRuntime, SimMarket | None]:
-    """The cloud runtime with the configured feed (only ``sim`` so far)."""
+    """The cloud runtime with the configured feed (``market.feed``); the simulator too when
+    that is the feed (``aigupiao up`` shows its size)."""
     use_calendar_update(settings.var_dir / "calendar.json")  # before the clock: it walks days
-    if settings.market.feed != "sim":
-        raise _fail(f"未知的行情源 {settings.market.feed!r} (unknown feed; available: sim)")
-    shared = settings.market.shared_dir or default_shared_dir()
-    universe = load_universe(shared, settings.market.symbols)
-    clock = TradingDayClock.starting_today(speed=settings.market.sim_speed)
-    sim = SimMarket(
-        universe, clock, seed=settings.market.sim_seed, interval=settings.market.sim_interval
+    market = settings.market
+    universe = universe_for(market)
+    clock: Clock = (
+        TradingDayClock.starting_today(speed=market.sim_speed)
+        if market.feed == "sim"
+        else LiveClock()
     )
+    try:
+        feed = build_feed(market, clock=clock, universe=universe)
+    except (ValueError, FeedError) as exc:
+        raise _fail(str(exc)) from exc
+    if market.feed == "replay":
+        clock = getattr(feed, "clock", clock)  # the replayed time drives everything else
     runtime = CloudRuntime.build(
-        settings, feed=sim, clock=clock, symbols=[info.as_row() for info in universe]
+        settings, feed=feed, clock=clock, symbols=[info.as_row() for info in universe]
     )
-    return runtime, sim
+    return runtime, feed if isinstance(feed, SimMarket) else None
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -252,17 +259,17 @@ async def _up(settings: CloudSettings, node_port: int, summary_every: float) -> 
     finally:
         await bootstrap.dispose()
     cloud, sim = build_cloud(settings)
-    assert sim is not None
     local_settings = LocalSettings.load(
         None,
         server={"host": "127.0.0.1", "port": node_port, "api_key": credentials["api_key"]},
         cloud={"api_url": cloud_url, "websocket_url": ws_url, "token": credentials["node_token"]},
         node={"id": node_id, "account": account, "data_dir": settings.var_dir / "node"},
     )
-    broker = build_broker(local_settings, cloud.clock, sim.latest)  # paper, kept in var/node
+    quotes = cloud.market.quote  # the feed's latest, as validated by the cloud
+    broker = build_broker(local_settings, cloud.clock, quotes)  # paper, kept in var/node
     assert isinstance(broker, PaperBroker)
-    cloud.market.subscribe(lambda quotes: [broker.on_quote(q) for q in quotes])
-    node = LocalRuntime.build(local_settings, broker, names=_quote_names(sim.latest))
+    cloud.market.subscribe(lambda batch: [broker.on_quote(q) for q in batch])
+    node = LocalRuntime.build(local_settings, broker, names=_quote_names(quotes))
     servers = [
         _Server(create_cloud_app(cloud), cloud_socket, "warning"),
         _Server(create_local_app(node), node_socket, "warning"),
@@ -271,7 +278,7 @@ async def _up(settings: CloudSettings, node_port: int, summary_every: float) -> 
         f"[bold green]aigupiao 已启动 (running)[/bold green]\n"
         f"  云端 cloud:      {cloud_url}  (API 文档 {cloud_url}/docs)\n"
         f"  本地节点 node:   http://127.0.0.1:{node_port}/status\n"
-        f"  行情 market:     模拟 {len(sim.universe)} 只股票 (simulated), "
+        f"  行情 market:     {_market_line(settings, sim)}, "
         f"券商 broker: paper 1,000,000 CNY\n"
         f"  凭据 credentials: {settings.var_dir / 'credentials.json'}\n"
         f"  按 Ctrl-C 停止 (Ctrl-C to stop)"
@@ -279,6 +286,12 @@ async def _up(settings: CloudSettings, node_port: int, summary_every: float) -> 
     summary = asyncio.create_task(_summary(cloud, node, summary_every), name="summary")
     await _serve_until_signal(servers, [summary])
     console.print("已停止 (stopped cleanly)")
+
+
+def _market_line(settings: CloudSettings, sim: SimMarket | None) -> str:
+    if sim is not None:
+        return f"模拟 {len(sim.universe)} 只股票 (simulated)"
+    return f"{settings.market.feed} 行情源 (feed)"
 
 
 def _quote_names(latest: Callable[[str], Quote | None]) -> NameSource:

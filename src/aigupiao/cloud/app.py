@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from aigupiao import __version__
 
-from .api.routes import data, health, nodes, reconcile, trading
+from .api.routes import data, health, market, nodes, reconcile, risk, trading
 from .errors import ServiceError
 from .runtime import CloudRuntime
 
@@ -46,8 +46,10 @@ def create_app(runtime: CloudRuntime) -> FastAPI:
     app.include_router(health.router)
     app.include_router(trading.router)
     app.include_router(data.router)
+    app.include_router(market.router)
     app.include_router(nodes.router)
     app.include_router(reconcile.router)
+    app.include_router(risk.router)
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from aigupiao.core.clock import BEIJING, Clock, LiveClock
 from aigupiao.core.lifecycle import TaskGroup
-from aigupiao.risk.gate import RiskGate, RiskLimits
+from aigupiao.risk import LIMIT_NAMES, RiskLimits
 from aigupiao.store import Database, DecisionRepo, NodeTokenRepo, SymbolRepo
 from aigupiao.strategy.dip_buy import DipBuy
 from aigupiao.strategy.stop_loss import StopLoss
@@ -17,10 +17,15 @@ from aigupiao.strategy.stop_loss import StopLoss
 from .auth import Authenticator
 from .hub import NodeHub
 from .services.agent import AgentRunner
+from .services.bars import BarRecorder
 from .services.commands import CommandService
 from .services.ledger import Ledger, Stats
 from .services.market import Feed, MarketService
+from .services.raw import RawRecorder
 from .services.results import ResultRecorder
+from .services.risk import RiskService
+from .services.stream import QuoteStream
+from .services.trading import TradeService
 from .settings import CloudSettings
 
 log = logging.getLogger(__name__)
@@ -37,9 +42,14 @@ class CloudRuntime:
     auth: Authenticator
     results: ResultRecorder
     agent: AgentRunner
+    risk: RiskService
+    trading: TradeService
     ledger: Ledger
     stats: Stats
     feed: Feed | None
+    bars: BarRecorder
+    stream: QuoteStream
+    raw: RawRecorder | None = None  # only with market.keep_raw
     symbols: list[dict[str, object]] = field(default_factory=list)
     tasks: TaskGroup = field(default_factory=lambda: TaskGroup("cloud"))
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
@@ -67,11 +77,43 @@ class CloudRuntime:
             settings.local_trading.heartbeat_s,
             max_auth_failures=settings.local_trading.auth_failures_per_minute,
         )
-        market = MarketService(db, stats, settings.market.store_interval)
+        market_clock = clock or LiveClock()
+        market_settings = settings.market
+        market = MarketService(
+            db,
+            stats,
+            market_settings.store_interval,
+            clock=market_clock,
+            max_quote_age=market_settings.max_quote_age,
+        )
+        bars = BarRecorder(db, market_clock, interval=market_settings.store_interval)
+        market.subscribe(bars.on_quotes)
+        stream = QuoteStream(market.latest)
+        market.subscribe(stream.on_quotes)
+        raw: RawRecorder | None = None
+        if market_settings.keep_raw:
+            raw = RawRecorder(
+                db,
+                market_clock,
+                interval=market_settings.store_interval,
+                retention_days=market_settings.raw_retention_days,
+            )
+            market.subscribe_sourced(raw.on_batch)
         results = ResultRecorder(db, ledger, stats)
         commands = CommandService(db, hub, results, stats, settings.local_trading)
-        market_clock = clock or LiveClock()
         agent_settings = settings.agent
+        risk = RiskService(
+            db, RiskLimits(**{name: getattr(agent_settings, name) for name in LIMIT_NAMES})
+        )
+        trading = TradeService(
+            db=db,
+            clock=market_clock,
+            market=market,
+            ledger=ledger,
+            hub=hub,
+            commands=commands,
+            risk=risk,
+        )
         agent = AgentRunner(
             db=db,
             clock=market_clock,
@@ -80,11 +122,9 @@ class CloudRuntime:
             hub=hub,
             ledger=ledger,
             stats=stats,
-            gate=RiskGate(RiskLimits(max_position_size=agent_settings.max_position_size)),
-            strategies=[
-                DipBuy(agent_settings.dip_threshold, agent_settings.dip_quantity),
-                StopLoss(agent_settings.risk_threshold),
-            ],
+            risk=risk,
+            # The stop-loss sells (agent.risk_threshold) come from the risk gate itself.
+            strategies=[DipBuy(agent_settings.dip_threshold, agent_settings.dip_quantity)],
             interval=agent_settings.decision_interval,
             account=agent_settings.account,
         )
@@ -98,22 +138,34 @@ class CloudRuntime:
             results=results,
             auth=Authenticator(db),
             agent=agent,
+            risk=risk,
+            trading=trading,
             ledger=ledger,
             stats=stats,
             feed=feed,
+            bars=bars,
+            stream=stream,
+            raw=raw,
             symbols=symbols or [],
         )
 
     async def start(self) -> None:
         await self.db.upgrade()
+        await self.risk.load()  # before anything can trade: a HALTED state survives restarts
         if self.symbols:
             async with self.db.session() as session:
                 await SymbolRepo(session).upsert_many(self.symbols)
                 await session.commit()
         await self._restore_agent_memory()
         if self.feed is not None:
-            self.tasks.start("feed", self.feed.run(self.market.publish, self.stop_event))
+            source = getattr(self.feed, "name", None) or self.settings.market.feed
+            publish = self.market.publisher(str(source))
+            self.tasks.start("feed", self.feed.run(publish, self.stop_event))
         self.tasks.start("quote-store", self.market.store_loop(self.stop_event))
+        self.tasks.start("bar-store", self.bars.run(self.stop_event))
+        if self.raw is not None:
+            self.tasks.start("raw-store", self.raw.run(self.stop_event))
+            self.tasks.start("raw-retention", self.raw.run_retention(self.stop_event))
         self.tasks.start("token-watch", self._watch_revocations())
         self.tasks.start("ack-writer", self.commands.write_acks(self.stop_event))
         self.tasks.start("snapshot-writer", self.results.run(self.stop_event))
@@ -159,5 +211,9 @@ class CloudRuntime:
         await self.tasks.stop(grace=2)
         await self.hub.close_all()
         await self.results.flush()
+        await self.risk.flush()
         await self.market.flush()
+        await self.bars.flush()
+        if self.raw is not None:
+            await self.raw.flush()
         await self.db.dispose()

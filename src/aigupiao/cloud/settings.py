@@ -29,8 +29,15 @@ class AgentSection(_Section):
     enabled: bool = True
     account: str | None = Field(None, description="account to trade; default: the only node's")
     decision_interval: float = Field(3, gt=0)
-    risk_threshold: Decimal = Field(Decimal("0.08"), gt=0, lt=1)
+    # Risk limits: the defaults of every account (docs/risk.md); changed per account
+    # through PUT /api/risk/limits, which is kept in the database.
+    risk_threshold: Decimal = Field(Decimal("0.08"), gt=0, lt=1, description="stop-loss")
     max_position_size: Decimal = Field(Decimal("0.1"), gt=0, le=1)
+    trailing_stop: Decimal | None = Field(None, gt=0, lt=1, description="off when null")
+    max_positions: int | None = Field(10, gt=0, description="symbols held; null: no limit")
+    daily_loss_limit: Decimal | None = Field(Decimal("0.05"), gt=0, lt=1)
+    max_orders_per_minute: int | None = Field(30, gt=0)
+    duplicate_window: int = Field(10, ge=0, le=3600, description="seconds; 0 = off")
     dip_threshold: Decimal = Field(Decimal("-0.05"), lt=0)
     dip_quantity: int = Field(100, gt=0)
 
@@ -55,6 +62,8 @@ class HttpPollSection(_Section):
 class MarketSection(_Section):
     feed: Literal["sim", "replay", "chagubang", "tencent", "sina"] = "sim"
     symbols: int = Field(50, gt=0, le=6000)
+    include_st: bool = Field(False, description="universe: also ST / *ST stocks")
+    include_bse: bool = Field(False, description="universe: also BSE (北交所) stocks")
     sim_speed: float = Field(1.0, gt=0)
     sim_seed: int = 7
     sim_interval: float = Field(1.0, gt=0)

@@ -1,47 +1,108 @@
 """A simulated Level-1 market: the default feed of the embedded mode.
 
-Every symbol follows a random walk around a daily path: the day opens with a
-random gap from the previous close and trends toward a random target change.
-Each day a few symbols are *weak* (they open near -4.5% and slide to -6..-8%
-within about ten seconds of continuous trading, so the default agent rule,
-"buy below -5%", has something to do), a few are *strong*, and one of those
-rises to its limit up and stays sealed there; the
-:data:`ANCHORS` are always ordinary so manual tests and demos trade them at
-normal prices.
+Any number of symbols, up to the whole market (:func:`~.universe.full_market`),
+each starting from its real previous close. A trading day goes like this:
 
-The simulation is pure and deterministic: the same seed and the same sequence
-of clock times give the same quotes. Prices live as integer counts of ticks,
-so every price is on the tick and within the day's limits; floats appear only
-as random draws and never as prices or money.
+* **09:15-09:25, opening call auction**: indicative snapshots (the price the
+  auction would match at, no volume).
+* **09:25, the opening match**: the first step in 09:25-09:30 publishes one
+  snapshot per symbol with ``open`` set and the auction's volume (about 1.5% of
+  the day's). Nothing else is published until 09:30. A clock that skips that
+  window (or a day that starts later) gets the match folded into the first
+  continuous snapshot, whose ``open`` and volume carry it.
+* **Continuous trading**: each symbol follows its mood (below) plus a
+  mean-reverting wiggle; volume comes in a U shape over the day, scaled by the
+  symbol's real turnover; the book has five levels a side, one tick apart.
+* **14:57-15:00, closing call auction**: the last trade stands; ``last`` shows
+  the indicative closing price; no volume.
+* **15:00, the closing match**: the first step at or after 15:00 on the same day
+  publishes one snapshot per symbol with the closing price and the auction's
+  volume. A clock that passes straight from the closing auction to the next day
+  (the :class:`~aigupiao.core.clock.TradingDayClock` does) sees no such snapshot:
+  the next day starts from the last indicative closing price.
+
+Moods, drawn each day: most symbols are *normal* (they wander from an opening
+gap to a closing change, never beyond +-4.8%); about 9% are *weak* (they open
+near -4.5% and slide to -6..-8% within ten seconds of continuous trading, so the
+default agent rule, "buy below -5%", has something to do); 6% are *strong*, and
+about 1% of the market rises to its limit up and stays sealed there (bids piled
+at the limit, no asks). In markets of a hundred symbols or more, about 0.5%
+get *news*: at a random moment the price jumps several percent, and a third of
+those fall to limit down and stay sealed (no bids). The :data:`ANCHORS` are
+always normal so manual tests and demos trade them at normal prices.
+
+Prices are limited by board, ST flag and date
+(:func:`~aigupiao.domain.symbols.price_limits`), on the tick (0.001 for funds),
+and volumes are whole lots. The simulation is deterministic: the same
+seed and the same sequence of clock times give the same quotes. Internally
+prices are integer counts of ticks and amounts integer tick-shares; ``Decimal``
+objects are made only when a value changes (and shared between symbols), and book
+levels are kept by price and reused when the price comes back: a full market of
+5,500 symbols runs at about 170,000 snapshots a second on one core
+(``test_full_market_speed`` in ``tests/unit/market/test_sim.py`` measures it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
+from statistics import NormalDist
 
 from aigupiao.core.clock import Clock
 from aigupiao.domain.market import Level, Quote
-from aigupiao.domain.sessions import Phase, phase_at
-from aigupiao.domain.symbols import Board, limit_pct, price_limits
+from aigupiao.domain.sessions import BEIJING, Phase, phase_at
+from aigupiao.domain.symbols import Board, Symbol, limit_pct, price_limits
 
+from .feeds.base import FeedStats, Publish
 from .universe import SymbolInfo
 
 QUOTING_PHASES = frozenset({Phase.OPENING_AUCTION, Phase.CONTINUOUS, Phase.CLOSING_AUCTION})
 ANCHORS = frozenset({"sh600519", "sz000001"})
 WEAK_SHARE = 0.09
 STRONG_SHARE = 0.06
+LIMIT_UP_SHARE = 0.01  # of the market; taken from the strong symbols
+NEWS_SHARE = 0.005
 DEPTH = 5
-LEVEL_NOTIONAL = Decimal(400_000)  # CNY resting on a typical book level
 NORMAL_FLOOR = -0.048  # ordinary symbols never trade below this change
-_NOISE_PERSISTENCE = 0.95
+NORMAL_CEILING = 0.048  # ... nor above this one
+DEFAULT_AMOUNT = 2e8  # CNY a day for a symbol whose turnover is unknown
+_LEVEL_NOTIONAL = 3e5  # CNY on a book level of a stock trading 1e8 CNY a day (grows as ^0.4)
+MARKET_CLOSE = time(15, 0)
+
+_ACTIVE_PHASES = QUOTING_PHASES | {Phase.PRE_OPEN}
 _CONTINUOUS_DAY_SECONDS = 4 * 3600 - 180
+_WIGGLE_PERSISTENCE = 0.95  # per second: the wiggle forgets in about 20 s
+_WIGGLE_STATIONARY = 1 / math.sqrt(1 - _WIGGLE_PERSISTENCE**2)
+_NO_EVENT = math.inf
+_WINDOW_PAD = 8  # ticks of book kept ready beyond the five visible levels
+_RESTING_SIZE = 4000  # levels a book remembers (a fast mover's day can visit more)
+_CHURN = 0.3  # chance that the volume at the touch changes between two snapshots
+_PRICE_CACHE_SIZE = 500_000  # prices kept per tick size
+# Normal deviates by table lookup (a quarter of the cost of random.gauss, tails cut at 3.5).
+_NORMAL_BITS = 12
+_NORMAL_STEPS = 1 << _NORMAL_BITS
+_NORMALS = tuple(NormalDist().inv_cdf((i + 0.5) / _NORMAL_STEPS) for i in range(_NORMAL_STEPS))
+
+
+def _intensity(elapsed: float) -> float:
+    """Relative trading intensity in continuous trading: busy after the open and
+    before the close (mean 1 over the day)."""
+    t = _CONTINUOUS_DAY_SECONDS
+    raw = 0.7 + 2.0 * math.exp(-elapsed / 900) + 1.2 * math.exp(-(t - elapsed) / 900)
+    return raw / _INTENSITY_MEAN
+
+
+_INTENSITY_MEAN = 0.7 + 3.2 * 900 * (1 - math.exp(-_CONTINUOUS_DAY_SECONDS / 900)) / (
+    _CONTINUOUS_DAY_SECONDS
+)
 
 
 class Mood(StrEnum):
@@ -49,30 +110,62 @@ class Mood(StrEnum):
     NORMAL = "normal"
     STRONG = "strong"
     LIMIT_UP = "limit_up"  # a strong symbol that rises to its limit and stays sealed there
+    NEWS = "news"  # jumps several percent, up or down, at a random moment
+    LIMIT_DOWN = "limit_down"  # bad news: falls to its limit down and stays sealed there
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Book:
-    """One symbol's state for the current trading day."""
+    """One symbol's state for the current trading day; prices in ticks."""
 
     info: SymbolInfo
+    symbol: Symbol
+    name: str
+    mood: Mood
+    rand: Callable[[], float]
+    bits: Callable[[int], int]  # the same generator's getrandbits: normals by table lookup
+    exponent: int  # of the tick: prices are Decimal(ticks).scaleb(exponent)
+    prices: dict[int, Decimal]  # Decimal prices by ticks, shared by the symbols of a tick size
     previous_close: Decimal
+    base: float  # previous close in ticks
+    up: int  # limit up in ticks (no limit: far away)
+    down: int
     limit_up: Decimal | None
     limit_down: Decimal | None
-    rng: random.Random
-    mood: Mood
     gap: float  # opening change from the previous close, as a fraction
-    target: float  # change the day trends to
-    ramp_seconds: float  # continuous-trading seconds to get from gap to target
-    sigma: float  # per-step noise
-    lot_scale: int  # lots on a typical book level
+    target: float  # change the day heads for
+    inv_ramp: float  # 1 / seconds to get from gap to target in a straight line; 0: a random walk
+    walk_sd: float  # the random walk's noise per sqrt(second)
+    wiggle_sd: float  # stationary size of the mean-reverting wiggle
+    floor: float
+    ceiling: float
+    jump_at: float  # continuous-trading second of the news (inf: none)
+    jump: float  # change added from then on
+    lots_rate: float  # lots a second on an average minute
+    depth_lots: float  # lots on a typical book level
+    last_t: int
     last: Decimal
-    deviation: float = 0.0
-    open: Decimal | None = None  # set at the first traded price of the day
-    high: Decimal | None = None
-    low: Decimal | None = None
+    open: Decimal  # these three are set by the opening match
+    high: Decimal
+    low: Decimal
+    walk: float = 0.0
+    wiggle: float = 0.0
+    at_ask: bool = False  # the last trade took the ask (the price went up)
+    traded: bool = False  # the opening match has happened
+    high_t: int = 0
+    low_t: int = 0
     volume: int = 0
     amount: Decimal = Decimal(0)
+    close_t: int = 0  # the indicative closing price (0: no closing auction seen)
+    resting: dict[int, Level] = field(default_factory=dict)  # the book's levels by ticks
+    window: tuple[Level, ...] = ()  # levels near the touch, from window_lo up, one a tick
+    window_desc: tuple[Level, ...] = ()  # the same, from the top down
+    window_lo: int = 0
+    best_bid: int = -1  # of the levels shown (-1: none yet)
+    bids: tuple[Level, ...] = ()
+    asks: tuple[Level, ...] = ()
+    sealed: tuple[Level, ...] = ()  # the side piled up at a limit, while sealed there
+    quote: Quote | None = None  # the last one published (carried over to the next day)
 
 
 class SimMarket:
@@ -81,9 +174,11 @@ class SimMarket:
     Args:
         universe: the symbols to quote.
         clock: the source of simulated time (a ``TradingDayClock`` in the embedded mode).
-        seed: picks the day's weak and strong symbols and every random move.
+        seed: picks the day's moods and news and every random move.
         interval: real seconds between snapshots in :meth:`run`.
     """
+
+    name = "sim"
 
     def __init__(
         self, universe: Sequence[SymbolInfo], clock: Clock, *, seed: int = 7, interval: float = 1.0
@@ -94,11 +189,18 @@ class SimMarket:
         self.clock = clock
         self.seed = seed
         self.interval = interval
+        self.stats = FeedStats()
         self.quotes_generated = 0
         self._day: date | None = None
-        self._books: dict[str, _Book] = {}
-        self._latest: dict[str, Quote] = {}
+        self._books: list[_Book] = []
+        self._by_code: dict[str, _Book] = {}
         self._sigmas = {info.symbol.full: self._base_sigma(info) for info in self.universe}
+        self._prices: dict[int, dict[int, Decimal]] = {}  # see _price
+        self._elapsed = 0.0  # continuous-trading seconds simulated today
+        self._auction_seen = False  # a step fell in today's opening auction
+        self._opened = False
+        self._closing_seen = False  # a step fell in today's closing auction
+        self._closed = False
 
     @property
     def trading_date(self) -> date | None:
@@ -106,28 +208,48 @@ class SimMarket:
         return self._day
 
     def latest(self, symbol_full: str) -> Quote | None:
-        return self._latest.get(symbol_full)
+        """The last snapshot published for a symbol (None before its first)."""
+        book = self._by_code.get(symbol_full)
+        return book.quote if book is not None else None
 
     def moods(self) -> dict[str, Mood]:
         """Each symbol's mood for the current day."""
-        return {full: book.mood for full, book in self._books.items()}
+        return {full: book.mood for full, book in self._by_code.items()}
 
     def step(self) -> list[Quote]:
-        """One snapshot per symbol at ``clock.now()``; empty outside the quoting phases."""
-        now = self.clock.now()
+        """The snapshots due at ``clock.now()`` (see the module docstring); often empty
+        outside trading.
+
+        A full-market step makes some 15,000 objects that live until the next step. The
+        cyclic garbage collector would run about 25 times during it and find nothing
+        to free (reference counting frees all of it), promoting every quote on the
+        way, which at 5,500 symbols costs a third of the time; so it is paused for
+        the step and runs, once, after it.
+        """
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            return self._step()
+        finally:
+            if paused:
+                gc.enable()
+
+    def _step(self) -> list[Quote]:
+        now = self.clock.now().astimezone(BEIJING)
         phase = phase_at(now)
-        if phase not in QUOTING_PHASES:
-            return []
-        if now.date() != self._day:
-            self._start_day(now.date())
-        elapsed = _continuous_seconds(now.time())
-        quotes = [self._advance(book, phase, now, elapsed) for book in self._books.values()]
-        for quote in quotes:
-            self._latest[quote.symbol.full] = quote
+        day = now.date()
+        quotes: list[Quote] = []
+        if day == self._day and self._opened and not self._closed and now.time() >= MARKET_CLOSE:
+            quotes = self._close(now)
+        if phase in _ACTIVE_PHASES:
+            if day != self._day:
+                self._start_day(day)
+            quotes.extend(self._session(phase, now))
         self.quotes_generated += len(quotes)
         return quotes
 
-    async def run(self, publish: Callable[[list[Quote]], None], stop: asyncio.Event) -> None:
+    async def run(self, publish: Publish, stop: asyncio.Event) -> None:
         """Publish a snapshot batch every ``interval`` seconds until ``stop`` is set.
 
         Steps are scheduled on the loop clock (no drift); if a step runs late the
@@ -138,6 +260,7 @@ class SimMarket:
         while not stop.is_set():
             batch = self.step()
             if batch:
+                self.stats.published += len(batch)
                 publish(batch)
             due += self.interval
             delay = due - loop.time()
@@ -150,19 +273,44 @@ class SimMarket:
 
     # -- the day -----------------------------------------------------------------
 
+    def _session(self, phase: Phase, now: datetime) -> list[Quote]:
+        if phase is Phase.OPENING_AUCTION:
+            self._auction_seen = True
+            return [self._indicative_open(book, now) for book in self._books]
+        if phase is Phase.PRE_OPEN:
+            if self._opened or not self._auction_seen:
+                return []
+            self._open()
+            return [self._quote(book, now) for book in self._books]
+        if not self._opened:
+            self._open()
+        if phase is Phase.CONTINUOUS:
+            return self._continuous(now, _continuous_seconds(now.time()))
+        if self._elapsed < _CONTINUOUS_DAY_SECONDS:  # trade up to 14:57 first
+            self._continuous(now, _CONTINUOUS_DAY_SECONDS)
+        self._closing_seen = True
+        return [self._indicative_close(book, now) for book in self._books]
+
     def _start_day(self, day: date) -> None:
         moods = self._pick_moods(day)
-        books: dict[str, _Book] = {}
+        news = self._pick_news(day, moods)
+        books: list[_Book] = []
         for info in self.universe:
             full = info.symbol.full
-            old = self._books.get(full)
-            if old is not None and old.open is not None:
-                previous_close = old.last
+            old = self._by_code.get(full)
+            if old is not None and old.traded:  # at the closing auction's price if it was seen
+                previous_close = _price(old, old.close_t) if old.close_t else old.last
             else:
                 previous_close = old.previous_close if old is not None else info.previous_close
-            books[full] = self._new_book(info, previous_close, day, moods.get(full, Mood.NORMAL))
+            book = self._new_book(info, previous_close, day, mood=moods.get(full, Mood.NORMAL),
+                                  news=news.get(full))  # fmt: skip
+            book.quote = old.quote if old is not None else None
+            books.append(book)
         self._books = books
+        self._by_code = {book.symbol.full: book for book in books}
         self._day = day
+        self._elapsed = 0.0
+        self._auction_seen = self._opened = self._closing_seen = self._closed = False
 
     def _pick_moods(self, day: date) -> dict[str, Mood]:
         """Choose the day's weak and strong symbols (never an anchor or an ST stock)."""
@@ -175,147 +323,391 @@ class SimMarket:
         size = len(self.universe)
         weak_count = min(len(candidates), max(1, round(size * WEAK_SHARE)))
         chosen = rng.sample(candidates, weak_count)
-        rest = [full for full in candidates if full not in chosen]
+        taken = set(chosen)
+        rest = [full for full in candidates if full not in taken]
         strong = rng.sample(rest, min(len(rest), max(1, round(size * STRONG_SHARE))))
         moods = {full: Mood.WEAK for full in chosen} | {full: Mood.STRONG for full in strong}
         if len(strong) > 1:
-            moods[strong[0]] = Mood.LIMIT_UP
+            for full in strong[: max(1, round(size * LIMIT_UP_SHARE))]:
+                moods[full] = Mood.LIMIT_UP
         return moods
 
-    def _new_book(self, info: SymbolInfo, previous_close: Decimal, day: date, mood: Mood) -> _Book:
-        full = info.symbol.full
+    def _pick_news(self, day: date, moods: dict[str, Mood]) -> dict[str, tuple[float, float]]:
+        """The day's news: (continuous-trading second, change it adds) by symbol."""
+        count = round(len(self.universe) * NEWS_SHARE)
+        if count == 0:
+            return {}
+        rng = random.Random(f"{self.seed}:news:{day.isoformat()}")
+        candidates = sorted(
+            info.symbol.full
+            for info in self.universe
+            if info.symbol.is_stock and info.symbol.full not in ANCHORS | moods.keys()
+        )
+        events: dict[str, tuple[float, float]] = {}
+        for n, full in enumerate(rng.sample(candidates, min(count, len(candidates)))):
+            moment = rng.uniform(900.0, _CONTINUOUS_DAY_SECONDS - 1800.0)
+            if n % 3 == 0:
+                events[full] = (moment, -1.0)  # to limit down, whatever the board's limit
+            else:
+                events[full] = (moment, rng.choice((-1, 1)) * rng.uniform(0.03, 0.08))
+        return events
+
+    def _new_book(
+        self,
+        info: SymbolInfo,
+        previous_close: Decimal,
+        day: date,
+        mood: Mood,
+        news: tuple[float, float] | None,
+    ) -> _Book:
+        symbol = info.symbol
+        full = symbol.full
         rng = random.Random(f"{self.seed}:{full}:{day.isoformat()}")
         sigma = self._sigmas[full]
+        growth = 1.3 if symbol.board in (Board.CHINEXT, Board.STAR, Board.BSE) else 1.0
+        inv_ramp, wiggle = 0.0, sigma * _WIGGLE_STATIONARY
+        floor, ceiling, busy = NORMAL_FLOOR, NORMAL_CEILING, 1.0
+        jump_at, jump = _NO_EVENT, 0.0
         if mood is Mood.WEAK:
             gap, target = rng.uniform(-0.048, -0.042), rng.uniform(-0.08, -0.06)
-            ramp, sigma = rng.uniform(8.0, 12.0), sigma / 3
+            inv_ramp, wiggle, floor, busy = 1 / rng.uniform(8.0, 12.0), wiggle / 3, -1.0, 2.5
         elif mood is Mood.STRONG:
             gap, target = rng.uniform(0.01, 0.03), rng.uniform(0.04, 0.09)
-            ramp = rng.uniform(60.0, 600.0)
+            inv_ramp, ceiling, busy = 1 / rng.uniform(60.0, 600.0), 1.0, 2.0
         elif mood is Mood.LIMIT_UP:
-            pct = limit_pct(info.symbol, day, is_st=info.is_st) or Decimal("0.1")
+            pct = limit_pct(symbol, day, is_st=info.is_st) or Decimal("0.1")
             gap, target = rng.uniform(0.02, 0.05), float(pct) + 0.02
-            ramp = rng.uniform(300.0, 1800.0)
+            inv_ramp, ceiling, busy = 1 / rng.uniform(300.0, 1800.0), 1.0, 2.0
         else:
             gap = max(-0.02, min(0.02, rng.gauss(0.0, 0.006)))
             target = max(-0.035, min(0.04, gap + rng.gauss(0.0, 0.012)))
-            ramp = float(_CONTINUOUS_DAY_SECONDS)
-        limits = price_limits(info.symbol, previous_close, day, is_st=info.is_st)
+            wiggle /= 2
+        if news is not None:
+            jump_at, jump = news
+            mood = Mood.LIMIT_DOWN if jump <= -1.0 else Mood.NEWS
+            floor, ceiling, busy = -1.0, 1.0, 3.0
+        tick = symbol.tick
+        exponent = int(tick.as_tuple().exponent)
+        base = int(previous_close / tick)
+        limits = price_limits(symbol, previous_close, day, is_st=info.is_st)
+        amount = float(info.amount) if info.amount > 0 else DEFAULT_AMOUNT
+        price = float(previous_close)
+        day_lots = amount / price / 100 * math.exp(rng.gauss(0.0, 0.3)) * busy
         return _Book(
             info=info,
+            symbol=symbol,
+            name=info.name,
+            mood=mood,
+            rand=rng.random,
+            bits=rng.getrandbits,
+            exponent=exponent,
+            prices=self._prices.setdefault(exponent, {}),
             previous_close=previous_close,
+            base=float(base),
+            up=int(limits[0] / tick) if limits else base * 10,
+            down=int(limits[1] / tick) if limits else 1,
             limit_up=limits[0] if limits else None,
             limit_down=limits[1] if limits else None,
-            rng=rng,
-            mood=mood,
             gap=gap,
             target=target,
-            ramp_seconds=ramp,
-            sigma=sigma,
-            lot_scale=max(1, int(LEVEL_NOTIONAL / (previous_close * 100))),
+            inv_ramp=inv_ramp,
+            walk_sd=rng.uniform(0.006, 0.014) * growth / math.sqrt(_CONTINUOUS_DAY_SECONDS),
+            wiggle_sd=wiggle,
+            floor=floor,
+            ceiling=ceiling,
+            jump_at=jump_at,
+            jump=jump,
+            lots_rate=day_lots / _CONTINUOUS_DAY_SECONDS,
+            depth_lots=max(1.0, _LEVEL_NOTIONAL * (amount / 1e8) ** 0.4 / price / 100),
+            last_t=base,
             last=previous_close,
+            open=previous_close,
+            high=previous_close,
+            low=previous_close,
         )
 
     def _base_sigma(self, info: SymbolInfo) -> float:
-        """Per-step noise of a symbol, the same every day."""
+        """Size of a symbol's short-term noise, the same every day."""
         rng = random.Random(f"{self.seed}:{info.symbol.full}")
         growth = info.symbol.board in (Board.CHINEXT, Board.STAR)
         return rng.uniform(0.0004, 0.0009) * (1.5 if growth else 1.0)
 
-    # -- one snapshot -------------------------------------------------------------
+    # -- the auctions -------------------------------------------------------------
 
-    def _advance(self, book: _Book, phase: Phase, now: datetime, elapsed: float) -> Quote:
-        rng = book.rng
-        if phase is Phase.OPENING_AUCTION:
-            # An indicative price near the gap; nothing trades until the open.
-            book.deviation = book.deviation * 0.5 + rng.gauss(0.0, book.sigma / 4)
-            book.last = self._price(book, book.gap + book.deviation)
-            return self._quote(book, now, indicative=True)
-        if book.open is None:
-            # The opening match: the first traded price of the day, with its volume.
-            book.open = book.high = book.low = book.last = self._price(book, book.gap)
-            self._trade(book, book.lot_scale * rng.randint(3, 10))
-        if phase is Phase.CONTINUOUS:
-            book.deviation = book.deviation * _NOISE_PERSISTENCE + rng.gauss(0.0, book.sigma)
-            progress = min(1.0, elapsed / book.ramp_seconds)
-            change = book.gap + (book.target - book.gap) * progress + book.deviation
-            if book.mood is not Mood.WEAK:
-                change = max(change, NORMAL_FLOOR)
-            price = self._price(book, change)
-            busy = 1 if book.mood is Mood.NORMAL else 2
-            lots = round(book.lot_scale * busy * rng.uniform(0.0, 1.6))
-            if price != book.last:
-                lots = max(1, lots)  # the last price only moves with a trade
-            book.last = price
-            self._trade(book, lots)
-        # In the closing auction the last price stands until the close.
-        return self._quote(book, now, indicative=False)
-
-    def _price(self, book: _Book, change: float) -> Decimal:
-        """The on-tick price ``change`` away from the previous close, within the limits."""
-        tick = book.info.symbol.tick
-        ticks = round(int(book.previous_close / tick) * (1.0 + change))
-        if book.limit_up is not None and book.limit_down is not None:
-            ticks = max(int(book.limit_down / tick), min(int(book.limit_up / tick), ticks))
-        return tick * max(1, ticks)
-
-    def _trade(self, book: _Book, lots: int) -> None:
-        if lots <= 0:
-            return
-        shares = lots * 100
-        book.volume += shares
-        book.amount += book.last * shares
-        book.high = max(book.high or book.last, book.last)
-        book.low = min(book.low or book.last, book.last)
-
-    def _quote(self, book: _Book, now: datetime, *, indicative: bool) -> Quote:
+    def _indicative_open(self, book: _Book, now: datetime) -> Quote:
+        """An indicative price near the opening gap; nothing trades until 09:25."""
+        book.wiggle = book.wiggle * 0.5 + book.wiggle_sd * 0.1 * _normal(book)
+        ticks = _clamp(int(book.base * (1.0 + book.gap + book.wiggle) + 0.5), book)
+        self._set_last(book, ticks)
+        price = book.last
         bids, asks = self._levels(book)
-        last = book.last
-        return Quote(
-            symbol=book.info.symbol,
-            name=book.info.name,
-            ts=now,
-            last=last,
-            previous_close=book.previous_close,
-            open=last if indicative or book.open is None else book.open,
-            high=last if indicative or book.high is None else book.high,
-            low=last if indicative or book.low is None else book.low,
-            volume=0 if indicative else book.volume,
-            amount=Decimal(0) if indicative else book.amount,
-            bids=bids,
-            asks=asks,
-            limit_up=book.limit_up,
-            limit_down=book.limit_down,
-        )
+        book.quote = quote = Quote(book.symbol, book.name, now, price, book.previous_close,
+                                   price, price, price, 0, Decimal(0), bids, asks,
+                                   book.limit_up, book.limit_down)  # fmt: skip
+        return quote
 
-    def _levels(self, book: _Book) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
-        """Five levels a side, one tick apart; a side is empty at its price limit."""
-        tick, last, rng = book.info.symbol.tick, book.last, book.rng
-        at_up = book.limit_up is not None and last >= book.limit_up
-        at_down = book.limit_down is not None and last <= book.limit_down
-        if at_up or (not at_down and rng.random() < 0.5):
-            best_bid, best_ask = last, last + tick
-        else:
-            best_bid, best_ask = last - tick, last
-        bid_prices = [best_bid - i * tick for i in range(DEPTH)]
-        ask_prices = [best_ask + i * tick for i in range(DEPTH)]
-        bids = tuple(
-            Level(price, self._depth(book, sealed=at_up and i == 0))
-            for i, price in enumerate(bid_prices)
-            if not at_down and price > 0 and (book.limit_down is None or price >= book.limit_down)
-        )
-        asks = tuple(
-            Level(price, self._depth(book, sealed=at_down and i == 0))
-            for i, price in enumerate(ask_prices)
-            if not at_up and (book.limit_up is None or price <= book.limit_up)
-        )
-        return bids, asks
+    def _open(self) -> None:
+        """The opening match: every symbol opens at its gap with the auction's volume."""
+        for book in self._books:
+            ticks = _clamp(int(book.base * (1.0 + book.gap) + 0.5), book)
+            self._set_last(book, ticks)
+            book.open = book.high = book.low = book.last
+            book.high_t = book.low_t = ticks
+            book.traded = True
+            book.walk, book.wiggle = book.gap, 0.0
+            lots = book.lots_rate * _CONTINUOUS_DAY_SECONDS * (0.008 + 0.017 * book.rand())
+            self._trade(book, max(1, int(lots)))
+        self._opened = True
+        self._elapsed = 0.0
+
+    def _indicative_close(self, book: _Book, now: datetime) -> Quote:
+        """The last trade stands; ``last`` shows where the closing auction would match."""
+        ticks = book.last_t
+        if book.down < ticks < book.up:  # a sealed limit stays sealed
+            # The indicative price wanders a few ticks (about 0.08%) around the last trade.
+            drift = book.wiggle if book.close_t else 0.0
+            book.wiggle = drift * 0.8 + 0.6 * max(1.0, book.base * 0.0008) * _normal(book)
+            ticks = _clamp(ticks + round(book.wiggle), book)
+        book.close_t = ticks
+        price = _price(book, ticks)
+        bids, asks = self._levels(book, ticks)
+        high = book.high if ticks <= book.high_t else price
+        low = book.low if ticks >= book.low_t else price
+        book.quote = quote = Quote(book.symbol, book.name, now, price, book.previous_close,
+                                   book.open, high, low, book.volume, book.amount,
+                                   bids, asks, book.limit_up, book.limit_down)  # fmt: skip
+        return quote
+
+    def _close(self, when: datetime) -> list[Quote]:
+        """The closing match: one snapshot per symbol at the closing price, with the
+        auction's volume."""
+        if not self._closing_seen:
+            if self._elapsed < _CONTINUOUS_DAY_SECONDS:
+                self._continuous(when, _CONTINUOUS_DAY_SECONDS)
+            for book in self._books:
+                self._indicative_close(book, when)
+        quotes = []
+        for book in self._books:
+            self._set_last(book, book.close_t or book.last_t)
+            lots = book.lots_rate * _CONTINUOUS_DAY_SECONDS * (0.03 + 0.04 * book.rand())
+            self._trade(book, max(1, int(lots)))
+            quotes.append(self._quote(book, when))
+        self._closed = True
+        return quotes
+
+    # -- continuous trading --------------------------------------------------------
+
+    def _continuous(self, now: datetime, elapsed: float) -> list[Quote]:
+        """One snapshot per symbol at ``elapsed`` seconds of continuous trading.
+
+        The hot path of a full market, so it is written for speed: one pass, local
+        names, values shared by every symbol computed once.
+        """
+        start = self._elapsed
+        dt = max(0.0, elapsed - start)
+        self._elapsed = start + dt
+        decay = _WIGGLE_PERSISTENCE**dt
+        wiggle_step = math.sqrt(1.0 - decay * decay)
+        remaining = _CONTINUOUS_DAY_SECONDS - start
+        pull = dt / remaining if remaining > dt else 1.0
+        walk_step = math.sqrt(dt * (remaining - dt) / remaining) if remaining > dt else 0.0
+        flow = _intensity(self._elapsed) * dt
+        normals = _NORMALS
+        rebuild, churn, sealed = self._rebuild, self._churn, self._sealed
+        at = self._elapsed
+        quotes: list[Quote] = []
+        append = quotes.append
+        for book in self._books:
+            rand = book.rand
+            if book.inv_ramp:
+                progress = at * book.inv_ramp
+                if progress >= 1.0:
+                    change = book.target
+                else:
+                    change = book.gap + (book.target - book.gap) * progress
+            else:
+                noise = normals[book.bits(_NORMAL_BITS)]
+                book.walk += (book.target - book.walk) * pull + book.walk_sd * walk_step * noise
+                change = book.walk
+            noise = normals[book.bits(_NORMAL_BITS)]
+            book.wiggle = book.wiggle * decay + book.wiggle_sd * wiggle_step * noise
+            change += book.wiggle
+            if at >= book.jump_at:
+                change += book.jump
+            if change < book.floor:
+                change = book.floor
+            elif change > book.ceiling:
+                change = book.ceiling
+            ticks = int(book.base * (1.0 + change) + 0.5)
+            if book.down < ticks < book.up:
+                lots = int(book.lots_rate * flow * (0.2 + 1.6 * rand()) + 0.5)
+            else:  # at a limit: sealed, little trades
+                ticks = book.up if ticks >= book.up else book.down
+                lots = int(book.lots_rate * flow * 0.3 * rand() + 0.5)
+            last_t = book.last_t
+            if ticks != last_t:
+                book.at_ask = ticks > last_t
+                book.last_t = ticks
+                price = book.prices.get(ticks)
+                if price is None:
+                    price = _price(book, ticks)
+                book.last = price
+                if ticks > book.high_t:
+                    book.high_t, book.high = ticks, price
+                elif ticks < book.low_t:
+                    book.low_t, book.low = ticks, price
+                if lots < 1:
+                    lots = 1  # the last price only moves with a trade
+            if lots:
+                shares = lots * 100
+                book.volume += shares
+                book.amount += book.last * shares
+            if book.down < ticks < book.up:  # the common case of _levels, inline
+                best_bid = ticks - 1 if book.at_ask else ticks
+                if best_bid != book.best_bid:
+                    rebuild(book, best_bid)
+                draw = rand()
+                if draw < _CHURN:
+                    churn(book, draw)
+                bids, asks = book.bids, book.asks
+            else:
+                bids, asks = sealed(book, ticks >= book.up)
+            book.quote = quote = Quote(book.symbol, book.name, now, book.last,
+                                       book.previous_close, book.open, book.high, book.low,
+                                       book.volume, book.amount, bids, asks,
+                                       book.limit_up, book.limit_down)  # fmt: skip
+            append(quote)
+        return quotes
+
+    # -- shared pieces ---------------------------------------------------------------
 
     @staticmethod
-    def _depth(book: _Book, *, sealed: bool) -> int:
-        """Shares on one level, whole lots; a sealed limit level carries a wall of orders."""
-        lots = max(1, round(book.lot_scale * book.rng.uniform(0.2, 2.0)))
-        return lots * 100 * (20 if sealed else 1)
+    def _set_last(book: _Book, ticks: int) -> None:
+        if ticks != book.last_t:
+            book.at_ask = ticks > book.last_t
+            book.last_t, book.last = ticks, _price(book, ticks)
+
+    @staticmethod
+    def _trade(book: _Book, lots: int) -> None:
+        """``lots`` trade at the last price."""
+        ticks, shares = book.last_t, lots * 100
+        book.volume += shares
+        book.amount += book.last * shares
+        if ticks > book.high_t:
+            book.high_t, book.high = ticks, book.last
+        if ticks < book.low_t:
+            book.low_t, book.low = ticks, book.last
+
+    def _quote(self, book: _Book, now: datetime) -> Quote:
+        bids, asks = self._levels(book)
+        book.quote = quote = Quote(book.symbol, book.name, now, book.last, book.previous_close,
+                                   book.open, book.high, book.low, book.volume, book.amount,
+                                   bids, asks, book.limit_up, book.limit_down)  # fmt: skip
+        return quote
+
+    def _levels(self, book: _Book, ticks: int = 0) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        """Five levels a side, one tick apart, around ``ticks`` (default: the last price).
+
+        The last price sits at the best ask after a rise and at the best bid after a
+        fall. At a price limit the book is sealed: the far side is empty and the near
+        side is piled up at the limit. Between snapshots orders come and go at the
+        touch; deeper levels stay as they were while their price stays in the book.
+        """
+        ticks = ticks or book.last_t
+        if ticks >= book.up or ticks <= book.down:
+            return self._sealed(book, ticks >= book.up)
+        best_bid = ticks - 1 if book.at_ask else ticks
+        if best_bid != book.best_bid:
+            self._rebuild(book, best_bid)
+        churn = book.rand()
+        if churn < _CHURN:
+            self._churn(book, churn)
+        return book.bids, book.asks
+
+    @staticmethod
+    def _rebuild(book: _Book, best_bid: int) -> None:
+        """Show the levels around a new best bid, from the book's window of levels."""
+        low = best_bid - DEPTH + 1
+        if low < book.down:
+            low = book.down
+        high = best_bid + DEPTH
+        if high > book.up:
+            high = book.up
+        origin, window = book.window_lo, book.window
+        if low < origin or high >= origin + len(window):
+            # Move the window. Orders rest where they were: a level the price comes
+            # back to is the one it left (until the book forgets, see _RESTING_SIZE).
+            near = origin - _WINDOW_PAD <= best_bid < origin + len(window) + _WINDOW_PAD
+            pad = _WINDOW_PAD if near else 0  # a fast mover: just what is shown
+            start = max(book.down, low - pad)
+            stop = min(book.up, high + pad) + 1
+            resting = book.resting
+            if len(resting) > _RESTING_SIZE:
+                resting.clear()
+            get = resting.get
+            window = book.window = tuple(
+                [get(price) or _new_level(book, price) for price in range(start, stop)]
+            )
+            origin = book.window_lo = start
+            book.window_desc = window[::-1]
+        top = origin + len(window) - 1
+        book.bids = book.window_desc[top - best_bid : top - low + 1]
+        book.asks = window[best_bid + 1 - origin : high - origin + 1]
+        book.best_bid = best_bid
+
+    @staticmethod
+    def _churn(book: _Book, draw: float) -> None:
+        """Orders come and go at the touch: a new volume on the best bid or ask (for
+        this snapshot; the book's level there is what returns when the price does)."""
+        if draw < _CHURN / 2:
+            bids = book.bids
+            book.bids = (Level(bids[0].price, _lots(book) * 100), *bids[1:])
+        elif book.asks:
+            asks = book.asks
+            book.asks = (Level(asks[0].price, _lots(book) * 100), *asks[1:])
+
+    def _sealed(self, book: _Book, up: bool) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        book.best_bid = -1  # the open book is shown afresh when the seal breaks
+        if not book.sealed or book.rand() < 0.05:  # the pile at the limit grows and shrinks
+            limit = book.up if up else book.down
+            step = -1 if up else 1
+            wall_lots = int(book.depth_lots * (30 + 30 * book.rand())) + 1
+            wall = Level(_price(book, limit), wall_lots * 100)
+            rest = (
+                Level(_price(book, limit + step * i), _lots(book) * 100)
+                for i in range(1, DEPTH)
+                if book.down <= limit + step * i <= book.up
+            )
+            book.sealed = (wall, *rest)
+        return (book.sealed, ()) if up else ((), book.sealed)
+
+
+def _new_level(book: _Book, ticks: int) -> Level:
+    level = book.resting[ticks] = Level(_price(book, ticks), _lots(book) * 100)
+    return level
+
+
+def _lots(book: _Book) -> int:
+    """Lots resting on one book level."""
+    return max(1, int(book.depth_lots * (0.2 + 1.8 * book.rand())))
+
+
+def _normal(book: _Book) -> float:
+    return _NORMALS[book.bits(_NORMAL_BITS)]
+
+
+def _price(book: _Book, ticks: int) -> Decimal:
+    """A price in ticks as a Decimal; made once, then shared (Decimals are immutable)."""
+    price = book.prices.get(ticks)
+    if price is None:
+        if len(book.prices) > _PRICE_CACHE_SIZE:
+            book.prices.clear()
+        price = book.prices[ticks] = Decimal(ticks).scaleb(book.exponent)
+    return price
+
+
+def _clamp(ticks: int, book: _Book) -> int:
+    return max(book.down, min(book.up, ticks))
 
 
 def _continuous_seconds(moment: time) -> float:

@@ -1,10 +1,13 @@
 """The symbol universe the simulated market trades.
 
 The universe is read from a real full-market snapshot (akshare's
-``stock_zh_a_spot`` export in the shared data directory): a fixed list of
-liquid, well-known names first, then the most traded other stocks by turnover
-(成交额). That day's last price (最新价) becomes our previous close. Without the
-file, a small built-in list (:data:`FALLBACK_UNIVERSE`) is used instead.
+``stock_zh_a_spot`` export in the shared data directory, 5,483 rows: SH, SZ and
+BSE): a fixed list of liquid, well-known names first, then the most traded other
+stocks by turnover (成交额). That day's last price (最新价) becomes our previous
+close, and its turnover tells the simulator how liquid the stock is. By default
+only SH/SZ stocks without ST flag and past their first listing days are taken;
+:func:`full_market` takes every row. Without the file, a small built-in list
+(:data:`FALLBACK_UNIVERSE`) is used instead.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from aigupiao.domain.errors import InvalidSymbol
-from aigupiao.domain.money import round_half_up
+from aigupiao.domain.money import ZERO, round_half_up
 from aigupiao.domain.symbols import Board, Symbol, is_st_name, parse_symbol
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,7 @@ class SymbolInfo:
     name: str
     previous_close: Decimal
     is_st: bool = False
+    amount: Decimal = Decimal(0)  # 成交额 of the snapshot day in CNY (0: unknown): liquidity
 
     def as_row(self) -> dict[str, object]:
         """The shape of a ``symbols`` table row."""
@@ -89,6 +93,7 @@ FALLBACK_UNIVERSE: tuple[SymbolInfo, ...] = tuple(
 )
 
 _ELIGIBLE_BOARDS = frozenset({Board.SH_MAIN, Board.SZ_MAIN, Board.CHINEXT, Board.STAR})
+_BSE_BOARDS = _ELIGIBLE_BOARDS | {Board.BSE}
 
 
 def default_shared_dir() -> Path | None:
@@ -99,42 +104,62 @@ def default_shared_dir() -> Path | None:
 
 
 def load_universe(
-    shared_dir: Path | None, count: int = 50, *, include_st: bool = False
+    shared_dir: Path | None,
+    count: int | None = 50,
+    *,
+    include_st: bool = False,
+    include_bse: bool = False,
+    include_new: bool = False,
 ) -> list[SymbolInfo]:
-    """About ``count`` liquid SH/SZ stocks (no BSE; no ST unless ``include_st``).
+    """About ``count`` liquid stocks (every eligible one when ``count`` is None).
 
-    Preferred codes come first, in :data:`PREFERRED_CODES` order; codes missing
-    from the snapshot (or suspended, or ST) are skipped and the list is filled
-    up with the other stocks of largest turnover. Falls back to
-    :data:`FALLBACK_UNIVERSE` when ``shared_dir`` is None or has no snapshot.
+    By default SH/SZ stocks only: BSE (北交所, ``bj920xxx``) with ``include_bse``,
+    ST / *ST with ``include_st``, and new listings (names starting N or C, which
+    have no price limit for their first days) with ``include_new``. Preferred
+    codes come first, in :data:`PREFERRED_CODES` order; codes missing from the
+    snapshot (or left out) are skipped and the list is filled up with the other
+    stocks of largest turnover. Falls back to :data:`FALLBACK_UNIVERSE` when
+    ``shared_dir`` is None or has no snapshot.
     """
     path = shared_dir / SPOT_FILE if shared_dir is not None else None
     if path is None or not path.is_file():
         log.info("no market snapshot at %s; using the built-in universe", path)
         return list(FALLBACK_UNIVERSE[:count])
-    rows = _read_snapshot(path, include_st=include_st)
-    chosen = [rows[code][0] for code in PREFERRED_CODES if code in rows][:count]
+    boards = _BSE_BOARDS if include_bse else _ELIGIBLE_BOARDS
+    rows = _read_snapshot(path, boards, include_st=include_st, include_new=include_new)
+    limit = len(rows) if count is None else count
+    chosen = [rows[code] for code in PREFERRED_CODES if code in rows][:limit]
     taken = {info.symbol.full for info in chosen}
     by_turnover = sorted(
-        (item for item in rows.values() if item[0].symbol.full not in taken),
-        key=lambda item: (-item[1], item[0].symbol.full),
+        (info for info in rows.values() if info.symbol.full not in taken),
+        key=lambda info: (-info.amount, info.symbol.full),
     )
-    chosen.extend(info for info, _ in by_turnover[: max(0, count - len(chosen))])
+    chosen.extend(by_turnover[: max(0, limit - len(chosen))])
     return chosen
 
 
-def _read_snapshot(path: Path, *, include_st: bool) -> dict[str, tuple[SymbolInfo, Decimal]]:
-    """Eligible rows of the snapshot by prefixed code, each with its turnover."""
-    rows: dict[str, tuple[SymbolInfo, Decimal]] = {}
+def full_market(shared_dir: Path | None) -> list[SymbolInfo]:
+    """Every stock of the snapshot (about 5,480: SH, SZ and BSE, ST and new listings
+    included), most liquid first; the built-in list without the snapshot."""
+    return load_universe(shared_dir, None, include_st=True, include_bse=True, include_new=True)
+
+
+def _read_snapshot(
+    path: Path, boards: frozenset[Board], *, include_st: bool, include_new: bool
+) -> dict[str, SymbolInfo]:
+    """Eligible rows of the snapshot by prefixed code."""
+    rows: dict[str, SymbolInfo] = {}
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for record in csv.DictReader(handle):
-            parsed = _parse_row(record, include_st=include_st)
-            if parsed is not None:
-                rows[parsed[0].symbol.full] = parsed
+            info = _parse_row(record, boards, include_st=include_st, include_new=include_new)
+            if info is not None:
+                rows[info.symbol.full] = info
     return rows
 
 
-def _parse_row(record: dict[str, str], *, include_st: bool) -> tuple[SymbolInfo, Decimal] | None:
+def _parse_row(
+    record: dict[str, str], boards: frozenset[Board], *, include_st: bool, include_new: bool
+) -> SymbolInfo | None:
     try:
         symbol = parse_symbol(record["代码"])
         last = _decimal(record["最新价"])
@@ -145,15 +170,14 @@ def _parse_row(record: dict[str, str], *, include_st: bool) -> tuple[SymbolInfo,
     # Sina pads short names with spaces ("五 粮 液"); they are not part of the name.
     name = (record.get("名称") or "").replace(" ", "")
     is_st = is_st_name(name)
-    if symbol.board not in _ELIGIBLE_BOARDS or (is_st and not include_st):
+    if symbol.board not in boards or (is_st and not include_st):
         return None
-    if _is_new_listing(name):
+    if _is_new_listing(name) and not include_new:
         return None  # N/C-prefixed names have no price limit yet
     close = last if last > 0 else previous  # 最新价 is 0 while suspended
     if close <= 0:
         return None
-    info = SymbolInfo(symbol, name, round_half_up(close, symbol.tick), is_st)
-    return info, turnover
+    return SymbolInfo(symbol, name, round_half_up(close, symbol.tick), is_st, max(turnover, ZERO))
 
 
 def _decimal(text: str | None) -> Decimal:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -101,6 +102,31 @@ class BarRow(Base):
     close: Mapped[Decimal]
     volume: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[Decimal]
+
+
+class RawQuoteRow(Base):
+    """Every accepted snapshot with its source, kept only when ``market.keep_raw`` is on
+    and deleted after ``market.raw_retention_days``. Append-only."""
+
+    __tablename__ = "quotes_raw"
+    __table_args__ = (Index("ix_quotes_raw_symbol_ts", "symbol", "ts"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    symbol: Mapped[str] = mapped_column(String(CODE))
+    ts: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(ID))
+    last: Mapped[Decimal]
+    previous_close: Mapped[Decimal]
+    open: Mapped[Decimal]
+    high: Mapped[Decimal]
+    low: Mapped[Decimal]
+    volume: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal]
+    bids: Mapped[list[Any]]  # [[price as str, volume], ...]
+    asks: Mapped[list[Any]]
+    limit_up: Mapped[Decimal | None]
+    limit_down: Mapped[Decimal | None]
+    received_at: Mapped[datetime]
 
 
 class DecisionRow(Base):

@@ -6,23 +6,46 @@ tomorrow). Each symbol is proposed at most once per trading day.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
+
+from pydantic import Field
 
 from aigupiao.domain.orders import Side
 
-from .base import OncePerDay, Signal, StrategyContext
+from .base import BuiltinStrategy, Signal, StrategyConfig, StrategyContext
 
 
-class StopLoss:
+class StopLossConfig(StrategyConfig):
+    risk_threshold: Decimal = Field(
+        default=Decimal("0.08"), gt=0, lt=1, description="低于成本的止损比例 (loss below cost)"
+    )
+
+
+class StopLoss(BuiltinStrategy[StopLossConfig]):
+    """止损：持仓现价低于成本价 ×（1 - risk_threshold，默认 8%）时，卖出全部可用股数（T+1 当日
+    买入的不能卖）；每只股票每个交易日至多一次。
+
+    Stop-loss: a position whose last price is below cost x (1 - risk_threshold, default
+    8%) is sold, every available share at market; once per symbol per trading day.
+    """
+
     name = "stop_loss"
+    title = "止损 (stop-loss)"
+    config_type = StopLossConfig
 
-    def __init__(self, risk_threshold: Decimal = Decimal("0.08")) -> None:
-        self.risk_threshold = risk_threshold
-        self.proposed = OncePerDay()
+    def __init__(
+        self, risk_threshold: Decimal | None = None, *, config: StopLossConfig | None = None
+    ) -> None:
+        config = config if config is not None else StopLossConfig()
+        if risk_threshold is not None:
+            config = StopLossConfig.model_validate(
+                {**config.model_dump(), "risk_threshold": risk_threshold}
+            )
+        super().__init__(config)
 
-    def remember(self, day: date, codes: set[str]) -> None:
-        self.proposed.remember(day, codes)
+    @property
+    def risk_threshold(self) -> Decimal:
+        return self.config.risk_threshold
 
     def evaluate(self, context: StrategyContext) -> list[Signal]:
         today = context.now.date()

@@ -1,3 +1,4 @@
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from aigupiao.market.universe import (
     SPOT_FILE,
     SymbolInfo,
     default_shared_dir,
+    full_market,
     load_universe,
 )
 
@@ -118,3 +120,45 @@ def test_default_shared_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     (tmp_path / "shared").mkdir()
     monkeypatch.chdir(work)
     assert default_shared_dir() == tmp_path / "shared"
+
+
+def test_the_whole_snapshot_with_bse_st_and_new_listings(shared_dir: Path) -> None:
+    everything = full_market(shared_dir)
+    assert len(everything) == 5483  # every row of the snapshot has a price
+    assert len({info.symbol.full for info in everything}) == 5483
+    boards = Counter(info.symbol.board for info in everything)
+    assert boards[Board.BSE] == 294
+    assert {Board.SH_MAIN, Board.SZ_MAIN, Board.CHINEXT, Board.STAR, Board.BSE} == set(boards)
+    assert sum(info.is_st for info in everything) == 178
+    assert [info.symbol.full for info in everything[:2]] == ["sh600519", "sz000001"]
+    amounts = [info.amount for info in everything[len(PREFERRED_CODES) :]]
+    assert amounts == sorted(amounts, reverse=True)  # the rest by turnover
+    phoenix = next(info for info in everything if info.symbol.full == "bj920000")
+    assert (phoenix.name, phoenix.previous_close) == ("安徽凤凰", Decimal("18.98"))
+    assert phoenix.symbol.exchange is Exchange.BJ
+
+    no_new = load_universe(shared_dir, None, include_st=True, include_bse=True)
+    assert len(no_new) == 5480
+    assert {info.symbol.full for info in everything} - {info.symbol.full for info in no_new} == {
+        "sh603284",  # C林平, C易思, C电科: still in their no-limit days
+        "sh688816",
+        "sh688818",
+    }
+    sh_sz = load_universe(shared_dir, None)
+    assert len(sh_sz) == 5009
+    assert not any(info.is_st or info.symbol.board is Board.BSE for info in sh_sz)
+    assert load_universe(shared_dir) == sh_sz[:50]  # the default is unchanged
+
+
+def test_bse_rows_are_taken_only_when_asked(tmp_path: Path) -> None:
+    root = write_snapshot(
+        tmp_path,
+        [
+            "bj920000,安徽凤凰,18.98,0,0,0,0,18.95,0,0,0,1,99999.0,15:30:02",
+            "sz000002,万 科Ａ,4.92,0,0,0,0,4.97,0,0,0,1,900.0,15:00:00",
+        ],
+    )
+    assert [i.symbol.full for i in load_universe(root, 5)] == ["sz000002"]
+    with_bse = load_universe(root, 5, include_bse=True)
+    assert [i.symbol.full for i in with_bse] == ["sz000002", "bj920000"]  # preferred first
+    assert with_bse[1].amount == Decimal("99999.0")  # 成交额, CNY

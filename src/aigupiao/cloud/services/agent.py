@@ -2,9 +2,10 @@
 
 Every ``decision_interval`` seconds each strategy sees the latest quotes and
 the account; each signal becomes a :class:`Decision`, passes the risk gate,
-and is stored with its inputs and verdict whatever happens next. Accepted
-decisions are sent to the account's node without waiting; their results are
-stored when the node answers.
+and is stored with its inputs and verdict whatever happens next. The gate adds
+its own exits (stop-loss, trailing stop) as decisions of strategy ``stop_loss``
+or ``trailing_stop``. Accepted decisions are sent to the account's node without
+waiting; their results are stored when the node answers.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from dataclasses import replace
 
 from aigupiao.core.clock import Clock
 from aigupiao.domain.decisions import CommandType, Decision, Verdict
-from aigupiao.risk.gate import RiskGate
+from aigupiao.risk import ExitSignal, RiskGate
 from aigupiao.store import Database, DecisionRepo
-from aigupiao.strategy.base import Strategy, StrategyContext
+from aigupiao.strategy.base import Signal, Strategy, StrategyContext
 
 from ..errors import ServiceError
 from ..hub import NodeHub
 from .commands import CommandService
 from .ledger import Ledger, Stats
 from .market import MarketService
+from .risk import RiskService
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +42,21 @@ class AgentRunner:
         hub: NodeHub,
         ledger: Ledger,
         stats: Stats,
-        gate: RiskGate,
+        risk: RiskService,
         strategies: list[Strategy],
         interval: float,
         account: str | None = None,
     ) -> None:
         self._db, self._clock, self._market = db, clock, market
         self._commands, self._hub, self._ledger, self._stats = commands, hub, ledger, stats
-        self.gate = gate
+        self.risk = risk
         self.strategies = strategies
         self._interval = interval
         self._account = account
+
+    @property
+    def gate(self) -> RiskGate:
+        return self.risk.gate
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -84,31 +90,45 @@ class AgentRunner:
                 log.exception("strategy %s failed; the agent goes on", strategy.name)
                 continue
             for signal in signals:
-                verdict = self.gate.check(
-                    side=signal.side,
-                    quantity=signal.quantity,
-                    price=signal.price,
-                    quote=context.quotes.get(signal.symbol.full),
-                    account=context.account,
-                    now=now,
-                )
-                decision = Decision(
-                    id=uuid.uuid4().hex,
-                    strategy=strategy.name,
-                    account=account_id,
-                    symbol=signal.symbol,
-                    side=signal.side,
-                    quantity=signal.quantity,
-                    price=signal.price,
-                    reason=signal.reason,
-                    inputs=signal.inputs,
-                    ts=now,
-                    verdict=Verdict.ACCEPTED if verdict.accepted else Verdict.REJECTED,
-                    rule=verdict.rule,
-                    risk_message=verdict.message,
-                )
-                decisions.append(await self._record(decision))
+                decisions.append(await self._decide(strategy.name, signal, account_id, context))
+        exits = await self.risk.exits(account_id, context.account, context.quotes, now)
+        for exit_signal in exits:
+            decisions.append(await self._decide(exit_signal.rule, exit_signal, account_id, context))
         return decisions
+
+    async def _decide(
+        self, strategy: str, signal: Signal | ExitSignal, account_id: str, context: StrategyContext
+    ) -> Decision:
+        """Put one signal (a strategy's, or the gate's own exit) through the gate and record it."""
+        verdict = await self.risk.check(
+            account_id=account_id,
+            account=context.account,
+            side=signal.side,
+            quantity=signal.quantity,
+            price=signal.price,
+            quote=context.quotes.get(signal.symbol.full),
+            quotes=context.quotes,
+            now=context.now,
+        )
+        inputs = dict(signal.inputs)
+        if verdict.values:
+            inputs["risk_values"] = dict(verdict.values)
+        decision = Decision(
+            id=uuid.uuid4().hex,
+            strategy=strategy,
+            account=account_id,
+            symbol=signal.symbol,
+            side=signal.side,
+            quantity=signal.quantity,
+            price=signal.price,
+            reason=signal.reason,
+            inputs=inputs,
+            ts=context.now,
+            verdict=Verdict.ACCEPTED if verdict.accepted else Verdict.REJECTED,
+            rule=verdict.rule,
+            risk_message=verdict.message,
+        )
+        return await self._record(decision)
 
     async def _record(self, decision: Decision) -> Decision:
         async with self._db.session() as session:

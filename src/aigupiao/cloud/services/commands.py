@@ -13,16 +13,17 @@ import asyncio
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aigupiao.domain.decisions import Command, CommandStatus, CommandType
+from aigupiao.domain.decisions import Command, CommandStatus, CommandType, Decision
 from aigupiao.domain.errors import IllegalTransition
 from aigupiao.protocol import v1
 from aigupiao.store import (
     CommandRepo,
     Database,
+    DecisionRepo,
     DuplicateClientOrderId,
     NodeRepo,
 )
@@ -92,11 +93,14 @@ class CommandService:
         account: str | None = None,
         client_order_id: str | None = None,
         decision_id: str | None = None,
+        decision: Decision | None = None,
         wait: bool = True,
     ) -> Outcome:
         """Store a command, send it, and (if ``wait``) wait up to ``api_timeout`` for its result.
 
         A repeated ``client_order_id`` returns the first command's outcome and sends nothing.
+        ``decision`` (accepted by the risk gate) is stored in the same transaction as the
+        command, already linked to it; nothing of it is stored for a repeat.
 
         Raises:
             NodeNotConnected: no node to send it to.
@@ -117,6 +121,8 @@ class CommandService:
             # the node reconnects, and the node's journal makes any repeat harmless.
             status=CommandStatus.SENT,
         )
+        if decision is not None:
+            decision_id = decision.id
         async with self._db.session() as session:
             repo = CommandRepo(session)
             try:
@@ -126,6 +132,8 @@ class CommandService:
                     client_order_id=client_order_id,
                     decision_id=decision_id,
                 )
+                if decision is not None:
+                    await DecisionRepo(session).add(replace(decision, command_id=command.id))
             except DuplicateClientOrderId:
                 # A retry: answer with the first command, send nothing.
                 existing = await repo.by_client_order_id(client_order_id or "")

@@ -1,37 +1,74 @@
-"""Validating manual and outside-agent trade requests before they become commands."""
+"""Manual and outside-agent trades: checked, put through the risk gate, stored as decisions.
+
+A trade from ``execute-trade`` or ``agent/buy|sell`` passes the same gate as the
+agent's own decisions. Whatever the gate says is stored as a decision (strategy
+``manual``, or the caller's ``agent_id`` for the agent endpoints); a rejection is
+answered 422 with the rule, its values and the decision's id, an accepted trade
+becomes a command linked to its decision.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from aigupiao.core.clock import Clock
+from aigupiao.domain.account import Account
+from aigupiao.domain.decisions import CommandType, Decision, Verdict
 from aigupiao.domain.errors import DomainError
-from aigupiao.domain.orders import (
-    MarketKind,
-    Side,
-    check_price_tick,
-    check_quantity,
-    market_kinds_for,
-)
+from aigupiao.domain.market import Quote
+from aigupiao.domain.orders import MarketKind, Side, market_kinds_for
 from aigupiao.domain.symbols import Symbol, parse_symbol
+from aigupiao.risk import RiskVerdict
+from aigupiao.store import CommandRepo, Database, DecisionRepo
 
 from ..errors import InvalidRequest
+from ..hub import NodeHub, NodeLink
+from .commands import CommandService, Outcome
 from .ledger import Ledger
 from .market import MarketService
+from .risk import RiskService
+
+log = logging.getLogger(__name__)
+
+MANUAL = "manual"  # the strategy name of execute-trade decisions
+OUTSIDE_AGENT = "agent"  # ... of agent/buy|sell decisions without an agent_id
+
+# How long a trade waits for the account of a node that has not reported it yet.
+ACCOUNT_WAIT = 5.0
+ACCOUNT_POLL = 0.02
+
+
+class RiskRejected(InvalidRequest):
+    """The risk gate refused a trade; ``code`` is the rule."""
+
+    def __init__(self, verdict: RiskVerdict, decision_id: str) -> None:
+        super().__init__(
+            verdict.message_zh or "风控拒绝",
+            verdict.message_en or "refused by the risk gate",
+            code=verdict.rule or "risk",
+        )
+        self.verdict, self.decision_id = verdict, decision_id
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "values": self.verdict.values, "decision_id": self.decision_id}
 
 
 def validate_trade(
     market: MarketService,
-    ledger: Ledger,
     *,
-    action: str,
     stock_code: str,
-    quantity: int,
     price: Decimal | None,
-    account: str | None,
     market_kind: MarketKind | None = None,
 ) -> Symbol:
-    """Check code, lot, tick and market-order kind; return the symbol.
+    """Check what makes a request meaningful: a known code, a market-order kind its
+    exchange takes. The trading rules (lot, tick, limits, T+1, ...) are the risk gate's.
 
     Raises InvalidRequest with the rule."""
     try:
@@ -44,18 +81,6 @@ def validate_trade(
             f"unknown security {symbol.full}: no market data for it",
             code="unknown_symbol",
         )
-    side = Side(action)
-    available = None
-    if side is Side.SELL and account is not None:
-        snapshot = ledger.get(account)
-        position = snapshot.position(symbol) if snapshot else None
-        available = position.available if position else None
-    try:
-        check_quantity(symbol, side, quantity, available=available)
-        if price is not None:
-            check_price_tick(symbol, price)
-    except DomainError as exc:
-        raise InvalidRequest(exc.message_zh, exc.message_en, code=exc.code) from exc
     if market_kind is not None:
         if price is not None:
             raise InvalidRequest(
@@ -80,6 +105,7 @@ def trade_data(
     price: Decimal | None,
     agent_id: str | None,
     market_kind: MarketKind | None = None,
+    decision_id: str | None = None,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         "action": action,
@@ -90,4 +116,184 @@ def trade_data(
     }
     if market_kind is not None:
         data["market_kind"] = market_kind.value
+    if decision_id is not None:
+        data["decision_id"] = decision_id
     return data
+
+
+@dataclass(frozen=True)
+class TradeRequest:
+    """A trade as the API received it."""
+
+    action: str
+    stock_code: str
+    quantity: int
+    price: Decimal | None = None
+    agent_id: str | None = None
+    node_id: str | None = None
+    account: str | None = None
+    client_order_id: str | None = None
+    market_kind: MarketKind | None = None
+    endpoint: str = "execute-trade"
+    caller: str | None = None  # the API key's name
+
+
+class TradeService:
+    """Puts manual and outside-agent trades through the risk gate, then to a node."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        market: MarketService,
+        ledger: Ledger,
+        hub: NodeHub,
+        commands: CommandService,
+        risk: RiskService,
+    ) -> None:
+        self._db, self._clock, self._market, self._ledger = db, clock, market, ledger
+        self._hub, self._commands, self._risk = hub, commands, risk
+
+    async def place(self, request: TradeRequest, *, strategy: str) -> Outcome:
+        """Check, gate, record and send one trade.
+
+        Raises:
+            InvalidRequest: the request names no known security or a wrong market kind.
+            RiskRejected: the gate refused it (stored as a rejected decision).
+            NodeNotConnected: no node to send it to.
+        """
+        symbol = validate_trade(
+            self._market,
+            stock_code=request.stock_code,
+            price=request.price,
+            market_kind=request.market_kind,
+        )
+        data = trade_data(
+            symbol,
+            request.action,
+            request.quantity,
+            request.price,
+            request.agent_id,
+            request.market_kind,
+        )
+        link = self._hub.pick(node_id=request.node_id, account=request.account)
+        account = self._ledger.get(link.account) or await self._ask_account(link)
+        side = Side(request.action)
+        quotes = self._market.latest
+        quote = quotes.get(symbol.full)
+        now = self._clock.now()
+        verdict = await self._risk.check(
+            account_id=link.account,
+            account=account,
+            side=side,
+            quantity=request.quantity,
+            price=request.price,
+            quote=quote,
+            quotes=quotes,
+            now=now,
+            client_order_id=request.client_order_id,
+        )
+        decision = _decision(request, strategy, link.account, symbol, side, quote, verdict, now)
+        if verdict.accepted:
+            # One transaction stores the decision and the command it becomes; a retry (its
+            # client order id is already a command's) gets the first answer and stores nothing.
+            data["decision_id"] = decision.id
+            return await self._commands.submit(
+                CommandType.TRADE,
+                data,
+                node_id=link.node_id,
+                account=request.account,
+                client_order_id=request.client_order_id,
+                decision=decision,
+            )
+        async with self._db.session() as session:
+            # A retry whose first attempt was accepted: the first answer is the answer,
+            # whatever the gate says now.
+            retry = request.client_order_id is not None and (
+                await CommandRepo(session).by_client_order_id(request.client_order_id) is not None
+            )
+            if not retry:
+                await DecisionRepo(session).add(decision)
+                await session.commit()
+        if retry:
+            return await self._submit(request, data, decision_id=None)
+        log.info(
+            "%s %s %s x%d refused by the risk gate: %s",
+            strategy,
+            side,
+            symbol,
+            request.quantity,
+            verdict.message,
+        )
+        raise RiskRejected(verdict, decision.id)
+
+    async def _submit(
+        self,
+        request: TradeRequest,
+        data: dict[str, Any],
+        *,
+        decision_id: str | None,
+        node_id: str | None = None,
+    ) -> Outcome:
+        return await self._commands.submit(
+            CommandType.TRADE,
+            data,
+            node_id=node_id or request.node_id,
+            account=request.account,
+            client_order_id=request.client_order_id,
+            decision_id=decision_id,
+        )
+
+    async def _ask_account(self, link: NodeLink) -> Account | None:
+        """The node has not reported its account yet (it has just connected): ask it, and
+        wait up to :data:`ACCOUNT_WAIT` seconds for the answer."""
+        await self._commands.submit(CommandType.STATUS, {}, node_id=link.node_id, wait=False)
+        deadline = time.monotonic() + ACCOUNT_WAIT
+        while (account := self._ledger.get(link.account)) is None:
+            if time.monotonic() > deadline:
+                return None  # the gate refuses: account_unknown
+            await asyncio.sleep(ACCOUNT_POLL)
+        return account
+
+
+def _decision(
+    request: TradeRequest,
+    strategy: str,
+    account: str,
+    symbol: Symbol,
+    side: Side,
+    quote: Quote | None,
+    verdict: RiskVerdict,
+    now: datetime,
+) -> Decision:
+    who = f"{request.endpoint}" + (f" ({request.caller})" if request.caller else "")
+    if strategy == MANUAL:
+        reason = f"手动委托，来自 {who} (manual order from {who})"
+    else:
+        reason = f"外部 Agent {strategy} 的委托，来自 {who} (order from agent {strategy} via {who})"
+    inputs: dict[str, Any] = {
+        "endpoint": request.endpoint,
+        "caller": request.caller,
+        "agent_id": request.agent_id,
+        "client_order_id": request.client_order_id,
+        "market_kind": None if request.market_kind is None else request.market_kind.value,
+        "last": None if quote is None else str(quote.last),
+    }
+    if verdict.values:
+        inputs["risk_values"] = dict(verdict.values)
+    return Decision(
+        id=uuid.uuid4().hex,
+        strategy=strategy,
+        account=account,
+        symbol=symbol,
+        side=side,
+        quantity=request.quantity,
+        price=request.price,
+        reason=reason,
+        inputs={k: v for k, v in inputs.items() if v is not None},
+        ts=now,
+        verdict=Verdict.ACCEPTED if verdict.accepted else Verdict.REJECTED,
+        rule=verdict.rule,
+        risk_message=verdict.message,
+    )

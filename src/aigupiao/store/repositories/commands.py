@@ -30,6 +30,7 @@ for (_source, _trigger), _target in COMMAND_TRANSITIONS.items():
         raise AssertionError(f"trigger {_trigger} has more than one target")
     _SOURCES.setdefault(_trigger, []).append(_source.value)
 _decisions = table(DecisionRow)
+_INSERT_DECISION = _decisions.insert()
 
 # Commands a node should (still) receive after it reconnects. ``unknown`` is left
 # out on purpose: the node resolves it with its broker and never re-executes it.
@@ -221,22 +222,23 @@ class CommandRepo(Repository):
 class DecisionRepo(Repository):
     async def add(self, decision: Decision) -> None:
         await self._session.execute(
-            _decisions.insert().values(
-                id=decision.id,
-                ts=decision.ts,
-                strategy=decision.strategy,
-                account=decision.account,
-                symbol=text_value(decision.symbol),
-                side=text_value(decision.side),
-                quantity=decision.quantity,
-                price=decision.price,
-                reason=decision.reason,
-                inputs=decision.inputs,
-                verdict=text_value(decision.verdict),
-                rule=decision.rule,
-                risk_message=decision.risk_message,
-                command_id=decision.command_id,
-            )
+            _INSERT_DECISION,  # built once: a manual order stores one on its way out
+            {
+                "id": decision.id,
+                "ts": decision.ts,
+                "strategy": decision.strategy,
+                "account": decision.account,
+                "symbol": text_value(decision.symbol),
+                "side": text_value(decision.side),
+                "quantity": decision.quantity,
+                "price": decision.price,
+                "reason": decision.reason,
+                "inputs": decision.inputs,
+                "verdict": text_value(decision.verdict),
+                "rule": decision.rule,
+                "risk_message": decision.risk_message,
+                "command_id": decision.command_id,
+            },
         )
 
     async def set_command(self, decision_id: str, command_id: str) -> None:

@@ -1,20 +1,22 @@
-"""Securities, the latest quote per symbol, and bars."""
+"""Securities, the latest quote per symbol, raw snapshots, and bars."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select
 
 from aigupiao.domain.market import Bar, Level, Quote
 
-from ..models import BarRow, QuoteRow, SymbolRow
+from ..models import BarRow, QuoteRow, RawQuoteRow, SymbolRow
 from ._base import Repository, table, text_value
 
 _symbols = table(SymbolRow)
 _quotes = table(QuoteRow)
 _bars = table(BarRow)
+_raw = table(RawQuoteRow)
 
 
 class QuoteRepo(Repository):
@@ -45,6 +47,67 @@ class QuoteRepo(Repository):
 
     async def get_latest(self, symbol: str) -> dict[str, Any] | None:
         return await self._one(select(_quotes).where(_quotes.c.symbol == text_value(symbol)))
+
+
+class RawQuoteRepo(Repository):
+    """Raw snapshots (``quotes_raw``): appended in batches, deleted by age."""
+
+    async def add_many(self, quotes: Sequence[tuple[str, Quote, datetime]]) -> int:
+        """Append ``(source, quote, received_at)`` rows in one statement; returns the count."""
+        if not quotes:
+            return 0
+        rows = [
+            {
+                "symbol": quote.symbol.full,
+                "ts": quote.ts,
+                "source": source,
+                "last": quote.last,
+                "previous_close": quote.previous_close,
+                "open": quote.open,
+                "high": quote.high,
+                "low": quote.low,
+                "volume": quote.volume,
+                "amount": quote.amount,
+                "bids": _levels(quote.bids),
+                "asks": _levels(quote.asks),
+                "limit_up": quote.limit_up,
+                "limit_down": quote.limit_down,
+                "received_at": received_at,
+            }
+            for source, quote, received_at in quotes
+        ]
+        await self._session.execute(insert(_raw), rows)
+        return len(rows)
+
+    async def delete_before(self, cutoff: datetime, *, limit: int = 10_000) -> int:
+        """Delete up to ``limit`` rows with ``ts < cutoff``; returns how many went.
+
+        Call it until it returns less than ``limit``, committing in between, so neither
+        database holds a long write transaction.
+        """
+        doomed = select(_raw.c.id).where(_raw.c.ts < cutoff).limit(limit).scalar_subquery()
+        return await self._execute_count(delete(_raw).where(_raw.c.id.in_(doomed)))
+
+    async def list(
+        self,
+        symbol: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Snapshots of one symbol with ``start <= ts <= end``, oldest first (the first
+        ``limit`` of them)."""
+        c = _raw.c
+        statement = select(_raw).where(c.symbol == text_value(symbol))
+        if start is not None:
+            statement = statement.where(c.ts >= start)
+        if end is not None:
+            statement = statement.where(c.ts <= end)
+        return await self._all(statement.order_by(c.ts, c.id).limit(limit))
+
+    async def count(self) -> int:
+        return int(await self._session.scalar(select(func.count()).select_from(_raw)) or 0)
 
 
 def _levels(levels: tuple[Level, ...]) -> list[list[Any]]:
@@ -94,7 +157,22 @@ class BarRepo(Repository):
             }
             for bar in bars
         ]
-        await self._upsert(_bars, rows, ["symbol", "freq", "end"])
+        if not rows:
+            return
+        # One statement run with many parameter sets (compiled once): several times faster
+        # than a multi-row VALUES per chunk for imports of a million daily bars. A key may
+        # occur once per statement on PostgreSQL, so the last bar per key wins first.
+        unique = list({(row["symbol"], row["freq"], row["end"]): row for row in rows}.values())
+        statement = self._prepared("bars.upsert", self._bar_upsert)
+        await self._session.execute(statement, unique)
+
+    def _bar_upsert(self) -> Any:
+        statement = self._insert(_bars)
+        keys = ("symbol", "freq", "end")
+        return statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c.name: statement.excluded[c.name] for c in _bars.c if c.name not in keys},
+        )
 
     async def list(
         self,

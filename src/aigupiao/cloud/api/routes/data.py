@@ -1,25 +1,22 @@
-"""Read endpoints: orders, trades, positions, decisions, quotes, commands, nodes."""
+"""Read endpoints: orders, trades, positions, decisions, commands (quotes and bars: market.py)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Query
 
 from aigupiao.domain.errors import DomainError
-from aigupiao.domain.market import Quote
 from aigupiao.domain.symbols import parse_symbol
 from aigupiao.store import (
     AccountRepo,
     DecisionRepo,
     OrderRepo,
     PositionRepo,
-    QuoteRepo,
     TradeRepo,
 )
 
-from ...deps import ApiKeyName, ReaderName, Runtime
+from ...deps import ApiKeyName, Runtime
 from ...errors import InvalidRequest, NotFound
 from ..public import public
 
@@ -86,25 +83,6 @@ async def list_decisions(
         return public(await DecisionRepo(session).list(limit=limit, verdict=verdict, symbol=symbol))
 
 
-@router.get("/quotes")
-async def list_quotes(runtime: Runtime, _: ReaderName) -> list[dict[str, Any]]:
-    """The latest quote of every symbol in the market, from memory."""
-    return [_quote_public(q) for q in runtime.market.latest.values()]
-
-
-@router.get("/quotes/{code}")
-async def get_quote(code: str, runtime: Runtime, _: ReaderName) -> dict[str, Any]:
-    full = _full_code(code)
-    quote = runtime.market.quote(full)
-    if quote is not None:
-        return _quote_public(quote)
-    async with runtime.db.session() as session:
-        stored = await QuoteRepo(session).get_latest(full)
-    if stored is None:
-        raise NotFound(f"没有 {full} 的行情", f"no quote for {full}")
-    return public(stored)
-
-
 @router.get("/commands")
 async def list_commands(
     runtime: Runtime,
@@ -122,23 +100,3 @@ async def get_command(command_id: str, runtime: Runtime, _: ApiKeyName) -> dict[
     if row is None:
         raise NotFound(f"指令 {command_id} 不存在", f"no command {command_id}")
     return row
-
-
-def _quote_public(quote: Quote) -> dict[str, Any]:
-    return {
-        "code": quote.symbol.full,
-        "name": quote.name,
-        "ts": quote.ts.isoformat(),
-        "last": str(quote.last),
-        "previous_close": str(quote.previous_close),
-        "change_pct": str((quote.change_pct * 100).quantize(Decimal("0.01"))),
-        "open": str(quote.open),
-        "high": str(quote.high),
-        "low": str(quote.low),
-        "volume": quote.volume,
-        "amount": str(quote.amount),
-        "bids": [[str(level.price), level.volume] for level in quote.bids],
-        "asks": [[str(level.price), level.volume] for level in quote.asks],
-        "limit_up": None if quote.limit_up is None else str(quote.limit_up),
-        "limit_down": None if quote.limit_down is None else str(quote.limit_down),
-    }

@@ -40,6 +40,8 @@ async def health(runtime: Runtime) -> JSONResponse:
             "decisions_accepted": stats.decisions_accepted,
             "orders": stats.orders,
             "fills": stats.fills,
+            "quotes_refused": runtime.market.validator.counters()["refused"],
+            "bars_stored": runtime.bars.stored,
         },
     }
     return JSONResponse(body, status_code=200 if healthy else 503)

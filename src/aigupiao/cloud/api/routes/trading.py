@@ -12,7 +12,7 @@ from aigupiao.domain.decisions import CommandType
 
 from ...deps import ApiKeyName, Runtime
 from ...services.commands import Outcome
-from ...services.trading import trade_data, validate_trade
+from ...services.trading import MANUAL, OUTSIDE_AGENT, TradeRequest
 from ..schemas import AgentTradeCreate, CommandPublic, DataType, ExportCreate, Routing, TradeCreate
 
 router = APIRouter(prefix="/api/cloud-local-trading", tags=["cloud-local-trading"])
@@ -20,7 +20,10 @@ router = APIRouter(prefix="/api/cloud-local-trading", tags=["cloud-local-trading
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "still running after api_timeout; poll status_url"},
     409: {"description": "no local node connected"},
-    422: {"description": "invalid request: the rule that failed is in detail.code"},
+    422: {
+        "description": "invalid request, or refused by the risk gate: the rule that failed is "
+        "in detail.code, its values in detail.values, the stored decision in detail.decision_id"
+    },
 }
 
 
@@ -29,42 +32,55 @@ def _answer(outcome: Outcome) -> JSONResponse:
 
 
 async def _trade(
-    runtime: Runtime, body: TradeCreate | AgentTradeCreate, action: str
+    runtime: Runtime,
+    body: TradeCreate | AgentTradeCreate,
+    action: str,
+    *,
+    caller: str,
+    endpoint: str,
+    strategy: str,
 ) -> JSONResponse:
-    symbol = validate_trade(
-        runtime.market,
-        runtime.ledger,
+    request = TradeRequest(
         action=action,
         stock_code=body.stock_code,
         quantity=body.quantity,
         price=body.price,
-        account=body.account,
-        market_kind=body.market_kind,
-    )
-    outcome = await runtime.commands.submit(
-        CommandType.TRADE,
-        trade_data(symbol, action, body.quantity, body.price, body.agent_id, body.market_kind),
+        agent_id=body.agent_id,
         node_id=body.node_id,
         account=body.account,
         client_order_id=body.client_order_id,
+        market_kind=body.market_kind,
+        endpoint=endpoint,
+        caller=caller,
     )
-    return _answer(outcome)
+    return _answer(await runtime.trading.place(request, strategy=strategy))
 
 
 @router.post("/execute-trade", response_model=CommandPublic, responses=_RESPONSES)
-async def execute_trade(body: TradeCreate, runtime: Runtime, _: ApiKeyName) -> JSONResponse:
-    """Send a trade to the local node and wait up to ``api_timeout`` for the broker's answer."""
-    return await _trade(runtime, body, body.action)
+async def execute_trade(body: TradeCreate, runtime: Runtime, caller: ApiKeyName) -> JSONResponse:
+    """Send a trade through the risk gate to the local node and wait up to ``api_timeout``
+    for the broker's answer. Stored as a decision of strategy ``manual``."""
+    return await _trade(
+        runtime, body, body.action, caller=caller, endpoint="execute-trade", strategy=MANUAL
+    )
 
 
 @router.post("/agent/buy", response_model=CommandPublic, responses=_RESPONSES)
-async def agent_buy(body: AgentTradeCreate, runtime: Runtime, _: ApiKeyName) -> JSONResponse:
-    return await _trade(runtime, body, "buy")
+async def agent_buy(body: AgentTradeCreate, runtime: Runtime, caller: ApiKeyName) -> JSONResponse:
+    """An outside agent's buy: the same risk gate; stored as a decision of its ``agent_id``."""
+    strategy = body.agent_id or OUTSIDE_AGENT
+    return await _trade(
+        runtime, body, "buy", caller=caller, endpoint="agent/buy", strategy=strategy
+    )
 
 
 @router.post("/agent/sell", response_model=CommandPublic, responses=_RESPONSES)
-async def agent_sell(body: AgentTradeCreate, runtime: Runtime, _: ApiKeyName) -> JSONResponse:
-    return await _trade(runtime, body, "sell")
+async def agent_sell(body: AgentTradeCreate, runtime: Runtime, caller: ApiKeyName) -> JSONResponse:
+    """An outside agent's sell: the same risk gate; stored as a decision of its ``agent_id``."""
+    strategy = body.agent_id or OUTSIDE_AGENT
+    return await _trade(
+        runtime, body, "sell", caller=caller, endpoint="agent/sell", strategy=strategy
+    )
 
 
 async def _export(runtime: Runtime, data_type: DataType, routing: Routing) -> JSONResponse:

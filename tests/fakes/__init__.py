@@ -1,0 +1,1 @@
+"""Fakes of outside services that cannot run here, speaking their real protocols."""
