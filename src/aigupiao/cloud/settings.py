@@ -44,7 +44,7 @@ class AgentSection(_Section):
 
 class ReplaySection(_Section):
     path: Path | None = Field(None, description="CSV/Parquet file or folder of bars or snapshots")
-    speed: float = Field(60.0, gt=0, description="market seconds per real second")
+    speed: float = Field(60.0, ge=0, description="market seconds per real second; 0 = at once")
 
 
 class ChagubangSection(_Section):

@@ -46,8 +46,7 @@ def universe() -> list[SymbolInfo]:
 @pytest.fixture(scope="module")
 def big_universe() -> list[SymbolInfo]:
     """The 50 symbols of the real snapshot, as ``aigupiao up`` runs them."""
-    if not (REPO_SHARED / SPOT_FILE).is_file():
-        pytest.skip("the shared market snapshot is not available")
+    require_snapshot()
     return load_universe(REPO_SHARED)
 
 
@@ -270,11 +269,16 @@ def test_interval_must_be_positive() -> None:
 def market_sample() -> list[SymbolInfo]:
     """Every fifth stock of the whole snapshot (about 1,100: all boards, BSE and ST
     included), so the day's news and limit moves happen as in the full market."""
+    require_snapshot()
+    return full_market(REPO_SHARED)[::5]
+
+
+def require_snapshot() -> None:
+    """The real snapshot is needed: a failure under CI=true, a skip on a developer machine."""
     if not (REPO_SHARED / SPOT_FILE).is_file():
         if IN_CI:
             pytest.fail("the shared market snapshot is required in CI", pytrace=False)
         pytest.skip("the shared market snapshot is not available")
-    return full_market(REPO_SHARED)[::5]
 
 
 def run_day(sim: SimMarket, clock: ManualClock, step: float) -> list[Quote]:
