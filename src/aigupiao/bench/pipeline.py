@@ -78,12 +78,12 @@ def _rounds(symbols: int, rounds: int, seed: int) -> tuple[list[_Round], Tape]:
 class _Pipeline:
     """One configuration of the pipeline over fresh components."""
 
-    def __init__(self, db: Database | None, tape: Tape, *, agent: bool, storage: bool) -> None:
+    def __init__(self, db: Database, tape: Tape, *, agent: bool, storage: bool) -> None:
         self.clock = ManualClock(tape.clock.now())
         self.stats = Stats()
-        self.market = MarketService(db, self.stats, STORE_INTERVAL, clock=self.clock)  # type: ignore[arg-type]
-        self.db, self.agent_on, self.storage_on = db, agent, storage
-        self.bars = BarRecorder(db, self.clock, interval=STORE_INTERVAL) if storage and db else None
+        self.market = MarketService(db, self.stats, STORE_INTERVAL, clock=self.clock)
+        self.storage_on = storage
+        self.bars = BarRecorder(db, self.clock, interval=STORE_INTERVAL) if storage else None
         if self.bars is not None:
             self.market.subscribe(self.bars.on_quotes)
         self.state = MarketState()
@@ -141,7 +141,7 @@ class _Pipeline:
         seconds and each round's latency from its arrival to its decisions."""
         stop = asyncio.Event()
         tasks = []
-        if self.storage_on and self.db is not None:
+        if self.storage_on:
             tasks.append(asyncio.create_task(self.market.store_loop(stop), name="quote-store"))
             if self.bars is not None:
                 tasks.append(asyncio.create_task(self.bars.run(stop), name="bar-store"))
@@ -157,7 +157,7 @@ class _Pipeline:
                 await asyncio.sleep(0)  # the storage tasks get their turn between rounds
             self.process(item)
             latencies.append(loop.time() - arrival)
-        if self.storage_on and self.db is not None:
+        if self.storage_on:
             await self.market.flush()
             if self.bars is not None:
                 await self.bars.flush()
@@ -213,9 +213,8 @@ async def run(
                     "p99_ms": _ms(latencies, 0.99),
                     "mean_round_ms": round(statistics.fmean(latencies) * 1000, 2),
                     "quotes": quotes,
-                    "refused": through.refused + sum(through.market.validator.counts().values())
-                    if hasattr(through.market.validator, "counts")
-                    else through.refused,
+                    # unparsable records, and quotes the validator refused
+                    "refused": through.refused + sum(through.market.validator.refused.values()),
                     "decisions": through.decisions,
                 }
                 if progress is not None:
