@@ -137,6 +137,10 @@ async def _trades(client: httpx.AsyncClient) -> list[dict[str, object]]:
         ({**SEED_TRADE, "price": "1500.005"}, 422, "tick"),
         ({**SEED_TRADE, "action": "short"}, 422, "invalid_request"),
         ({**SEED_TRADE, "surprise": 1}, 422, "invalid_request"),
+        # market-order kinds: only for market orders, and only those the exchange takes
+        ({**SEED_TRADE, "price": "1466.80", "market_kind": "best5_ioc"}, 422, "market_kind"),
+        ({**SEED_TRADE, "market_kind": "fok"}, 422, "market_kind"),  # SSE has no FOK
+        ({**SEED_TRADE, "market_kind": "all_or_maybe"}, 422, "invalid_request"),
     ],
 )
 async def test_bad_trades_get_a_reason_and_write_nothing(
