@@ -56,9 +56,10 @@ def edit(record: str, **changes: str) -> bytes:
     return "$".join(parts).encode()
 
 
-@pytest.fixture
-def parser() -> RecordParser:
-    return RecordParser()
+@pytest.fixture(params=[True, False], ids=["accelerated", "pure"])
+def parser(request: pytest.FixtureRequest) -> RecordParser:
+    """The parser as the feed builds it (compiled happy path if built), and pure Python."""
+    return RecordParser(accelerated=request.param)
 
 
 # -- SH/SZ records -------------------------------------------------------------------------

@@ -27,7 +27,9 @@ Parsing is the hot path (a whole-market burst is ~18,000 records a second): fiel
 split as bytes; prices, times, names and symbols are looked up in bounded caches keyed by
 their raw bytes, so a price seen before costs one dict lookup; and what is unchanged since
 the code's previous record (a whole side of the book, a level, the amount) is reused as is.
-``aigupiao bench chagubang`` measures it.
+Where the C extension ``_chagubang_fast`` is built, SH/SZ records take its happy path first
+(same caches, same classes, and anything unusual handed back to the Python code here, which
+stays the reference). ``aigupiao bench chagubang`` measures it.
 """
 
 from __future__ import annotations
@@ -148,6 +150,11 @@ def _quote_maker() -> Callable[..., Quote]:
 
 make_level = _level_maker()
 make_quote = _quote_maker()
+
+try:  # the compiled happy path (_chagubang_fast.c), built at install time where a C compiler is
+    from ._chagubang_fast import FastParser as _FastParser
+except ImportError:  # pragma: no cover - depends on the installation
+    _FastParser = None
 
 
 class ProtocolError(Exception):
@@ -350,7 +357,7 @@ class RecordParser:
     keeps each code's previous record: about 20 MB in all for the whole market.
     """
 
-    def __init__(self, *, bse_volume_unit: int = 1) -> None:
+    def __init__(self, *, bse_volume_unit: int = 1, accelerated: bool = True) -> None:
         self.bse_volume_unit = bse_volume_unit
         self._prices = _Prices()
         self._times = _Times()
@@ -359,15 +366,47 @@ class RecordParser:
         self._json_numbers = _JsonNumbers()
         # Per code: the previous record's fields, amount, bids and asks.
         self._books: dict[bytes, tuple[list[bytes] | list[None], Decimal, _Side, _Side]] = {}
+        self._fast = self._accelerator() if accelerated else None
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether SH/SZ records go through the compiled parser first."""
+        return self._fast is not None
+
+    def _accelerator(self) -> Callable[[bytes], Quote | None] | None:
+        """The compiled parser's ``parse`` sharing this parser's caches, or None if the
+        extension is not built (or the domain classes no longer have the slots it fills)."""
+        if _FastParser is None or make_quote is Quote or make_level is Level:
+            return None
+        fast = _FastParser(
+            quote_type=Quote,
+            level_type=Level,
+            prices=self._prices,
+            times=self._times,
+            symbols=self._symbols,
+            names=self._names,
+            symbol_of=self._symbol,
+            name_of=self._name,
+            amount_of=_amount,
+        )
+        parse: Callable[[bytes], Quote | None] = fast.parse
+        return parse
 
     def parse(self, payload: bytes) -> Quote:
         """The quote in ``payload``.
+
+        SH/SZ records go through the compiled parser when it is built; it hands anything
+        unusual back here, so both paths give the same quote or the same refusal.
 
         Raises:
             BadRecord: with ``reason`` one of ``field_count``, ``not_a_number``,
                 ``bad_time``, ``unknown_code``, ``not_utf8``, ``bad_json``,
                 ``missing_field``.
         """
+        if self._fast is not None:
+            quote = self._fast(payload)
+            if quote is not None:
+                return quote
         f = payload.split(b"$")
         if len(f) != FIELDS:
             if payload.lstrip()[:1] == b"{":
