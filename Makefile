@@ -4,13 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format setup web clean bench
+.PHONY: run test lint format setup web web-test clean bench screenshots
 
 run: setup
 	$(BIN)/aigupiao up
 
-test: setup lint
+test: setup lint web-test
 	$(BIN)/pytest
+
+# The dashboard's unit tests and type check, when web/ exists.
+web-test: web
+	@if [ -f web/package.json ]; then \
+		cd web && npm test && npm run typecheck; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check src tests
@@ -23,6 +29,10 @@ bench: setup
 	$(BIN)/aigupiao bench link --commands 1000 --chaos --json
 	$(BIN)/aigupiao bench broker --orders 100000 --json
 	$(BIN)/aigupiao bench agent --symbols 5500 --json
+
+# The dashboard in headless Chromium (tests/browser), saving each screen under docs/screenshots/.
+screenshots: setup
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser
 
 format: setup
 	$(BIN)/ruff format src tests

@@ -55,6 +55,7 @@ def test_up_trades_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
         wait_until(credentials_file.is_file, timeout=60)
         credentials = json.loads(credentials_file.read_text())
         assert oct(credentials_file.stat().st_mode & 0o777) == "0o600"
+        _first_admin(cloud_port, credentials["admin_password"])
         headers = {"Authorization": f"Bearer {credentials['api_key']}"}
         with (
             httpx.Client(
@@ -70,6 +71,7 @@ def test_up_trades_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
     output = (tmp_path / "up.log").read_text()
     assert code == 0, output
     assert "stopped cleanly" in output
+    assert output.count(credentials["admin_password"]) == 1  # printed once
     assert "Traceback" not in output and "ERROR" not in output, output
 
 
@@ -98,6 +100,20 @@ def test_up_refuses_a_taken_port_with_a_clear_message(tmp_path: Path) -> None:
         )
     assert result.returncode == 2
     assert "端口被占用" in result.stdout and str(port) in result.stdout
+
+
+def _first_admin(port: int, password: str) -> None:
+    """The admin ``up`` made on its first start logs in and may manage users."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=40) as client:
+        session = wait_until(
+            lambda: client.post(
+                "/api/auth/login", json={"username": "admin", "password": password}
+            ).json(),
+            timeout=60,
+        )
+        assert session["user"] == {"username": "admin", "role": "admin"}
+        users = client.get("/api/admin/users").json()  # with the session cookie
+        assert [(u["username"], u["role"]) for u in users] == [("admin", "admin")]
 
 
 def _seed_trade_and_agent(cloud: httpx.Client, node: httpx.Client) -> None:

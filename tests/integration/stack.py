@@ -165,10 +165,12 @@ async def running_stack(
     *,
     db_url: str | None = None,
     with_node: bool = True,
-    agent: bool = False,
+    agent: bool | dict[str, Any] = False,
     **cloud_overrides: Any,
 ) -> AsyncIterator[Stack]:
-    """Start the cloud (simulated market from the real snapshot) and optionally one node."""
+    """Start the cloud (simulated market from the real snapshot) and optionally one node;
+    ``agent`` runs the agent, a dict with these agent settings on top."""
+    extra = agent if isinstance(agent, dict) else {}
     url = db_url or f"sqlite+aiosqlite:///{tmp / 'cloud.db'}"
     api_key, node_token = await make_credentials(url)
     settings = CloudSettings.load(
@@ -178,7 +180,12 @@ async def running_stack(
         # The tests' usual trade, 100 sh600519 (about 147,000 CNY), is 15% of the 1,000,000
         # paper account: above the default cap of 10% per symbol (tests/integration/test_risk_*
         # check the defaults).
-        agent={"enabled": agent, "decision_interval": 0.5, "max_position_size": "0.2"},
+        agent={
+            "enabled": bool(agent),
+            "decision_interval": 0.5,
+            "max_position_size": "0.2",
+            **extra,
+        },
         market={"sim_interval": 0.2, "store_interval": 0.5},
         **cloud_overrides,
     )

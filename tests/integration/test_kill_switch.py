@@ -160,8 +160,11 @@ async def test_reducing_allows_sells_and_refuses_buys(tmp_path: Path) -> None:
             assert linked == {sell.json()["command_id"], agent_sell.json()["command_id"]}
 
             async with stack.cloud.db.session() as session:
-                (entry,) = await AuditRepo(session).list()
-            assert (entry["actor"], entry["target"]) == ("test", "account:paper-1")
+                (entry,) = await AuditRepo(session).list(action="risk.*")
+                placed = await AuditRepo(session).list(action="order.place")
+            assert (entry["actor"], entry["target"]) == ("apikey:test", "account:paper-1")
+            # Orders are audited too: the two sells that went through, not the refusals.
+            assert {row["target"] for row in placed} == linked
             assert entry["detail"]["source"] == "api"
             assert entry["detail"]["reason"] == "only exits today"
         finally:
@@ -192,7 +195,11 @@ async def test_halt_and_resume_from_the_cli(tmp_path: Path) -> None:
         assert refused.status_code == 422 and refused.json()["detail"]["code"] == "trading_state"
         state = (await client.get("/api/risk/state", params={"account": "paper-1"})).json()
         record = state["accounts"]["paper-1"]
-        assert (record["state"], record["source"], record["actor"]) == ("halted", "cli", "test")
+        assert (record["state"], record["source"], record["actor"]) == (
+            "halted",
+            "cli",
+            "apikey:test",
+        )
         assert record["reason"] == "急停 test" and state["global"]["state"] == "active"
 
         code, output = await _cli("halt", "--reducing", *where)  # all accounts, exits only
@@ -209,7 +216,7 @@ async def test_halt_and_resume_from_the_cli(tmp_path: Path) -> None:
         assert done.status_code == 200 and done.json()["status"] == "done", done.text
 
         async with stack.cloud.db.session() as session:
-            entries = list(reversed(await AuditRepo(session).list()))
+            entries = list(reversed(await AuditRepo(session).list(action="risk.state")))
         assert [(e["target"], e["detail"]["to"], e["detail"]["source"]) for e in entries] == [
             ("account:paper-1", "halted", "cli"),
             ("global", "reducing", "cli"),

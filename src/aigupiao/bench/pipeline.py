@@ -28,22 +28,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
+import pickle
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aigupiao.cloud.services.bars import BarRecorder
 from aigupiao.cloud.services.ledger import Stats
 from aigupiao.cloud.services.market import MarketService
+from aigupiao.cloud.settings import MarketSection
 from aigupiao.core.clock import ManualClock
+from aigupiao.core.collector import freeze_startup_heap, tune_collector
 from aigupiao.domain.account import Account
 from aigupiao.domain.market import Quote
 from aigupiao.market.feeds.chagubang_wire import BadRecord, FrameDecoder, Inbox, RecordParser
+from aigupiao.market.universe import SymbolInfo
 from aigupiao.risk.gate import RiskGate, RiskLimits
 from aigupiao.store import Database
 from aigupiao.strategy.base import StrategyContext
@@ -52,34 +61,81 @@ from aigupiao.strategy.state import MarketState
 
 from .chagubang import BSE_SHARE, INDEXES, READ_SIZE, Tape, frame
 
-STORE_INTERVAL = 1.0  # seconds between quotes_latest flushes (the cloud's default is 2)
+# Seconds between quotes_latest flushes and bar writes: the cloud's own default.
+_T = TypeVar("_T")
+STORE_INTERVAL: float = MarketSection.model_fields["store_interval"].default
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Round:
-    pieces: list[bytes]  # 64 KiB socket reads
+    """Where one round's framed stream lies in the tape file."""
+
+    offset: int
+    size: int
     records: int
-    now: Any  # the market time of the snapshot
+    now: datetime  # the market time of the snapshot
 
 
-def _rounds(symbols: int, rounds: int, seed: int) -> tuple[list[_Round], Tape]:
+@dataclass(frozen=True)
+class _TapeFile:
+    """The rounds, written by a child process (its simulator's memory is not ours)."""
+
+    path: Path
+    rounds: list[_Round]
+    universe: list[SymbolInfo]
+    start: datetime
+
+    def read(self, item: _Round, fd: int) -> list[bytes]:
+        """One round as the socket would hand it over: 64 KiB reads."""
+        stream = os.pread(fd, item.size, item.offset)
+        return [stream[at : at + READ_SIZE] for at in range(0, len(stream), READ_SIZE)]
+
+
+def _write_rounds(
+    path: Path, symbols: int, rounds: int, seed: int
+) -> tuple[list[_Round], list[SymbolInfo], datetime]:
+    """Run the tape for ``rounds`` full-market rounds into ``path`` (in the child)."""
     bse = max(1, round(symbols * BSE_SHARE))
     indexes = min(len(INDEXES), max(1, symbols // 500))
     tape = Tape(max(1, symbols - bse - indexes), bse=bse, indexes=indexes, seed=seed)
+    start = tape.clock.now()
     made = []
-    for _ in range(rounds):
-        payloads = [payload for _, payload in tape.next_round()]
-        stream = b"".join(frame(payload) for payload in payloads)
-        pieces = [stream[at : at + READ_SIZE] for at in range(0, len(stream), READ_SIZE)]
-        made.append(_Round(pieces, len(payloads), tape.clock.now()))
-    return made, tape
+    offset = 0
+    with path.open("wb") as out:
+        for _ in range(rounds):
+            payloads = [payload for _, payload in tape.next_round()]
+            stream = b"".join(frame(payload) for payload in payloads)
+            out.write(stream)
+            made.append(_Round(offset, len(stream), len(payloads), tape.clock.now()))
+            offset += len(stream)
+    return made, list(tape.universe), start
+
+
+_TAPE_MAIN = "from aigupiao.bench.pipeline import _tape_main; _tape_main()"
+
+
+def _rounds(symbols: int, rounds: int, seed: int, directory: Path) -> _TapeFile:
+    """The tape, written by a child Python process into ``directory``."""
+    path, meta = directory / "tape.bin", directory / "tape.meta"
+    arguments = [str(path), str(meta), str(symbols), str(rounds), str(seed)]
+    subprocess.run([sys.executable, "-c", _TAPE_MAIN, *arguments], check=True)
+    # Our own child wrote it, into our own temporary directory.
+    made, universe, start = pickle.loads(meta.read_bytes())
+    return _TapeFile(path, made, universe, start)
+
+
+def _tape_main() -> None:
+    """The child's entry: ``PATH META SYMBOLS ROUNDS SEED``."""
+    path, meta, symbols, rounds, seed = sys.argv[1:6]
+    written = _write_rounds(Path(path), int(symbols), int(rounds), int(seed))
+    Path(meta).write_bytes(pickle.dumps(written))
 
 
 class _Pipeline:
     """One configuration of the pipeline over fresh components."""
 
-    def __init__(self, db: Database, tape: Tape, *, agent: bool, storage: bool) -> None:
-        self.clock = ManualClock(tape.clock.now())
+    def __init__(self, db: Database, tape: _TapeFile, *, agent: bool, storage: bool) -> None:
+        self.clock = ManualClock(tape.start)
         self.stats = Stats()
         self.market = MarketService(db, self.stats, STORE_INTERVAL, clock=self.clock)
         self.storage_on = storage
@@ -100,15 +156,16 @@ class _Pipeline:
         self.account = Account("bench", cash=Decimal(10_000_000), positions=())
         self.decisions = 0
         self.refused = 0
+        self.cpu_seconds = 0.0  # the process's CPU time during the last run
         # One connection's reader and parser for the whole run, as the feed keeps them.
         self.decoder, self.inbox, self.parser = FrameDecoder(), Inbox(), RecordParser()
 
-    def process(self, item: _Round) -> None:
+    def process(self, item: _Round, pieces: list[bytes]) -> None:
         """One round: parse, publish, evaluate (decisions out)."""
         self.clock.set(item.now)
         decoder, inbox, parser = self.decoder, self.inbox, self.parser
         quotes: list[Quote] = []
-        for piece in item.pieces:
+        for piece in pieces:
             inbox.put(decoder.feed(piece))
             for payload in inbox.take(len(inbox)):
                 try:
@@ -136,9 +193,18 @@ class _Pipeline:
                 )
                 self.decisions += 1
 
-    async def run(self, items: list[_Round], period: float) -> tuple[float, list[float]]:
+    async def run(self, tape: _TapeFile, period: float) -> tuple[float, list[float]]:
         """Feed the rounds ``period`` seconds apart (0: back to back); returns the elapsed
         seconds and each round's latency from its arrival to its decisions."""
+        fd = os.open(tape.path, os.O_RDONLY)
+        cpu = time.process_time()
+        try:
+            return await self._run(tape, fd, period)
+        finally:
+            self.cpu_seconds = time.process_time() - cpu
+            os.close(fd)
+
+    async def _run(self, tape: _TapeFile, fd: int, period: float) -> tuple[float, list[float]]:
         stop = asyncio.Event()
         tasks = []
         if self.storage_on:
@@ -148,14 +214,14 @@ class _Pipeline:
         latencies = []
         loop = asyncio.get_running_loop()
         start = loop.time()
-        for number, item in enumerate(items):
+        for number, item in enumerate(tape.rounds):
             arrival = start + number * period
             wait = arrival - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
             else:
                 await asyncio.sleep(0)  # the storage tasks get their turn between rounds
-            self.process(item)
+            self.process(item, tape.read(item, fd))
             latencies.append(loop.time() - arrival)
         if self.storage_on:
             await self.market.flush()
@@ -168,6 +234,19 @@ class _Pipeline:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         return elapsed, latencies
+
+
+async def _settled(run: Awaitable[_T]) -> _T:
+    """``run`` under the cloud's collector policy (core/collector.py): the pipeline's
+    long-lived state frozen once built, young collections rarer; unfrozen afterwards so
+    the next configuration starts clean."""
+    tune_collector()
+    freeze_startup_heap()
+    try:
+        return await run
+    finally:
+        gc.unfreeze()
+        gc.collect()
 
 
 def _ms(values: list[float], q: float) -> float:
@@ -186,10 +265,11 @@ async def run(
 ) -> dict[str, Any]:
     """Run every configuration (see the module docstring); ``db_url`` an empty database
     (default: a new SQLite file)."""
-    items, tape = _rounds(symbols, rounds, seed)
-    per_round = items[0].records
-    period = per_round / rate
+    thresholds = gc.get_threshold()
     with tempfile.TemporaryDirectory(prefix="aigupiao-pipeline-") as tmp:
+        tape = _rounds(symbols, rounds, seed, Path(tmp))
+        per_round = tape.rounds[0].records
+        period = per_round / rate
         url = db_url or f"sqlite+aiosqlite:///{Path(tmp) / 'pipeline.db'}"
         db = Database(url)
         await db.upgrade()
@@ -201,26 +281,33 @@ async def run(
                 ("full", True, True),
             )
             for done, (name, agent, storage) in enumerate(configs):
-                gc.collect()
                 through = _Pipeline(db, tape, agent=agent, storage=storage)
-                elapsed, _ = await through.run(items, 0.0)
+                elapsed, _ = await _settled(through.run(tape, 0.0))
+                quotes, decisions = through.stats.quotes, through.decisions
+                cpu_seconds = through.cpu_seconds
+                # unparsable records, and quotes the validator refused
+                refused = through.refused + sum(through.market.validator.refused.values())
+                del through
                 paced = _Pipeline(db, tape, agent=agent, storage=storage)
-                _, latencies = await paced.run(items, period)
-                quotes = through.stats.quotes
+                _, latencies = await _settled(paced.run(tape, period))
+                del paced
                 results[name] = {
                     "quotes_per_s": round(quotes / elapsed),
+                    # per second of this process's CPU time: what a machine busy with
+                    # other work does not distort
+                    "quotes_per_cpu_s": round(quotes / cpu_seconds),
                     "p50_ms": _ms(latencies, 0.50),
                     "p99_ms": _ms(latencies, 0.99),
                     "mean_round_ms": round(statistics.fmean(latencies) * 1000, 2),
                     "quotes": quotes,
-                    # unparsable records, and quotes the validator refused
-                    "refused": through.refused + sum(through.market.validator.refused.values()),
-                    "decisions": through.decisions,
+                    "refused": refused,
+                    "decisions": decisions,
                 }
                 if progress is not None:
                     progress(done + 1)
         finally:
             await db.dispose()
+            gc.set_threshold(*thresholds)
     full = results["full"]
     return {
         "bench": "pipeline",

@@ -3,7 +3,7 @@
 aigupiao up         cloud + one local node + simulated market + paper broker
 aigupiao cloud      the cloud server alone
 aigupiao local      a local node alone (``--config local_config.json``)
-aigupiao db upgrade / apikey add|list|revoke / node add|list|revoke
+aigupiao db upgrade / apikey add|list|revoke / node add|list|revoke / user add|list|remove|passwd
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from aigupiao.core.lifecycle import run as run_loop
 from aigupiao.core.logging import setup_logging
 from aigupiao.core.net import listen
 from aigupiao.domain.market import Quote
+from aigupiao.domain.users import Role
 from aigupiao.local.app import create_app as create_local_app
 from aigupiao.local.names import NameSource
 from aigupiao.local.quotes import CloudQuoteCache
@@ -47,7 +48,8 @@ from aigupiao.local.settings import LocalSettings
 from aigupiao.market.feeds.base import FeedError
 from aigupiao.market.sim import SimMarket
 from aigupiao.protocol.v1 import MAX_FRAME_BYTES
-from aigupiao.store import ApiKeyRepo, Database, DuplicateName, NodeTokenRepo
+from aigupiao.store import ApiKeyRepo, AuditRepo, Database, DuplicateName, NodeTokenRepo, UserRepo
+from aigupiao.store.passwords import new_password
 
 from .brokers import UnknownBroker, build_broker, check_broker_name
 from .calendar import use_calendar_update
@@ -185,7 +187,9 @@ async def _serve_until_signal(servers: list[_Server], extra: list[asyncio.Task[A
 async def _ensure_credentials(
     db: Database, path: Path, node_name: str, account: str
 ) -> dict[str, str]:
-    """Reuse ``path``'s API key and node token if the database still accepts them, else mint new."""
+    """Reuse ``path``'s API key and node token if the database still accepts them, else mint
+    new. With no users yet, create ``admin`` with a random password (printed once, and kept
+    in ``path`` as ``admin_password``)."""
     await db.upgrade()
     saved: dict[str, str] = {}
     if path.is_file():
@@ -199,8 +203,16 @@ async def _ensure_credentials(
         node_token = saved.get("node_token")
         if not node_token or await tokens.verify(node_token) is None:
             node_token = await _add_unique(lambda name: tokens.add(name, account), node_name)
+        admin_password = None
+        users = UserRepo(session)
+        if await users.count() == 0:
+            admin_password = new_password()
+            await users.add("admin", admin_password, Role.ADMIN)
+            await AuditRepo(session).add("cli:up", "user.create", "admin", {"role": "admin"})
         await session.commit()
     credentials = {**saved, "api_key": api_key, "node_token": node_token}
+    if admin_password is not None:
+        credentials["admin_password"] = admin_password
     if credentials != saved:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -210,6 +222,11 @@ async def _ensure_credentials(
         console.print(f"[bold]已生成凭据 (new credentials) → {path}[/bold]")
         console.print(f"  API key:    {api_key}")
         console.print(f"  node token: {node_token}")
+    if admin_password is not None:
+        console.print(
+            "[bold]已创建管理员 (created the admin user)[/bold] 用户名 username: admin  "
+            f"密码 password: {admin_password}  (只显示一次 shown once; 另存于 also in {path})"
+        )
     return credentials
 
 

@@ -4,29 +4,32 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from aigupiao import __version__
 
-from .api.routes import data, health, market, nodes, reconcile, risk, trading
+from .api.routes import admin, data, health, market, nodes, reconcile, risk, trading
+from .api.routes import agent as agent_routes
+from .api.routes import auth as auth_routes
+from .api.routes import decisions as decision_routes
+from .api.routes import exports as export_routes
+from .auth import LoginThrottle
+from .dashboard import STATIC_DIR, mount_dashboard
 from .errors import ServiceError
 from .runtime import CloudRuntime
 
-_INDEX = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>aigupiao</title>
-<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
-<h1>aigupiao 云端 / cloud</h1>
-<p>API 文档 (API docs): <a href="/docs">/docs</a></p>
-<p>健康检查 (health): <a href="/api/health">/api/health</a></p>
-<p>控制台尚未构建 (the dashboard is not built yet): <code>make web</code>.</p>
-</body></html>"""
 
+def create_app(runtime: CloudRuntime, *, static_dir: Path | None = None) -> FastAPI:
+    """Build the app around ``runtime``, which the lifespan starts and stops.
 
-def create_app(runtime: CloudRuntime) -> FastAPI:
-    """Build the app around ``runtime``, which the lifespan starts and stops."""
+    ``static_dir`` holds the built dashboard (default: ``server.static_dir``, else the
+    package's ``cloud/static``); without its ``index.html``, ``/`` says how to build it.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,13 +46,19 @@ def create_app(runtime: CloudRuntime) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.login_throttle = LoginThrottle.from_settings(runtime.settings.auth)
     app.include_router(health.router)
+    app.include_router(auth_routes.router)
+    app.include_router(admin.router)
     app.include_router(trading.router)
     app.include_router(data.router)
     app.include_router(market.router)
     app.include_router(nodes.router)
     app.include_router(reconcile.router)
     app.include_router(risk.router)
+    app.include_router(export_routes.router)
+    app.include_router(agent_routes.router)
+    app.include_router(decision_routes.router)
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -78,8 +87,6 @@ def create_app(runtime: CloudRuntime) -> FastAPI:
         }
         return JSONResponse({"detail": detail}, status_code=422)
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> HTMLResponse:
-        return HTMLResponse(_INDEX)
-
+    # Last: the dashboard answers only what no route above does.
+    mount_dashboard(app, static_dir or runtime.settings.server.static_dir or STATIC_DIR)
     return app

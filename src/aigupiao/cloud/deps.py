@@ -1,12 +1,41 @@
-"""FastAPI dependencies: the runtime and API-key authentication."""
+"""FastAPI dependencies: the runtime, and who may call what.
+
+Routes declare the role they need with an ``Annotated`` alias::
+
+    @router.get("/orders")
+    async def list_orders(runtime: Runtime, caller: Viewer) -> ...
+
+- :data:`Viewer`: reads (any logged-in user, any API key);
+- :data:`Reader`: reads that local nodes make too (quotes), so node tokens pass;
+- :data:`Trader`: orders, cancels, exports, the kill switch, strategies, risk limits
+  (role trader or admin, or an API key);
+- :data:`Admin`: ``/api/admin/*`` (role admin; API keys are refused);
+- :data:`NodeTokenAdmin`: node tokens (role admin, or an API key as before).
+
+A caller presents a session token (cookie ``aigupiao_session`` or
+``Authorization: Bearer ags_...``), an API key (``Authorization: Bearer agp_...`` or
+``X-API-Key``) or a node token. None or an invalid one: 401 ``unauthorized``; a role
+below the one needed: 403 ``forbidden`` naming the role.
+
+:data:`ApiKeyName` and :data:`ReaderName` are the older string aliases (the caller's
+audit name, such as ``apikey:bot`` or ``user:alice``) for trader and reader routes.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, WebSocket
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from aigupiao.domain.users import Role
+
+from .auth import Principal
 from .runtime import CloudRuntime
+
+SESSION_COOKIE = "aigupiao_session"
 
 
 def get_runtime(request: Request) -> CloudRuntime:
@@ -18,47 +47,161 @@ Runtime = Annotated[CloudRuntime, Depends(get_runtime)]
 
 _UNAUTHORIZED = {
     "code": "unauthorized",
-    "message": "缺少或无效的 API 密钥：请使用 Authorization: Bearer <key> 或 X-API-Key 头",
-    "message_en": "missing or invalid API key: send Authorization: Bearer <key> or X-API-Key",
+    "message": "未登录或凭据无效：请登录，或提供 API 密钥"
+    "（Authorization: Bearer <key> 或 X-API-Key 头）",
+    "message_en": "not logged in or invalid credentials: log in, or send "
+    "Authorization: Bearer <key> or X-API-Key",
 }
 
-
-def _presented(authorization: str | None, x_api_key: str | None) -> str:
-    key = x_api_key
-    if key is None and authorization and authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
-    if not key:
-        raise HTTPException(401, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    return key
+# Declared as security schemes so that /docs offers them; none of them refuses by itself.
+_bearer = HTTPBearer(auto_error=False, description="会话令牌或 API 密钥 (session token or API key)")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API 密钥 (API key)")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="控制台会话 (session)")
 
 
-async def _authenticate(
-    runtime: CloudRuntime, authorization: str | None, x_api_key: str | None, *, nodes: bool
-) -> str:
-    """The caller's name: an API key's name, or ``node:NAME`` for a node token if ``nodes``."""
-    name = await runtime.auth.name_of(_presented(authorization, x_api_key), nodes=nodes)
-    if name is None:
-        raise HTTPException(401, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    return name
+def unauthorized() -> HTTPException:
+    return HTTPException(401, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def require_api_key(
-    runtime: Runtime,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
-) -> str:
-    """The name of the API key presented; 401 if none or invalid."""
-    return await _authenticate(runtime, authorization, x_api_key, nodes=False)
+def forbidden(principal: Principal, needed: Role) -> HTTPException:
+    has = principal.role.value if principal.role else principal.kind
+    return HTTPException(
+        403,
+        {
+            "code": "forbidden",
+            "message": f"需要「{needed.title_zh}」({needed.value}) 角色，"
+            f"{principal.actor} 的角色是 {has}",
+            "message_en": f"this needs the role {needed.value}; {principal.actor} is {has}",
+            "required_role": needed.value,
+        },
+    )
 
 
-async def require_reader(
-    runtime: Runtime,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
-) -> str:
-    """An API key, or a node token (nodes read quotes for their paper broker)."""
-    return await _authenticate(runtime, authorization, x_api_key, nodes=True)
+def allowed(principal: Principal, needed: Role, *, api_keys: bool = False) -> bool:
+    """Whether ``principal`` may do what ``needed`` may; ``api_keys`` lets any API key pass."""
+    return principal.may(needed) or (api_keys and principal.kind == "apikey")
 
 
-ApiKeyName = Annotated[str, Depends(require_api_key)]
-ReaderName = Annotated[str, Depends(require_reader)]
+def presented_secret(
+    bearer: HTTPAuthorizationCredentials | None, api_key: str | None, cookie: str | None
+) -> str | None:
+    """The secret a request carries: X-API-Key, else the bearer token, else the cookie."""
+    if api_key:
+        return api_key
+    if bearer is not None and bearer.credentials:
+        return bearer.credentials
+    return cookie or None
+
+
+def require(
+    needed: Role, *, nodes: bool = False, api_keys: bool = False
+) -> Callable[..., Awaitable[Principal]]:
+    """A dependency answering the caller, refusing anyone below ``needed``.
+
+    Args:
+        needed: the least role that may call.
+        nodes: node tokens pass too (the reads nodes make).
+        api_keys: any API key passes (node tokens' routes, which machines used before
+            there were users).
+    """
+
+    async def dependency(
+        request: Request,
+        runtime: Runtime,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        api_key: Annotated[str | None, Depends(_api_key)],
+        cookie: Annotated[str | None, Depends(_cookie)],
+    ) -> Principal:
+        secret = presented_secret(bearer, api_key, cookie)
+        if not secret:
+            raise unauthorized()
+        principal = await runtime.auth.principal(secret, nodes=nodes)
+        if principal is None:
+            raise unauthorized()
+        if principal.kind != "node" and not allowed(principal, needed, api_keys=api_keys):
+            raise forbidden(principal, needed)
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"require_{needed.value}" + ("_or_node" if nodes else "")
+    return dependency
+
+
+Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
+Reader = Annotated[Principal, Depends(require(Role.VIEWER, nodes=True))]
+Trader = Annotated[Principal, Depends(require(Role.TRADER))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+NodeTokenAdmin = Annotated[Principal, Depends(require(Role.ADMIN, api_keys=True))]
+
+
+async def _trader_actor(caller: Trader) -> str:
+    return caller.actor
+
+
+async def _reader_actor(caller: Reader) -> str:
+    return caller.actor
+
+
+# The caller's audit name for routes that need a trader (or an API key): what routes
+# written before users existed declare.
+ApiKeyName = Annotated[str, Depends(_trader_actor)]
+ReaderName = Annotated[str, Depends(_reader_actor)]
+
+
+async def session_principal(
+    runtime: CloudRuntime, secret: str | None
+) -> tuple[Principal, str] | None:
+    """The logged-in user of a session token and the token; None for anything else."""
+    if not secret:
+        return None
+    principal = await runtime.auth.principal(secret, nodes=False)
+    if principal is None or principal.kind != "user":
+        return None
+    return principal, secret
+
+
+async def session_secret(
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> str | None:
+    """The session token of a request (bearer first, then the cookie), unchecked."""
+    return presented_secret(bearer, None, cookie)
+
+
+SessionSecret = Annotated[str | None, Depends(session_secret)]
+
+
+def _same_origin(headers: Any) -> bool:
+    """A browser's WebSocket from another site would carry our cookie only if SameSite
+    failed; refuse a cookie login whose Origin is not this host anyway."""
+    origin = headers.get("origin")
+    if not origin:
+        return True  # not a browser
+    return bool(urlsplit(origin).netloc.lower() == str(headers.get("host", "")).lower())
+
+
+async def websocket_principal(
+    websocket: WebSocket, runtime: CloudRuntime, needed: Role, *, nodes: bool = False
+) -> tuple[Principal | None, int]:
+    """Who opened ``websocket`` and whether they may: ``(principal, 0)``, or ``(None, code)``
+    with the close code to answer (4401 no or bad credentials, 4403 role too low).
+
+    Accepts ``?api_key=``, ``X-API-Key``, ``Authorization: Bearer`` (API key or session
+    token) and the session cookie, which browsers send on a same-origin WebSocket.
+    """
+    secret = websocket.query_params.get("api_key") or websocket.headers.get("x-api-key")
+    authorization = websocket.headers.get("authorization", "")
+    if not secret and authorization.lower().startswith("bearer "):
+        secret = authorization[7:].strip()
+    if not secret:
+        secret = websocket.cookies.get(SESSION_COOKIE)
+        if secret and not _same_origin(websocket.headers):
+            return None, 4403
+    if not secret:
+        return None, 4401
+    principal = await runtime.auth.principal(secret, nodes=nodes)
+    if principal is None:
+        return None, 4401
+    if principal.kind != "node" and not allowed(principal, needed):
+        return None, 4403
+    return principal, 0

@@ -7,12 +7,11 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from aigupiao.core.clock import BEIJING, Clock, LiveClock
+from aigupiao.core.clock import Clock, LiveClock
+from aigupiao.core.collector import tune_collector
 from aigupiao.core.lifecycle import TaskGroup
 from aigupiao.risk import LIMIT_NAMES, RiskLimits
-from aigupiao.store import Database, DecisionRepo, NodeTokenRepo, SymbolRepo
-from aigupiao.strategy.dip_buy import DipBuy
-from aigupiao.strategy.stop_loss import StopLoss
+from aigupiao.store import Database, NodeTokenRepo, SymbolRepo
 
 from .auth import Authenticator
 from .hub import NodeHub
@@ -118,15 +117,13 @@ class CloudRuntime:
             db=db,
             clock=market_clock,
             market=market,
+            bars=bars,
             commands=commands,
             hub=hub,
             ledger=ledger,
             stats=stats,
             risk=risk,
-            # The stop-loss sells (agent.risk_threshold) come from the risk gate itself.
-            strategies=[DipBuy(agent_settings.dip_threshold, agent_settings.dip_quantity)],
-            interval=agent_settings.decision_interval,
-            account=agent_settings.account,
+            settings=agent_settings,
         )
         return cls(
             settings=settings,
@@ -150,13 +147,14 @@ class CloudRuntime:
         )
 
     async def start(self) -> None:
+        tune_collector()  # a full market's churn against a large heap: see core/collector.py
         await self.db.upgrade()
         await self.risk.load()  # before anything can trade: a HALTED state survives restarts
         if self.symbols:
             async with self.db.session() as session:
                 await SymbolRepo(session).upsert_many(self.symbols)
                 await session.commit()
-        await self._restore_agent_memory()
+        await self.agent.start()  # user strategy files; each account's set on first use
         if self.feed is not None:
             source = getattr(self.feed, "name", None) or self.settings.market.feed
             publish = self.market.publisher(str(source))
@@ -188,27 +186,13 @@ class CloudRuntime:
                     self.auth.forget()
                     await self.hub.drop_token(row["name"])
 
-    async def _restore_agent_memory(self) -> None:
-        """Strategies that act once per symbol per day remember today's decisions."""
-        today = self.clock.today()
-        async with self.db.session() as session:
-            recent = await DecisionRepo(session).list(limit=5000)
-        for strategy in self.agent.strategies:
-            if isinstance(strategy, DipBuy | StopLoss):
-                codes = {
-                    row["symbol"]
-                    for row in recent
-                    if row["strategy"] == strategy.name
-                    and row["ts"].astimezone(BEIJING).date() == today
-                }
-                strategy.remember(today, codes)
-
     async def stop(self) -> None:
         self.stop_event.set()
         # Waits on its queue, not on the stop event; an ack it drops leaves the command
         # ``sent``, which the next connection re-sends and the node answers from its journal.
         await self.tasks.cancel("ack-writer")
         await self.tasks.stop(grace=2)
+        await self.agent.aclose()
         await self.hub.close_all()
         await self.results.flush()
         await self.risk.flush()

@@ -40,6 +40,10 @@ class AgentSection(_Section):
     duplicate_window: int = Field(10, ge=0, le=3600, description="seconds; 0 = off")
     dip_threshold: Decimal = Field(Decimal("-0.05"), lt=0)
     dip_quantity: int = Field(100, gt=0)
+    strategy_paths: list[Path] = Field(
+        default_factory=list,
+        description="folders (or files) of user strategies; reloaded by POST /api/agent/reload",
+    )
 
 
 class ReplaySection(_Section):
@@ -85,6 +89,23 @@ class ServerSection(_Section):
     port: int = Field(8000, ge=0, le=65535)
     ssl_certfile: Path | None = Field(None, description="serve HTTPS/WSS directly (PEM)")
     ssl_keyfile: Path | None = None
+    static_dir: Path | None = Field(
+        None, description="the built dashboard; default: the package's cloud/static"
+    )
+
+
+class AuthSection(_Section):
+    session_hours: float = Field(12, gt=0, description="hours a dashboard login lasts")
+    login_failures: int = Field(
+        5, gt=0, description="wrong passwords per username within login_window_s, then 429"
+    )
+    login_failures_per_address: int = Field(
+        20, gt=0, description="wrong passwords per client address within login_window_s"
+    )
+    login_window_s: float = Field(300, gt=0, description="seconds a failed login is counted")
+    cookie_secure: bool = Field(
+        False, description="mark the session cookie Secure (when served over HTTPS)"
+    )
 
 
 class CloudSettings(FileSettings):
@@ -94,4 +115,5 @@ class CloudSettings(FileSettings):
     local_trading: LocalTradingSection = LocalTradingSection()
     agent: AgentSection = AgentSection()
     market: MarketSection = MarketSection()
+    auth: AuthSection = AuthSection()
     log_level: str = "INFO"

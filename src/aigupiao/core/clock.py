@@ -68,10 +68,13 @@ class ManualClock:
 
 
 # Stretches of a trading day the simulated clock runs through; the gaps between them
-# (lunch, overnight) pass in an instant. The first day starts at continuous trading.
+# (lunch, overnight) pass in an instant. The afternoon runs one quiet minute past the
+# close, so the 15:00 closing match is seen (the simulator publishes it at the first
+# step at or after 15:00) and the day's last bar closes before the next day begins.
+AFTER_CLOSE = time(15, 1)
 _DAY_SEGMENTS: tuple[tuple[time, time], ...] = (
     (time(9, 15), time(11, 30)),
-    (time(13, 0), time(15, 0)),
+    (time(13, 0), AFTER_CLOSE),
 )
 
 

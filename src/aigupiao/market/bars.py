@@ -62,6 +62,7 @@ AFTERNOON_FIRST_END = time(13, 1)
 LAST_END = time(15, 0)
 _MINUTE = timedelta(minutes=1)
 _ZERO = Decimal(0)
+_END_CACHE = 4096  # distinct snapshot times remembered (a day has 14,400 seconds of trading)
 
 
 def bar_end(moment: datetime) -> datetime | None:
@@ -180,6 +181,9 @@ class MinuteBarAggregator:
             raise ValueError("grace must not be negative")
         self._grace = timedelta(seconds=grace)
         self._series: dict[str, _Series] = {}
+        # Snapshot time -> bar end. A feed's quotes share a few time objects per round,
+        # and an aware datetime keeps its hash, so this saves bar_end's calendar work.
+        self._ends: dict[datetime, datetime | None] = {}
 
     @property
     def symbols(self) -> int:
@@ -221,7 +225,14 @@ class MinuteBarAggregator:
     # -- internals ------------------------------------------------------------------
 
     def _add(self, quote: Quote, closed: list[Bar]) -> None:
-        end = bar_end(quote.ts)
+        ends = self._ends
+        ts = quote.ts
+        if ts in ends:
+            end = ends[ts]
+        else:
+            if len(ends) >= _END_CACHE:
+                ends.clear()
+            end = ends[ts] = bar_end(ts)
         if end is None:
             return
         code = quote.symbol.full

@@ -17,9 +17,9 @@ each starting from its real previous close. A trading day goes like this:
   the indicative closing price; no volume.
 * **15:00, the closing match**: the first step at or after 15:00 on the same day
   publishes one snapshot per symbol with the closing price and the auction's
-  volume. A clock that passes straight from the closing auction to the next day
-  (the :class:`~aigupiao.core.clock.TradingDayClock` does) sees no such snapshot:
-  the next day starts from the last indicative closing price.
+  volume (the :class:`~aigupiao.core.clock.TradingDayClock` runs a quiet minute past
+  15:00 for it). A clock that passes straight from the closing auction to the next
+  day sees no such snapshot: the next day starts from the last indicative closing price.
 
 Moods, drawn each day: most symbols are *normal* (they wander from an opening
 gap to a closing change, never beyond +-4.8%); about 9% are *weak* (they open

@@ -39,11 +39,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
 from aigupiao.core.clock import Clock
 from aigupiao.core.logging import QuietLog
-from aigupiao.domain.market import Quote
+from aigupiao.domain.market import Level, Quote
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import Board
 
@@ -139,13 +140,14 @@ class QuoteValidator:
         self._max_age = timedelta(seconds=max_age)
         self._max_lead = timedelta(seconds=max_lead)
         self._quiet = QuietLog(logger or log)
-        self._volumes: dict[str, tuple[date, int]] = {}  # symbol -> (day, last accepted volume)
+        # symbol -> (day, volume, bids, asks) of the last accepted quote
+        self._seen: dict[str, tuple[date, int, tuple[Level, ...], tuple[Level, ...]]] = {}
         self.accepted: Counter[str] = Counter()
         self.refused: Counter[tuple[str, Reason]] = Counter()
 
     def screen(self, quotes: Sequence[Quote], source: str) -> Screened:
         """Check each quote of a batch in order; count and log the refusals."""
-        now = self._clock.now()
+        now = self._clock.now().astimezone(BEIJING)
         oldest, newest = now - self._max_age, now + self._max_lead
         result = Screened()
         for index, quote in enumerate(quotes):
@@ -183,65 +185,95 @@ class QuoteValidator:
         }
 
     def _check(self, quote: Quote, oldest: datetime, newest: datetime) -> Refusal | None:
-        code = quote.symbol.full
-        if quote.symbol.board is Board.INDEX:
+        symbol = quote.symbol
+        code = symbol.full
+        if symbol.board is Board.INDEX:
             return Refusal(code, Reason.NOT_A_SECURITY, "index")
         ts = quote.ts
-        if ts.tzinfo is None or ts.utcoffset() is None:
+        # Feeds give Beijing time; comparing datetimes of the same zone skips the offsets.
+        beijing = ts.tzinfo is BEIJING
+        if not beijing and (ts.tzinfo is None or ts.utcoffset() is None):
             return Refusal(code, Reason.NAIVE_TIME, ts.isoformat())
         if ts < oldest:
             return Refusal(code, Reason.STALE, f"ts {ts.isoformat()} before {oldest.isoformat()}")
         if ts > newest:
             return Refusal(code, Reason.FUTURE, f"ts {ts.isoformat()} after {newest.isoformat()}")
-        if quote.volume < 0 or quote.amount < 0:
-            detail = f"volume {quote.volume} amount {quote.amount}"
+        volume = quote.volume
+        if volume < 0 or quote.amount < _ZERO:
+            detail = f"volume {volume} amount {quote.amount}"
             return Refusal(code, Reason.NEGATIVE_VOLUME, detail)
+        seen = self._seen.get(code)
         refusal = _check_prices(code, quote)
+        if refusal is None:
+            # A side of the book that is the very tuple already accepted for the code
+            # (feeds reuse an unchanged side) was checked then.
+            bids, asks = quote.bids, quote.asks
+            if seen is None or bids is not seen[2]:
+                refusal = _check_levels(code, "bid", bids)
+            if refusal is None and (seen is None or asks is not seen[3]):
+                refusal = _check_levels(code, "ask", asks)
         if refusal is not None:
             return refusal
-        day = ts.astimezone(BEIJING).date()
-        seen = self._volumes.get(code)
+        day = ts.date() if beijing else ts.astimezone(BEIJING).date()
         if seen is not None:
-            seen_day, seen_volume = seen
+            seen_day, seen_volume = seen[0], seen[1]
             if day < seen_day:
                 return Refusal(code, Reason.STALE, f"day {day} after {seen_day} was seen")
-            if day == seen_day and quote.volume < seen_volume:
+            if day == seen_day and volume < seen_volume:
                 return Refusal(
-                    code, Reason.VOLUME_BACKWARDS, f"volume {quote.volume} after {seen_volume}"
+                    code, Reason.VOLUME_BACKWARDS, f"volume {volume} after {seen_volume}"
                 )
-        self._volumes[code] = (day, quote.volume)
+        self._seen[code] = (day, volume, quote.bids, quote.asks)
         return None
+
+
+_ZERO = Decimal(0)
 
 
 def _check_prices(code: str, quote: Quote) -> Refusal | None:
     last, high, low = quote.last, quote.high, quote.low
-    if last == 0:
+    if not last:
         return Refusal(code, Reason.NO_TRADE_YET)
+    previous_close = quote.previous_close
+    if quote.volume > 0:  # traded: open, high and low are set
+        fast = last > _ZERO and previous_close > _ZERO and quote.open > _ZERO
+        if fast and high > _ZERO and low > _ZERO and low <= last <= high:
+            limit_up, limit_down = quote.limit_up, quote.limit_down
+            if (limit_up is None or limit_up > _ZERO) and (
+                limit_down is None or limit_down > _ZERO
+            ):
+                return None  # the usual quote, in a dozen comparisons
     traded = quote.volume > 0
     named = (
         ("last", last, True),
-        ("previous_close", quote.previous_close, True),
+        ("previous_close", previous_close, True),
         ("open", quote.open, traded),
         ("high", high, traded),
         ("low", low, traded),
     )
     for name, price, must_be_positive in named:
-        if price < 0 or (must_be_positive and price == 0):
+        if price < _ZERO or (must_be_positive and not price):
             return Refusal(code, Reason.NON_POSITIVE_PRICE, f"{name} {price}")
     for name, limit in (("limit_up", quote.limit_up), ("limit_down", quote.limit_down)):
-        if limit is not None and limit <= 0:
+        if limit is not None and limit <= _ZERO:
             return Refusal(code, Reason.NON_POSITIVE_PRICE, f"{name} {limit}")
-    for side, levels in (("bid", quote.bids), ("ask", quote.asks)):
-        for level in levels:
-            if level.volume < 0:
-                return Refusal(code, Reason.NEGATIVE_VOLUME, f"{side} volume {level.volume}")
-            if level.price < 0 or (level.price == 0 and level.volume > 0):
-                return Refusal(code, Reason.NON_POSITIVE_PRICE, f"{side} {level.price}")
-    if high > 0 and low > 0:
+    if high > _ZERO and low > _ZERO:
         if high < low:
             return Refusal(code, Reason.HIGH_BELOW_LOW, f"high {high} low {low}")
         if not low <= last <= high:
             return Refusal(code, Reason.LAST_OUTSIDE_RANGE, f"last {last} not in [{low}, {high}]")
+    return None
+
+
+def _check_levels(code: str, side: str, levels: tuple[Level, ...]) -> Refusal | None:
+    for level in levels:
+        volume, price = level.volume, level.price
+        if volume > 0 and price > _ZERO:
+            continue  # the usual level
+        if volume < 0:
+            return Refusal(code, Reason.NEGATIVE_VOLUME, f"{side} volume {volume}")
+        if price < _ZERO or (not price and volume > 0):
+            return Refusal(code, Reason.NON_POSITIVE_PRICE, f"{side} {price}")
     return None
 
 

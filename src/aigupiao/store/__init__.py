@@ -22,6 +22,8 @@ from .repositories import (
     SettingRepo,
     SymbolRepo,
     TradeRepo,
+    UserRepo,
+    UserSessionRepo,
 )
 from .secrets import hash_secret, new_secret
 
@@ -46,6 +48,8 @@ __all__ = [
     "SettingRepo",
     "SymbolRepo",
     "TradeRepo",
+    "UserRepo",
+    "UserSessionRepo",
     "alembic_config",
     "hash_secret",
     "new_secret",

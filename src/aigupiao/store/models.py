@@ -296,6 +296,23 @@ class UserRow(Base):
     created_at: Mapped[datetime]
 
 
+class UserSessionRow(Base):
+    """A person's login: the token is random, shown once (cookie / bearer), stored hashed.
+
+    Deleting the row ends the session at once (logout, user removal, password change).
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(ID), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime]
+
+
 class ApiKeyRow(Base):
     __tablename__ = "api_keys"
     __table_args__ = (UniqueConstraint("name"), UniqueConstraint("key_hash"))

@@ -86,6 +86,10 @@ class UserStrategies:
     def strategies(self) -> list[Strategy]:
         return [s for path in sorted(self._files) for s in self._files[path].strategies]
 
+    def sources(self) -> dict[str, Path]:
+        """The file each loaded user strategy comes from, by strategy name."""
+        return {s.name: path for path, file in self._files.items() for s in file.strategies}
+
     def files(self) -> list[Path]:
         """The strategy files the paths name now, sorted."""
         found: set[Path] = set()

@@ -31,6 +31,7 @@ TABLES = {
     "nodes",
     "node_tokens",
     "users",
+    "user_sessions",
     "api_keys",
     "settings",
     "backtests",
@@ -64,7 +65,7 @@ async def test_upgrade_twice_is_a_no_op(db: Database) -> None:
     async with db.session() as session:
         versions = (await session.execute(text("SELECT version_num FROM alembic_version"))).all()
         kept = await session.scalar(text("SELECT count(*) FROM settings"))
-    assert [v[0] for v in versions] == ["0003"]
+    assert [v[0] for v in versions] == ["0004"]
     assert kept == 1
 
 

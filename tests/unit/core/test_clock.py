@@ -11,7 +11,7 @@ from aigupiao.domain.sessions import Phase, is_trading_day, phase_at
 
 MONDAY = date(2026, 9, 14)
 FRIDAY = date(2026, 9, 11)
-DAY_SECONDS = 8100 + 7200  # 09:15-11:30 plus 13:00-15:00
+DAY_SECONDS = 8100 + 7260  # 09:15-11:30 plus 13:00-15:01 (a quiet minute after the close)
 
 
 class FakeRealTime:
@@ -120,10 +120,14 @@ def test_jumps_from_11_30_to_13_00() -> None:
     assert clock.now() == bj(MONDAY, 13, 1)
 
 
-def test_jumps_from_the_close_to_the_next_trading_days_opening_auction() -> None:
+def test_the_close_is_seen_then_the_next_trading_days_opening_auction() -> None:
     clock, real = make(bj(MONDAY, 9, 30))
     real.advance(4 * 3600 - 1)  # 2h morning + 2h afternoon
     assert clock.now() == bj(MONDAY, 14, 59, 59)
+    real.advance(1)
+    assert clock.now() == bj(MONDAY, 15, 0)  # the closing match
+    real.advance(59)
+    assert clock.now() == bj(MONDAY, 15, 0, 59)
     real.advance(1)
     assert clock.now() == bj(date(2026, 9, 15), 9, 15)
     assert clock.today() == date(2026, 9, 15)
@@ -131,24 +135,24 @@ def test_jumps_from_the_close_to_the_next_trading_days_opening_auction() -> None
 
 def test_friday_close_jumps_to_monday() -> None:
     clock, real = make(bj(FRIDAY, 14, 0))
-    real.advance(3600)
+    real.advance(3660)
     assert clock.now() == bj(MONDAY, 9, 15)
 
 
 def test_close_before_a_holiday_skips_it() -> None:
     clock, real = make(bj(date(2026, 9, 30), 14, 59))
-    real.advance(60)
+    real.advance(120)
     assert clock.now() == bj(date(2026, 10, 8), 9, 15)
     clock, real = make(bj(date(2026, 9, 24), 14, 59))
-    real.advance(60)
+    real.advance(120)
     assert clock.now() == bj(date(2026, 9, 28), 9, 15)
 
 
 def test_a_full_trading_day_later_is_the_same_time_next_trading_day() -> None:
-    clock, real = make(bj(FRIDAY, 10, 0), speed=100)
-    real.advance(DAY_SECONDS / 100)
+    clock, real = make(bj(FRIDAY, 10, 0), speed=60)
+    real.advance(DAY_SECONDS / 60)
     assert clock.now() == bj(MONDAY, 10, 0)
-    real.advance(5 * DAY_SECONDS / 100)
+    real.advance(5 * DAY_SECONDS / 60)
     assert clock.now() == bj(date(2026, 9, 21), 10, 0)
 
 
@@ -171,10 +175,10 @@ def test_never_inside_lunch_or_outside_sessions() -> None:
         real.advance(37)
         now = clock.now()
         assert now.tzinfo is BEIJING
-        assert phase_at(now) in allowed, now
+        assert phase_at(now) in allowed or time(15, 0) <= now.time() < time(15, 1), now
         assert is_trading_day(now.date()), now
         assert not time(11, 30) <= now.time() < time(13, 0), now
-        assert time(9, 15) <= now.time() < time(15, 0), now
+        assert time(9, 15) <= now.time() < time(15, 1), now
         assert now > previous
         previous = now
         seen_days.add(now.date())
@@ -191,10 +195,12 @@ def test_sampled_at_every_session_boundary() -> None:
         7200 + 7019: bj(MONDAY, 14, 56, 59),
         7200 + 7020: bj(MONDAY, 14, 57),
         14399: bj(MONDAY, 14, 59, 59),
-        14400: bj(date(2026, 9, 15), 9, 15),
-        14400 + 600: bj(date(2026, 9, 15), 9, 25),
-        14400 + 900: bj(date(2026, 9, 15), 9, 30),
-        14400 + 8100: bj(date(2026, 9, 15), 13, 0),
+        14400: bj(MONDAY, 15, 0),
+        14459: bj(MONDAY, 15, 0, 59),
+        14460: bj(date(2026, 9, 15), 9, 15),
+        14460 + 600: bj(date(2026, 9, 15), 9, 25),
+        14460 + 900: bj(date(2026, 9, 15), 9, 30),
+        14460 + 8100: bj(date(2026, 9, 15), 13, 0),
     }
     for elapsed, expected in cases.items():
         clock, real = make(bj(MONDAY, 9, 30))

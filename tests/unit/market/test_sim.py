@@ -504,3 +504,18 @@ def test_full_market_speed(shared_dir: Path) -> None:
     assert sim.quotes_generated == (steps + 1) * 5500
     print(f"\nsim: {len(universe)} symbols, {rate:,.0f} quotes/s")
     assert rate > 30_000
+
+
+def test_the_embedded_clock_reaches_the_closing_match(universe: list[SymbolInfo]) -> None:
+    """``aigupiao up`` runs the simulator on a TradingDayClock: stepping every 3 seconds
+    across the close, the 15:00 closing snapshot appears before the next day begins."""
+    real = [0.0]
+    clock = TradingDayClock(at(14, 59, 30), real_time=lambda: real[0])
+    sim = SimMarket(universe, clock)
+    stamps: list[datetime] = []
+    while clock.now().date() == DAY:
+        stamps.extend(quote.ts for quote in sim.step())
+        real[0] += 3
+    closing = [ts for ts in stamps if ts.time() == time(15, 0)]
+    assert len(closing) == len(universe)  # one closing match per symbol, once
+    assert max(stamps) == at(15, 0)  # nothing after the close

@@ -1,146 +1,421 @@
 """The agent runner: strategies -> risk gate -> stored decisions -> commands.
 
-Every ``decision_interval`` seconds each strategy sees the latest quotes and
-the account; each signal becomes a :class:`Decision`, passes the risk gate,
-and is stored with its inputs and verdict whatever happens next. The gate adds
-its own exits (stop-loss, trailing stop) as decisions of strategy ``stop_loss``
-or ``trailing_stop``. Accepted decisions are sent to the account's node without
-waiting; their results are stored when the node answers.
+Every ``decision_interval`` seconds, and as soon as 1-minute bars close, the runner
+evaluates each account's active strategies (:class:`~.strategies.StrategyBook`) against
+one shared :class:`~aigupiao.strategy.state.MarketState`, fed with every quote batch and
+loaded with the stored daily bars before the first round. Each signal becomes a
+:class:`Decision`, passes the risk gate, and is stored with its inputs and verdict
+whatever happens next. The gate adds its own exits (stop-loss, trailing stop) as
+decisions of strategy ``stop_loss`` or ``trailing_stop``; a strategy's sell of a symbol
+the gate exits in the same round is dropped (the exit sells everything available).
+
+A strategy that raises is logged with its name, recorded in :meth:`AgentRunner.status`
+and skipped for that round; the agent goes on. The garbage collector is paused while
+the strategies run (docs/strategies.md). Accepted decisions are queued and sent to the
+account's node by the runner's own sender task, so a round never waits on a node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
+import time as monotonic
+import traceback
 import uuid
-from dataclasses import replace
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from typing import Any
 
 from aigupiao.core.clock import Clock
+from aigupiao.core.collector import freeze_startup_heap
+from aigupiao.core.logging import QuietLog
+from aigupiao.domain.account import Account
 from aigupiao.domain.decisions import CommandType, Decision, Verdict
+from aigupiao.domain.errors import DomainError
+from aigupiao.domain.market import Bar, Quote
+from aigupiao.domain.orders import Side
+from aigupiao.domain.sessions import BEIJING
+from aigupiao.domain.symbols import parse_symbol
 from aigupiao.risk import ExitSignal, RiskGate
-from aigupiao.store import Database, DecisionRepo
-from aigupiao.strategy.base import Signal, Strategy, StrategyContext
+from aigupiao.store import BarRepo, Database, DecisionRepo, SymbolRepo
+from aigupiao.strategy.base import Signal, Strategy, StrategyContext, shares_for_weight
+from aigupiao.strategy.series import FIELDS
+from aigupiao.strategy.state import MarketState
 
 from ..errors import ServiceError
 from ..hub import NodeHub
+from ..settings import AgentSection
+from .bars import BarRecorder
 from .commands import CommandService
 from .ledger import Ledger, Stats
 from .market import MarketService
 from .risk import RiskService
+from .strategies import StrategyBook
 
 log = logging.getLogger(__name__)
 
+HISTORY_DAYS = 220  # calendar days of daily bars loaded at start (about 150 trading days)
+MAX_ERRORS = 100  # strategy failures kept for the status
+CLOSE = time(15, 0)
+# Keys the runner adds to a decision's inputs (besides the strategy's own values).
+RUNNER_INPUTS = ("risk_values", "risk_message_zh", "risk_message_en", "confidence",
+                 "target_weight")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Proposal:
+    account: str
+    strategy: str
+    signal: Signal | ExitSignal
+
 
 class AgentRunner:
+    """Runs the strategies of every traded account; see the module docstring.
+
+    The accounts traded are ``agent.account`` when set, else those of the connected
+    nodes.
+    """
+
     def __init__(
         self,
         *,
         db: Database,
         clock: Clock,
         market: MarketService,
+        bars: BarRecorder,
         commands: CommandService,
         hub: NodeHub,
         ledger: Ledger,
         stats: Stats,
         risk: RiskService,
-        strategies: list[Strategy],
-        interval: float,
-        account: str | None = None,
+        settings: AgentSection,
     ) -> None:
-        self._db, self._clock, self._market = db, clock, market
+        self._db, self._clock, self._market, self._bars = db, clock, market, bars
         self._commands, self._hub, self._ledger, self._stats = commands, hub, ledger, stats
         self.risk = risk
-        self.strategies = strategies
-        self._interval = interval
-        self._account = account
+        self.settings = settings
+        self.interval = settings.decision_interval
+        self.state = MarketState()
+        self.book = StrategyBook(
+            db,
+            clock,
+            defaults={
+                "dip_buy": {"threshold": settings.dip_threshold, "quantity": settings.dip_quantity},
+                "stop_loss": {"risk_threshold": settings.risk_threshold},
+            },
+            paths=settings.strategy_paths,
+            prepare=self._prepare,
+        )
+        self._outbox: asyncio.Queue[Decision | None] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._fed = False  # the market state is fed by the quote bus (else: each round)
+        self._last_bar_end: datetime | None = None
+        self._closed_day: Any = None
+        self._quiet = QuietLog(log)
+        self.running = False
+        self.last_run_at: datetime | None = None
+        self.last_duration_ms: float | None = None
+        self.last_eval_ms: float | None = None
+        self.last_trigger: str | None = None
+        self.rounds = 0
+        self.history_bars = 0
+        self.errors: deque[dict[str, Any]] = deque(maxlen=MAX_ERRORS)
+        self.failures: dict[str, int] = {}
+        self.sent = 0
+        self.send_failures = 0
 
     @property
     def gate(self) -> RiskGate:
         return self.risk.gate
 
+    def _prepare(self, strategy: Strategy) -> None:
+        prepare = getattr(strategy, "prepare", None)
+        if callable(prepare):
+            try:
+                prepare(self.state)
+            except Exception as exc:
+                self._failed("-", strategy.name, exc)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the user strategy files (at start, whether or not the agent runs)."""
+        report = self.book.load_files()
+        for error in report["errors"]:
+            log.warning("strategy file %s failed: %s", error["file"], error["error"])
+
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), self._interval)
-            except TimeoutError:
-                pass
-            if not stop.is_set():
-                await self.tick()
+        """Load the history, then evaluate every ``interval`` seconds and on bar closes
+        until ``stop``; sends accepted decisions from a task of its own."""
+        unsubscribe_quotes = self._market.subscribe(self.state.on_quotes)
+        self.state.on_quotes(list(self._market.latest.values()))
+        self._fed = True
+        unsubscribe_bars = self._bars.on_close(self._on_bars_closed)
+        sender = asyncio.create_task(self._send_loop(), name="agent:orders")
+        self.running = True
+        try:
+            await self._load_history()
+            next_due = monotonic.monotonic() + self.interval
+            while not stop.is_set():
+                trigger = await self._wait(stop, next_due)
+                if stop.is_set():
+                    break
+                next_due = monotonic.monotonic() + self.interval
+                try:
+                    await self.tick(trigger)
+                except Exception as exc:  # a database hiccup must not end the agent
+                    self._failed("-", "agent", exc)
+        finally:
+            self.running = False
+            unsubscribe_quotes()
+            unsubscribe_bars()
+            self._fed = False
+            await self._outbox.put(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(sender, 5)
 
-    def _target_account(self) -> str | None:
-        if self._account is not None:
-            return self._account
-        accounts = {link.account for link in self._hub.links.values()}
-        return accounts.pop() if len(accounts) == 1 else None
+    async def aclose(self) -> None:
+        """Release what strategies hold (the LLM strategy's client and task)."""
+        await self.book.aclose()
 
-    async def tick(self) -> list[Decision]:
-        """Evaluate every strategy once; returns the decisions made."""
-        account_id = self._target_account()
-        if account_id is None:
-            return []  # no node to trade through: nothing to decide for
-        now = self._clock.now()
-        context = StrategyContext(
-            now=now, quotes=dict(self._market.latest), account=self._ledger.get(account_id)
-        )
-        decisions = []
-        for strategy in self.strategies:
+    async def _wait(self, stop: asyncio.Event, due: float) -> str:
+        """Until the next round is due, a bar closes or ``stop``; says which."""
+        timeout = max(0.0, due - monotonic.monotonic())
+        stopping = asyncio.ensure_future(stop.wait())
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {stopping, woken}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in (stopping, woken):
+                waiter.cancel()
+        if woken in done:
+            self._wake.clear()
+            return "bar_close"
+        return "interval"
+
+    def _on_bars_closed(self, bars: list[Bar]) -> None:
+        newest = max(bar.end for bar in bars)
+        if self._last_bar_end is None or newest > self._last_bar_end:
+            self._last_bar_end = newest
+            self._wake.set()
+
+    async def _load_history(self) -> None:
+        """Every symbol known and its stored daily bars into the market state, before the
+        first round; then the long-lived objects leave the collector's full scans."""
+        start = self._clock.now() - timedelta(days=HISTORY_DAYS)
+        async with self._db.session() as session:
+            symbols = await SymbolRepo(session).list()
+            bars = await BarRepo(session).since("1d", start)
+        for row in symbols:
             try:
-                signals = strategy.evaluate(context)
-            except Exception:
-                log.exception("strategy %s failed; the agent goes on", strategy.name)
+                symbol = parse_symbol(row["code"])
+            except DomainError:
                 continue
-            for signal in signals:
-                decisions.append(await self._decide(strategy.name, signal, account_id, context))
-        exits = await self.risk.exits(account_id, context.account, context.quotes, now)
-        for exit_signal in exits:
-            decisions.append(await self._decide(exit_signal.rule, exit_signal, account_id, context))
+            self.state.add_symbol(symbol, row["name"], is_st=bool(row["is_st"]))
+        by_symbol: dict[str, list[dict[str, Any]]] = {}
+        for row in bars:
+            by_symbol.setdefault(row["symbol"], []).append(row)
+        loaded = 0
+        for code, rows in by_symbol.items():
+            try:
+                symbol = parse_symbol(code)
+                days = [row["end"].astimezone(BEIJING).date().toordinal() for row in rows]
+                columns = {name: [float(row[name]) for row in rows] for name in FIELDS}
+                loaded += self.state.load_history_columns(symbol, days, columns)
+            except (DomainError, ValueError) as exc:
+                log.warning("daily bars of %s not loaded: %s", code, exc)
+        self.history_bars = loaded
+        log.info("agent: %d symbols, %d daily bars loaded", len(self.state), loaded)
+        freeze_startup_heap()
+
+    # -- one round ----------------------------------------------------------------------------
+
+    def accounts(self) -> list[str]:
+        """The accounts traded now."""
+        if self.settings.account is not None:
+            return [self.settings.account]
+        return sorted({link.account for link in self._hub.links.values()})
+
+    def default_account(self) -> str | None:
+        """The account meant when a caller names none: the only one traded, if one."""
+        accounts = self.accounts()
+        return accounts[0] if len(accounts) == 1 else None
+
+    async def tick(self, trigger: str = "manual") -> list[Decision]:
+        """Evaluate every active strategy of every account once; returns the decisions."""
+        started = monotonic.perf_counter()
+        now = self._clock.now()
+        accounts = self.accounts()
+        for account_id in accounts:
+            await self.book.ensure(account_id)
+        if not self._fed:
+            self.state.on_quotes(list(self._market.latest.values()))
+        self._close_day(now)
+        quotes = dict(self._market.latest)
+        snapshots = {account_id: self._ledger.get(account_id) for account_id in accounts}
+        proposals = self._evaluate(now, snapshots)
+        self.last_eval_ms = (monotonic.perf_counter() - started) * 1000
+        decisions: list[Decision] = []
+        for account_id in accounts:
+            account = snapshots[account_id]
+            exits = await self.risk.exits(account_id, account, quotes, now)
+            exiting = {exit_signal.symbol.full for exit_signal in exits}
+            mine = [_Proposal(account_id, e.rule, e) for e in exits]
+            for proposal in proposals:
+                if proposal.account != account_id:
+                    continue
+                signal = proposal.signal
+                if signal.side is Side.SELL and signal.symbol.full in exiting:
+                    log.debug("%s: the gate already exits %s", proposal.strategy, signal.symbol)
+                    continue
+                mine.append(proposal)
+            for proposal in mine:
+                decision = await self._decide(proposal, account, quotes, now)
+                if decision is not None:
+                    decisions.append(decision)
+        if decisions:
+            await self._store(decisions)
+        self.rounds += 1
+        self.last_run_at = now
+        self.last_trigger = trigger
+        self.last_duration_ms = (monotonic.perf_counter() - started) * 1000
         return decisions
 
+    def _evaluate(self, now: datetime, snapshots: Mapping[str, Account | None]) -> list[_Proposal]:
+        """Run the strategies (synchronous, collector paused); catches each one's errors."""
+        proposals: list[_Proposal] = []
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for account_id, account in snapshots.items():
+                context = StrategyContext(
+                    now=now, quotes=self.state.quotes, account=account, market=self.state
+                )
+                for strategy in self.book.active(account_id):
+                    try:
+                        signals = strategy.evaluate(context)
+                        proposals.extend(_Proposal(account_id, strategy.name, s) for s in signals)
+                    except Exception as exc:
+                        self._failed(account_id, strategy.name, exc)
+        finally:
+            if collecting:
+                gc.enable()
+        return proposals
+
+    def _close_day(self, now: datetime) -> None:
+        """After 15:00 today's quotes become daily bars (once a day)."""
+        local = now.astimezone(BEIJING)
+        if local.time() >= CLOSE and self.state.day == local.date() != self._closed_day:
+            self.state.close_day(local.date())
+            self._closed_day = local.date()
+
+    def _failed(self, account: str, strategy: str, exc: BaseException) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        self.failures[strategy] = self.failures.get(strategy, 0) + 1
+        self.errors.append(
+            {"strategy": strategy, "account": account, "message": message,
+             "at": self._clock.now()}
+        )  # fmt: skip
+        trace = "".join(traceback.format_exception(exc)).rstrip()
+        self._quiet.warning(
+            f"{strategy}:{type(exc).__name__}",
+            "strategy %s failed (account %s); the agent goes on: %s\n%s",
+            strategy, account, message, trace,
+        )  # fmt: skip
+
     async def _decide(
-        self, strategy: str, signal: Signal | ExitSignal, account_id: str, context: StrategyContext
-    ) -> Decision:
-        """Put one signal (a strategy's, or the gate's own exit) through the gate and record it."""
+        self,
+        proposal: _Proposal,
+        account: Account | None,
+        quotes: Mapping[str, Quote],
+        now: datetime,
+    ) -> Decision | None:
+        """Put one signal (a strategy's, or the gate's own exit) through the gate."""
+        signal = proposal.signal
+        quote = quotes.get(signal.symbol.full)
+        quantity = signal.quantity
+        inputs: dict[str, Any] = dict(signal.inputs)
+        if isinstance(signal, Signal):
+            inputs["confidence"] = signal.confidence
+            if signal.target_weight is not None:
+                inputs["target_weight"] = str(signal.target_weight)
+                price = signal.price or (quote.last if quote is not None else None)
+                if account is None or price is None:
+                    return None
+                quantity = shares_for_weight(
+                    signal.symbol, signal.target_weight, account, price, side=signal.side
+                )
+                if quantity <= 0:
+                    return None  # already at the weight
         verdict = await self.risk.check(
-            account_id=account_id,
-            account=context.account,
+            account_id=proposal.account,
+            account=account,
             side=signal.side,
-            quantity=signal.quantity,
+            quantity=quantity,
             price=signal.price,
-            quote=context.quotes.get(signal.symbol.full),
-            quotes=context.quotes,
-            now=context.now,
+            quote=quote,
+            quotes=quotes,
+            now=now,
         )
-        inputs = dict(signal.inputs)
         if verdict.values:
             inputs["risk_values"] = dict(verdict.values)
-        decision = Decision(
+        if not verdict.accepted:
+            inputs["risk_message_zh"] = verdict.message_zh
+            inputs["risk_message_en"] = verdict.message_en
+        return Decision(
             id=uuid.uuid4().hex,
-            strategy=strategy,
-            account=account_id,
+            strategy=proposal.strategy,
+            account=proposal.account,
             symbol=signal.symbol,
             side=signal.side,
-            quantity=signal.quantity,
+            quantity=quantity,
             price=signal.price,
             reason=signal.reason,
             inputs=inputs,
-            ts=context.now,
+            ts=now,
             verdict=Verdict.ACCEPTED if verdict.accepted else Verdict.REJECTED,
             rule=verdict.rule,
             risk_message=verdict.message,
         )
-        return await self._record(decision)
 
-    async def _record(self, decision: Decision) -> Decision:
+    async def _store(self, decisions: list[Decision]) -> None:
+        """Store a round's decisions in one transaction, then queue the accepted ones."""
         async with self._db.session() as session:
-            await DecisionRepo(session).add(decision)
+            repo = DecisionRepo(session)
+            for decision in decisions:
+                await repo.add(decision)
             await session.commit()
-        self._stats.decisions += 1
-        if decision.verdict is not Verdict.ACCEPTED:
-            log.info(
-                "decision %s %s rejected: %s", decision.side, decision.symbol, decision.risk_message
-            )
-            return decision
-        self._stats.decisions_accepted += 1
+        for decision in decisions:
+            self._stats.decisions += 1
+            if decision.verdict is Verdict.ACCEPTED:
+                self._stats.decisions_accepted += 1
+                self._outbox.put_nowait(decision)
+            else:
+                log.info(
+                    "decision %s %s %s rejected: %s",
+                    decision.strategy, decision.side, decision.symbol, decision.risk_message,
+                )  # fmt: skip
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        """Send queued decisions in order until the ``None`` that ends the run."""
+        while (decision := await self._outbox.get()) is not None:
+            try:
+                await self.send(decision)
+            except Exception:
+                self.send_failures += 1
+                log.exception("decision %s could not be sent", decision.id)
+
+    async def send(self, decision: Decision) -> Decision:
+        """Turn an accepted decision into a command for its account's node (no waiting
+        for the result); returns it with the command id, or as it was if not sent."""
         data = {
             "action": decision.side.value,
             "stock_code": decision.symbol.full,
@@ -151,23 +426,56 @@ class AgentRunner:
         }
         try:
             outcome = await self._commands.submit(
-                CommandType.TRADE,
-                data,
-                account=decision.account,
-                decision_id=decision.id,
+                CommandType.TRADE, data, account=decision.account, decision_id=decision.id,
                 wait=False,
-            )
+            )  # fmt: skip
         except ServiceError as exc:
+            self.send_failures += 1
             log.warning("decision %s not sent: %s", decision.id, exc)
             return decision
+        command_id = outcome.command["id"]
         async with self._db.session() as session:
-            await DecisionRepo(session).set_command(decision.id, outcome.command["id"])
+            await DecisionRepo(session).set_command(decision.id, command_id)
             await session.commit()
+        self.sent += 1
         log.info(
             "decision %s %s x%d -> command %s",
-            decision.side,
-            decision.symbol,
-            decision.quantity,
-            outcome.command["id"],
-        )
-        return replace(decision, command_id=outcome.command["id"])
+            decision.side, decision.symbol, decision.quantity, command_id,
+        )  # fmt: skip
+        return replace(decision, command_id=command_id)
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """For ``GET /api/agent/status``."""
+        accounts = []
+        for account_id in sorted({*self.accounts(), *self.book.accounts()}):
+            active = [s.name for s in self.book.active(account_id)]
+            accounts.append(
+                {"account": account_id, "traded": account_id in self.accounts(),
+                 "active": active}
+            )  # fmt: skip
+        errors = [*self.book.load_errors(), *self.errors]
+        return {
+            "running": self.running,
+            "enabled": self.settings.enabled,
+            "interval_s": self.interval,
+            "last_run_at": self.last_run_at,
+            "last_duration_ms": _ms(self.last_duration_ms),
+            "last_eval_ms": _ms(self.last_eval_ms),
+            "last_trigger": self.last_trigger,
+            "rounds": self.rounds,
+            "accounts": accounts,
+            "strategies_loaded": self.book.names(),
+            "errors": list(reversed(errors)),
+            "failures": dict(self.failures),
+            "symbols": len(self.state),
+            "history_bars": self.history_bars,
+            "sent": self.sent,
+            "send_failures": self.send_failures,
+            "queued": self._outbox.qsize(),
+        }
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

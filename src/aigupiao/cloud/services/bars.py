@@ -14,12 +14,15 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 
 from aigupiao.core.clock import Clock
 from aigupiao.core.logging import QuietLog
 from aigupiao.domain.market import Bar, Quote
 from aigupiao.market.bars import MinuteBarAggregator
 from aigupiao.store import BarRepo, Database
+
+from .market import STORE_CHUNK
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,14 @@ class BarRecorder:
         self.dropped = 0
         self.errors = 0
         self.last_error: str | None = None
+        self._close_listeners: list[Callable[[list[Bar]], None]] = []
+
+    def on_close(self, listener: Callable[[list[Bar]], None]) -> Callable[[], None]:
+        """Call ``listener`` with the bars of every batch that closes some (the agent
+        evaluates on bar closes); it runs on the event loop and must not block.
+        Returns a function that unsubscribes it."""
+        self._close_listeners.append(listener)
+        return lambda: self._close_listeners.remove(listener)
 
     @property
     def pending(self) -> int:
@@ -70,19 +81,27 @@ class BarRecorder:
                 return 0
             batch = list(self._pending)
             self._pending.clear()
+            written = 0
             try:
-                async with self._db.session() as session:
-                    await BarRepo(session).upsert_many(batch)
-                    await session.commit()
+                # One transaction per chunk, the loop free in between (see STORE_CHUNK).
+                for start in range(0, len(batch), STORE_CHUNK):
+                    if start:
+                        await asyncio.sleep(0)
+                    async with self._db.session() as session:
+                        await BarRepo(session).upsert_many(batch[start : start + STORE_CHUNK])
+                        await session.commit()
+                    written = min(len(batch), start + STORE_CHUNK)
             except Exception as exc:
                 self.errors += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                self._quiet.warning("store", "storing %d bars failed: %s", len(batch), exc)
-                self._pending.extendleft(reversed(batch))  # first again, in order
+                failed = len(batch) - written
+                self._quiet.warning("store", "storing %d bars failed: %s", failed, exc)
+                self._pending.extendleft(reversed(batch[written:]))  # first again, in order
                 self._keep([])
-                return 0
-            self.stored += len(batch)
-            return len(batch)
+                self.stored += written
+                return written
+            self.stored += written
+            return written
 
     def counters(self) -> dict[str, object]:
         return {
@@ -95,6 +114,12 @@ class BarRecorder:
         }
 
     def _keep(self, bars: list[Bar]) -> None:
+        if bars:
+            for listener in self._close_listeners:
+                try:
+                    listener(bars)
+                except Exception:  # a listener's bug must not lose the bars
+                    log.exception("bar close listener %r failed", listener)
         self._pending.extend(bars)
         excess = len(self._pending) - self._max_pending
         if excess > 0:

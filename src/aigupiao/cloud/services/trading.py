@@ -23,12 +23,12 @@ from aigupiao.domain.account import Account
 from aigupiao.domain.decisions import CommandType, Decision, Verdict
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.market import Quote
-from aigupiao.domain.orders import MarketKind, Side, market_kinds_for
+from aigupiao.domain.orders import MarketKind, OrderStatus, Side, market_kinds_for
 from aigupiao.domain.symbols import Symbol, parse_symbol
 from aigupiao.risk import RiskVerdict
-from aigupiao.store import CommandRepo, Database, DecisionRepo
+from aigupiao.store import AuditRepo, CommandRepo, Database, DecisionRepo, OrderRepo
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, NotFound, ServiceError
 from ..hub import NodeHub, NodeLink
 from .commands import CommandService, Outcome
 from .ledger import Ledger
@@ -58,6 +58,13 @@ class RiskRejected(InvalidRequest):
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "values": self.verdict.values, "decision_id": self.decision_id}
+
+
+class OrderNotCancellable(ServiceError):
+    """The order is already final (filled, cancelled, rejected, expired)."""
+
+    status = 409
+    code = "order_final"
 
 
 def validate_trade(
@@ -228,6 +235,58 @@ class TradeService:
         )
         raise RiskRejected(verdict, decision.id)
 
+    async def cancel(
+        self, order_id: str, *, account: str | None = None, caller: str | None = None
+    ) -> Outcome:
+        """Send a cancel for a stored open order to the node that placed it.
+
+        No risk gate and no trading-state check: a cancel only reduces exposure, so it is
+        allowed while REDUCING and HALTED. The node's answer (the order, now ``cancelled``,
+        or the broker's refusal) is stored like any command result.
+
+        Raises:
+            NotFound: no such order (of ``account``, when given).
+            OrderNotCancellable: the order is already filled, cancelled, rejected or expired.
+            NodeNotConnected: the account's node is not connected.
+        """
+        async with self._db.session() as session:
+            order = await OrderRepo(session).get(order_id)
+        if order is None or (account is not None and order["account"] != account):
+            whose = f"账户 {account} 的" if account else ""
+            raise NotFound(
+                f"找不到{whose}委托 {order_id}",
+                f"no order {order_id}" + (f" in account {account}" if account else ""),
+                code="unknown_order",
+            )
+        status = OrderStatus(order["status"])
+        if status.is_final:
+            raise OrderNotCancellable(
+                f"委托 {order_id} 已{status.label_zh}，不能撤单",
+                f"order {order_id} is {status.value} and cannot be cancelled",
+            )
+        node_id = order.get("node_id")
+        link = self._hub.pick(
+            node_id=node_id if node_id in self._hub.links else None, account=order["account"]
+        )
+        outcome = await self._commands.submit(
+            CommandType.CANCEL, {"order_id": order_id}, node_id=link.node_id
+        )
+        async with self._db.session() as session:
+            await AuditRepo(session).add(
+                _actor(caller),
+                "order.cancel",
+                order_id,
+                {
+                    "account": order["account"],
+                    "symbol": order["symbol"],
+                    "command_id": outcome.command["id"],
+                    "status": outcome.command["status"],
+                },
+            )
+            await session.commit()
+        log.info("cancel of %s sent to %s: %s", order_id, link.node_id, outcome.command["status"])
+        return outcome
+
     async def _submit(
         self,
         request: TradeRequest,
@@ -255,6 +314,14 @@ class TradeService:
                 return None  # the gate refuses: account_unknown
             await asyncio.sleep(ACCOUNT_POLL)
         return account
+
+
+def _actor(caller: str | None) -> str:
+    """The audit log's actor: ``user:NAME`` / ``apikey:NAME`` as the caller gives it, and a
+    bare API key name as ``apikey:NAME``."""
+    if not caller:
+        return "apikey:unknown"
+    return caller if ":" in caller else f"apikey:{caller}"
 
 
 def _decision(

@@ -92,7 +92,9 @@ AS_FAST_AS_POSSIBLE = 0.0
 SUFFIXES = (".csv", ".txt", ".parquet")
 DAILY_CLOSE = time(15, 0)
 DEPTH = 5
-_SEGMENTS = ((time(9, 15), time(11, 30)), (time(13, 0), time(15, 0)))  # as TradingDayClock
+# The trading sessions (TradingDayClock adds a quiet minute after the close, which carries
+# no bars or snapshots to replay).
+_SEGMENTS = ((time(9, 15), time(11, 30)), (time(13, 0), time(15, 0)))
 _DAY_SECONDS = 8100 + 7200
 _MAX_DECIMALS = 6
 _INDEX_COLUMNS = frozenset({"", "unnamed: 0", "__index_level_0__"})

@@ -7,6 +7,7 @@ from .commands import CommandRepo, DecisionRepo
 from .market import BarRepo, QuoteRepo, SymbolRepo
 from .nodes import NodeRepo
 from .trading import AccountRepo, OrderRepo, PositionRepo, TradeRepo
+from .users import UserRepo, UserSessionRepo
 
 __all__ = [
     "AccountRepo",
@@ -24,4 +25,6 @@ __all__ = [
     "SettingRepo",
     "SymbolRepo",
     "TradeRepo",
+    "UserRepo",
+    "UserSessionRepo",
 ]

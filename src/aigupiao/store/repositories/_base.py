@@ -17,8 +17,8 @@ from aigupiao.domain.symbols import Symbol
 
 from ..models import Base
 
-# Rows per multi-row INSERT: far below the bind-parameter limits of both databases.
-UPSERT_CHUNK = 500
+# Rows per executemany of an upsert: bounds one statement's memory, not its speed.
+UPSERT_CHUNK = 2_000
 
 # Statements on the command path, built once per dialect and run with parameters:
 # building a statement and its cache key costs more than SQLite takes to run it.
@@ -64,17 +64,28 @@ class Repository:
         return statement
 
     async def _upsert(self, table: Table, rows: Sequence[dict[str, Any]], keys: list[str]) -> None:
-        """INSERT ... ON CONFLICT (keys) DO UPDATE every other column; last row per key wins."""
+        """INSERT ... ON CONFLICT (keys) DO UPDATE every other column; last row per key wins.
+
+        Every row has the same columns. The statement is built once per table and column
+        set and run for all rows at once (the driver's executemany), so a full-market
+        batch costs no SQL compilation.
+        """
         unique = list({tuple(row[k] for k in keys): row for row in rows}.values())
-        for start in range(0, len(unique), UPSERT_CHUNK):
-            chunk = unique[start : start + UPSERT_CHUNK]
-            statement = self._insert(table).values(chunk)
+        if not unique:
+            return
+        columns = tuple(unique[0])
+
+        def build() -> Any:
+            statement = self._insert(table)
             updates = {
-                column: statement.excluded[column] for column in chunk[0] if column not in keys
+                column: statement.excluded[column] for column in columns if column not in keys
             }
-            await self._session.execute(
-                statement.on_conflict_do_update(index_elements=keys, set_=updates)
-            )
+            return statement.on_conflict_do_update(index_elements=keys, set_=updates)
+
+        name = f"upsert:{table.name}:{','.join(keys)}:{','.join(columns)}"
+        statement = self._prepared(name, build)
+        for start in range(0, len(unique), UPSERT_CHUNK):
+            await self._session.execute(statement, unique[start : start + UPSERT_CHUNK])
 
     async def _execute_count(self, statement: Any, parameters: dict[str, Any] | None = None) -> int:
         """Run a write statement and return how many rows it changed."""

@@ -22,10 +22,22 @@ class AuditRepo(Repository):
             )
         )
 
-    async def list(self, *, limit: int = 200) -> list[dict[str, Any]]:
-        """Entries, newest first."""
+    async def list(
+        self, *, limit: int = 200, actor: str | None = None, action: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Entries, newest first; only ``actor``'s, only ``action`` (a trailing ``*`` matches
+        a prefix: ``user.*``) if given."""
         c = _audit.c
-        return await self._all(select(_audit).order_by(c.id.desc()).limit(limit))
+        statement = select(_audit)
+        if actor is not None:
+            statement = statement.where(c.actor == actor)
+        if action is not None:
+            statement = statement.where(
+                c.action.startswith(action[:-1], autoescape=True)
+                if action.endswith("*")
+                else c.action == action
+            )
+        return await self._all(statement.order_by(c.id.desc()).limit(limit))
 
 
 class SettingRepo(Repository):
@@ -33,6 +45,12 @@ class SettingRepo(Repository):
         """The stored JSON value, or None."""
         c = _settings.c
         return await self._session.scalar(select(c.value).where(c.key == key))
+
+    async def all(self) -> dict[str, Any]:
+        """Every stored setting, by key."""
+        c = _settings.c
+        rows = await self._all(select(c.key, c.value).order_by(c.key))
+        return {row["key"]: row["value"] for row in rows}
 
     async def set(self, key: str, value: Any) -> None:
         await self._upsert(

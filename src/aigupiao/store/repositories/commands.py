@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from aigupiao.domain.decisions import (
     COMMAND_TRANSITIONS,
@@ -17,7 +18,7 @@ from aigupiao.domain.decisions import (
 )
 
 from ..errors import DuplicateClientOrderId, NotFound
-from ..models import CommandRow, DecisionRow
+from ..models import CommandRow, DecisionRow, OrderEventRow, OrderRow, TradeRow
 from ._base import Repository, table, text_value
 
 _commands = table(CommandRow)
@@ -30,6 +31,10 @@ for (_source, _trigger), _target in COMMAND_TRANSITIONS.items():
         raise AssertionError(f"trigger {_trigger} has more than one target")
     _SOURCES.setdefault(_trigger, []).append(_source.value)
 _decisions = table(DecisionRow)
+Rows = list[dict[str, Any]]  # (``list`` is a method name inside the repositories)
+_orders = table(OrderRow)
+_order_events = table(OrderEventRow)
+_trades = table(TradeRow)
 _INSERT_DECISION = _decisions.insert()
 
 # Commands a node should (still) receive after it reconnects. ``unknown`` is left
@@ -248,13 +253,78 @@ class DecisionRepo(Repository):
         )
 
     async def list(
-        self, *, limit: int = 200, verdict: str | None = None, symbol: str | None = None
+        self,
+        *,
+        limit: int = 200,
+        verdict: str | None = None,
+        symbol: str | None = None,
+        account: str | None = None,
+        strategy: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Decisions, newest first."""
+        """Decisions, newest first; ``since <= ts < until``. ``before_id`` pages on: only
+        decisions older than that one (in the same order), none if it is unknown."""
         c = _decisions.c
         statement = select(_decisions).order_by(c.ts.desc(), c.id.desc()).limit(limit)
         if verdict is not None:
             statement = statement.where(c.verdict == text_value(verdict))
         if symbol is not None:
             statement = statement.where(c.symbol == text_value(symbol))
+        if account is not None:
+            statement = statement.where(c.account == account)
+        if strategy is not None:
+            statement = statement.where(c.strategy == strategy)
+        if since is not None:
+            statement = statement.where(c.ts >= since)
+        if until is not None:
+            statement = statement.where(c.ts < until)
+        if before_id is not None:
+            anchor = await self._session.scalar(select(c.ts).where(c.id == before_id))
+            if anchor is None:
+                return []
+            statement = statement.where(or_(c.ts < anchor, and_(c.ts == anchor, c.id < before_id)))
         return await self._all(statement)
+
+    async def get(self, decision_id: str) -> dict[str, Any] | None:
+        return await self._one(select(_decisions).where(_decisions.c.id == decision_id))
+
+    async def proposed_since(self, since: datetime) -> Rows:
+        """Account, strategy and symbol of every decision from ``since`` on (to restore
+        what the strategies proposed today after a restart)."""
+        c = _decisions.c
+        statement = select(c.account, c.strategy, c.symbol).where(c.ts >= since).distinct()
+        return await self._all(statement)
+
+    async def commands(self, command_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+        """The commands with these ids, by id."""
+        if not command_ids:
+            return {}
+        rows = await self._all(select(_commands).where(_commands.c.id.in_(list(command_ids))))
+        return {row["id"]: row for row in rows}
+
+    async def orders_of(self, command_ids: Collection[str]) -> dict[str, Rows]:
+        """The orders the commands with these ids placed, by command id, oldest first."""
+        if not command_ids:
+            return {}
+        c = _orders.c
+        rows = await self._all(
+            select(_orders).where(c.command_id.in_(list(command_ids))).order_by(c.created_at, c.id)
+        )
+        found: dict[str, Rows] = {}
+        for row in rows:
+            found.setdefault(row["command_id"], []).append(row)
+        return found
+
+    async def order_history(self, order_ids: Collection[str]) -> tuple[Rows, Rows]:
+        """The events and the fills of these orders, each oldest first."""
+        if not order_ids:
+            return [], []
+        ids = list(order_ids)
+        e, t = _order_events.c, _trades.c
+        events = await self._all(
+            select(_order_events).where(e.order_id.in_(ids)).order_by(e.ts, e.id)
+        )
+        fills = await self._all(select(_trades).where(t.order_id.in_(ids)).order_by(t.ts, t.id))
+        return events, fills

@@ -193,3 +193,11 @@ class BarRepo(Repository):
             statement = statement.where(c.end <= end)
         newest = await self._all(statement.order_by(c.end.desc()).limit(limit))
         return newest[::-1]
+
+    async def since(self, freq: str, start: datetime) -> Sequence[dict[str, Any]]:
+        """Every bar of ``freq`` ending at ``start`` or later, by symbol, oldest first
+        (the agent loads the daily history of the whole market with it)."""
+        c = _bars.c
+        return await self._all(
+            select(_bars).where(c.freq == freq, c.end >= start).order_by(c.symbol, c.end)
+        )

@@ -1,4 +1,5 @@
-"""Read endpoints: orders, trades, positions, decisions, commands (quotes and bars: market.py)."""
+"""Read endpoints: orders, trades, positions, commands (quotes and bars: market.py;
+decisions: decisions.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ from aigupiao.domain.errors import DomainError
 from aigupiao.domain.symbols import parse_symbol
 from aigupiao.store import (
     AccountRepo,
-    DecisionRepo,
     OrderRepo,
     PositionRepo,
     TradeRepo,
 )
 
-from ...deps import ApiKeyName, Runtime
+from ...deps import Runtime, Viewer
 from ...errors import InvalidRequest, NotFound
 from ..public import public
 
@@ -33,7 +33,7 @@ def _full_code(code: str) -> str:
 @router.get("/orders")
 async def list_orders(
     runtime: Runtime,
-    _: ApiKeyName,
+    _: Viewer,
     account: str | None = None,
     limit: int = Query(200, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
@@ -44,7 +44,7 @@ async def list_orders(
 @router.get("/trades")
 async def list_trades(
     runtime: Runtime,
-    _: ApiKeyName,
+    _: Viewer,
     account: str | None = None,
     code: str | None = None,
     limit: int = Query(200, ge=1, le=5000),
@@ -56,7 +56,7 @@ async def list_trades(
 
 @router.get("/positions")
 async def list_positions(
-    runtime: Runtime, _: ApiKeyName, account: str | None = None
+    runtime: Runtime, _: Viewer, account: str | None = None
 ) -> list[dict[str, Any]]:
     await runtime.results.flush()  # read your own fills: write pending snapshots first
     async with runtime.db.session() as session:
@@ -64,29 +64,16 @@ async def list_positions(
 
 
 @router.get("/accounts")
-async def list_accounts(runtime: Runtime, _: ApiKeyName) -> list[dict[str, Any]]:
+async def list_accounts(runtime: Runtime, _: Viewer) -> list[dict[str, Any]]:
     await runtime.results.flush()
     async with runtime.db.session() as session:
         return public(await AccountRepo(session).list())
 
 
-@router.get("/decisions")
-async def list_decisions(
-    runtime: Runtime,
-    _: ApiKeyName,
-    verdict: str | None = None,
-    code: str | None = None,
-    limit: int = Query(200, ge=1, le=5000),
-) -> list[dict[str, Any]]:
-    symbol = _full_code(code) if code else None
-    async with runtime.db.session() as session:
-        return public(await DecisionRepo(session).list(limit=limit, verdict=verdict, symbol=symbol))
-
-
 @router.get("/commands")
 async def list_commands(
     runtime: Runtime,
-    _: ApiKeyName,
+    _: Viewer,
     status: str | None = None,
     node_id: str | None = None,
     limit: int = Query(100, ge=1, le=5000),
@@ -95,7 +82,7 @@ async def list_commands(
 
 
 @router.get("/commands/{command_id}")
-async def get_command(command_id: str, runtime: Runtime, _: ApiKeyName) -> dict[str, Any]:
+async def get_command(command_id: str, runtime: Runtime, _: Viewer) -> dict[str, Any]:
     row = await runtime.commands.get(command_id)
     if row is None:
         raise NotFound(f"指令 {command_id} 不存在", f"no command {command_id}")

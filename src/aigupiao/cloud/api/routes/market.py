@@ -21,10 +21,11 @@ from fastapi import APIRouter, Query, Request, Response, WebSocket, WebSocketDis
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import parse_symbol
+from aigupiao.domain.users import Role
 from aigupiao.market.quote_json import quote_to_dict
 from aigupiao.store import BarRepo, QuoteRepo, SymbolRepo
 
-from ...deps import ApiKeyName, ReaderName, Runtime
+from ...deps import Reader, Runtime, Trader, Viewer, websocket_principal
 from ...errors import InvalidRequest, NotFound, ServiceError
 from ...runtime import CloudRuntime
 from ...services.stream import ALL, MAX_CODES, QuoteStream, StreamClient
@@ -35,6 +36,7 @@ router = APIRouter(prefix="/api", tags=["market"])
 FREQS = ("1m", "1d")
 MAX_PUSH = 10_000  # quotes per request or message
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
 SEND_TIMEOUT = 10.0
 
 _PUSH_BODY = {
@@ -81,7 +83,7 @@ _PUSH_BODY = {
 @router.get("/quotes")
 async def list_quotes(
     runtime: Runtime,
-    _: ReaderName,
+    _: Reader,
     response: Response,
     codes: Annotated[
         str | None, Query(description="逗号分隔的代码 (comma-separated codes), sh600519,sz000001")
@@ -102,7 +104,7 @@ async def list_quotes(
 
 
 @router.get("/quotes/{code}")
-async def get_quote(code: str, runtime: Runtime, _: ReaderName) -> dict[str, Any]:
+async def get_quote(code: str, runtime: Runtime, _: Reader) -> dict[str, Any]:
     """The latest quote of one symbol: from memory, else the last one stored."""
     full = _full_code(code)
     quote = runtime.market.quote(full)
@@ -123,7 +125,7 @@ async def get_quote(code: str, runtime: Runtime, _: ReaderName) -> dict[str, Any
 async def list_bars(
     code: str,
     runtime: Runtime,
-    _: ReaderName,
+    _: Reader,
     freq: Annotated[str, Query(description="1m 或 1d")] = "1m",
     start: Annotated[
         str | None, Query(description="起始日期或时间 (ISO 8601; 无时区为北京时间)")
@@ -158,7 +160,7 @@ async def list_bars(
 
 
 @router.get("/market/stats")
-async def market_stats(runtime: Runtime, _: ApiKeyName) -> dict[str, Any]:
+async def market_stats(runtime: Runtime, _: Viewer) -> dict[str, Any]:
     """Accepted and refused quotes by source (and reason), bars, raw snapshots, streams."""
     return market_counters(runtime)
 
@@ -179,7 +181,7 @@ def market_counters(runtime: CloudRuntime) -> dict[str, Any]:
 
 
 @router.post("/market/quotes", openapi_extra=_PUSH_BODY)
-async def push_quotes(request: Request, runtime: Runtime, key: ApiKeyName) -> dict[str, Any]:
+async def push_quotes(request: Request, runtime: Runtime, caller: Trader) -> dict[str, Any]:
     """外部行情推送 (external pushers): a batch of quotes; each is validated on its own.
 
     Answers how many were accepted and, for each refused one, its index, code and reason.
@@ -195,14 +197,14 @@ async def push_quotes(request: Request, runtime: Runtime, key: ApiKeyName) -> di
     items = _push_items(body)
     if isinstance(items, str):
         raise InvalidRequest(*_PUSH_SHAPE_ERRORS[items], code=items)
-    return runtime.market.push(items, f"push:{key}")
+    return runtime.market.push(items, f"push:{caller.name}")
 
 
 @router.websocket("/market/ws")
 async def push_socket(websocket: WebSocket) -> None:
     """外部行情推送 (external pushers) over a WebSocket: one batch per message, one ack each."""
     runtime: CloudRuntime = websocket.app.state.runtime
-    name = await _accept(websocket, runtime)
+    name = await _accept(websocket, runtime, Role.TRADER)
     if name is None:
         return
     source = f"push:{name}"
@@ -264,7 +266,7 @@ async def stream(websocket: WebSocket) -> None:
     ``{"type": "quotes", "quotes": [...]}``.
     """
     runtime: CloudRuntime = websocket.app.state.runtime
-    if await _accept(websocket, runtime) is None:
+    if await _accept(websocket, runtime, Role.VIEWER) is None:
         return
     lock = asyncio.Lock()
 
@@ -434,19 +436,19 @@ def _stored_quote(row: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-async def _accept(websocket: WebSocket, runtime: CloudRuntime) -> str | None:
-    """Accept the socket and check its API key (``?api_key=``, ``X-API-Key`` or
-    ``Authorization: Bearer``); a bad key closes it with 4401. Returns the key's name."""
-    key = websocket.query_params.get("api_key") or websocket.headers.get("x-api-key")
-    authorization = websocket.headers.get("authorization", "")
-    if not key and authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
+async def _accept(websocket: WebSocket, runtime: CloudRuntime, needed: Role) -> str | None:
+    """Accept the socket and check its caller: an API key (``?api_key=``, ``X-API-Key`` or
+    ``Authorization: Bearer``) or a dashboard session (bearer or the session cookie). No or
+    bad credentials close it with 4401, a role below ``needed`` with 4403. Returns the
+    caller's name."""
+    principal, refusal = await websocket_principal(websocket, runtime, needed)
     # Accept before closing: a close before the handshake is a bare HTTP 403.
     await websocket.accept()
-    name = await runtime.auth.name_of(key, nodes=False) if key else None
-    if name is None:
-        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="invalid API key")
-    return name
+    if principal is None:
+        reason = "forbidden" if refusal == CLOSE_FORBIDDEN else "invalid credentials"
+        await websocket.close(code=refusal, reason=reason)
+        return None
+    return principal.name
 
 
 async def _receive_text(websocket: WebSocket) -> str | None:

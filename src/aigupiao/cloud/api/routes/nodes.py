@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aigupiao.store import AuditRepo, DuplicateName, NodeRepo, NodeTokenRepo
 
-from ...deps import ApiKeyName, Runtime
+from ...deps import NodeTokenAdmin, Runtime, Viewer
 from ...errors import InvalidRequest, NotFound
 
 router = APIRouter(prefix="/api/nodes", tags=["nodes"])
@@ -22,7 +22,7 @@ class NodeTokenCreate(BaseModel):
 
 
 @router.get("")
-async def list_nodes(runtime: Runtime, _: ApiKeyName) -> list[dict[str, Any]]:
+async def list_nodes(runtime: Runtime, _: Viewer) -> list[dict[str, Any]]:
     """Every node ever registered, with its live state (online / degraded / offline)."""
     async with runtime.db.session() as session:
         rows = await NodeRepo(session).list()
@@ -33,7 +33,7 @@ async def list_nodes(runtime: Runtime, _: ApiKeyName) -> list[dict[str, Any]]:
 
 
 @router.get("/tokens")
-async def list_tokens(runtime: Runtime, _: ApiKeyName) -> list[dict[str, Any]]:
+async def list_tokens(runtime: Runtime, _: NodeTokenAdmin) -> list[dict[str, Any]]:
     """Node tokens by name (only a prefix of each token; the token itself is never stored)."""
     async with runtime.db.session() as session:
         return await NodeTokenRepo(session).list()
@@ -41,13 +41,13 @@ async def list_tokens(runtime: Runtime, _: ApiKeyName) -> list[dict[str, Any]]:
 
 @router.post("/tokens", status_code=201)
 async def create_token(
-    body: NodeTokenCreate, runtime: Runtime, key_name: ApiKeyName
+    body: NodeTokenCreate, runtime: Runtime, caller: NodeTokenAdmin
 ) -> dict[str, str]:
     """Create a node token. The answer is the only time the token is shown."""
     async with runtime.db.session() as session:
         try:
             token = await NodeTokenRepo(session).add(body.name, body.account)
-            await AuditRepo(session).add(key_name, "node_token.create", body.name,
+            await AuditRepo(session).add(caller.actor, "node_token.create", body.name,
                                          {"account": body.account})  # fmt: skip
         except DuplicateName as exc:
             raise InvalidRequest(
@@ -59,12 +59,12 @@ async def create_token(
 
 
 @router.delete("/tokens/{name}")
-async def revoke_token(name: str, runtime: Runtime, key_name: ApiKeyName) -> dict[str, Any]:
+async def revoke_token(name: str, runtime: Runtime, caller: NodeTokenAdmin) -> dict[str, Any]:
     """Revoke a token; a node connected with it is disconnected at once (close code 4401)."""
     async with runtime.db.session() as session:
         revoked = await NodeTokenRepo(session).revoke(name)
         if revoked:
-            await AuditRepo(session).add(key_name, "node_token.revoke", name, {})
+            await AuditRepo(session).add(caller.actor, "node_token.revoke", name, {})
         await session.commit()
     if not revoked:
         raise NotFound(f"没有名为 {name} 的有效节点令牌", f"no active node token named {name}")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aigupiao.risk import TradingState
 
-from ...deps import ApiKeyName, Runtime
+from ...deps import ApiKeyName, Runtime, Viewer
 
 router = APIRouter(prefix="/api/risk", tags=["risk"])
 
@@ -39,7 +39,7 @@ class LimitsUpdate(_Body):
 
 
 @router.get("/state")
-async def get_state(runtime: Runtime, _: ApiKeyName, account: str | None = None) -> dict[str, Any]:
+async def get_state(runtime: Runtime, _: Viewer, account: str | None = None) -> dict[str, Any]:
     """Trading states: global and per account (with ``account``: the one its orders obey)."""
     return runtime.risk.describe_states(account)
 
@@ -54,7 +54,7 @@ async def put_state(body: StateUpdate, runtime: Runtime, caller: ApiKeyName) -> 
 
 
 @router.get("/limits")
-async def get_limits(runtime: Runtime, _: ApiKeyName, account: str | None = None) -> dict[str, Any]:
+async def get_limits(runtime: Runtime, _: Viewer, account: str | None = None) -> dict[str, Any]:
     """The limits in force for ``account`` (default: those of accounts without their own)."""
     return runtime.risk.describe_limits(account)
 

@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from aigupiao.domain.decisions import CommandType
+from aigupiao.store import AuditRepo
 
-from ...deps import ApiKeyName, Runtime
+from ...deps import ApiKeyName, Runtime, Viewer
 from ...services.commands import Outcome
 from ...services.trading import MANUAL, OUTSIDE_AGENT, TradeRequest
 from ..schemas import AgentTradeCreate, CommandPublic, DataType, ExportCreate, Routing, TradeCreate
@@ -53,7 +55,23 @@ async def _trade(
         endpoint=endpoint,
         caller=caller,
     )
-    return _answer(await runtime.trading.place(request, strategy=strategy))
+    outcome = await runtime.trading.place(request, strategy=strategy)
+    async with runtime.db.session() as session:  # who sent which order (risk refusals are
+        await AuditRepo(session).add(  # stored as rejected decisions, not here)
+            caller,
+            "order.place",
+            outcome.command["id"],
+            {
+                "endpoint": endpoint,
+                "action": action,
+                "stock_code": body.stock_code,
+                "quantity": body.quantity,
+                "price": None if body.price is None else str(body.price),
+                "status": outcome.command["status"],
+            },
+        )
+        await session.commit()
+    return _answer(outcome)
 
 
 @router.post("/execute-trade", response_model=CommandPublic, responses=_RESPONSES)
@@ -83,6 +101,30 @@ async def agent_sell(body: AgentTradeCreate, runtime: Runtime, caller: ApiKeyNam
     )
 
 
+class CancelCreate(BaseModel):
+    """A cancel of one open order (the ``order_id`` of ``GET /api/orders``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=64)
+    account: str | None = Field(None, description="the order must be this account's")
+
+
+_CANCEL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: _RESPONSES[202],
+    404: {"description": "no such order (detail.code unknown_order)"},
+    409: {"description": "the order is already final (order_final), or its node is not connected"},
+}
+
+
+@router.post("/cancel-order", response_model=CommandPublic, responses=_CANCEL_RESPONSES)
+async def cancel_order(body: CancelCreate, runtime: Runtime, caller: ApiKeyName) -> JSONResponse:
+    """Cancel an open order through the node that placed it and wait up to ``api_timeout``
+    for the broker's answer. Allowed in every trading state (REDUCING and HALTED too):
+    a cancel only reduces exposure. A broker refusal is answered with status ``rejected``."""
+    return _answer(await runtime.trading.cancel(body.order_id, account=body.account, caller=caller))
+
+
 async def _export(runtime: Runtime, data_type: DataType, routing: Routing) -> JSONResponse:
     outcome = await runtime.commands.submit(
         CommandType.EXPORT,
@@ -107,7 +149,7 @@ async def agent_export(
 
 
 @router.get("/local-status")
-async def local_status(runtime: Runtime, _: ApiKeyName) -> dict[str, Any]:
+async def local_status(runtime: Runtime, _: Viewer) -> dict[str, Any]:
     """Which local nodes are connected, and since when."""
     nodes = [link.describe(runtime.hub.heartbeat_s) for link in runtime.hub.links.values()]
     return {

@@ -1,0 +1,28 @@
+import { createPinia } from 'pinia'
+import { createApp } from 'vue'
+import App from './App.vue'
+import { onUnauthorized } from './api/client'
+import { i18n } from './i18n'
+import { router } from './router'
+import { useAuthStore } from './stores/auth'
+import { streamOptions, useQuotesStore } from './stores/quotes'
+import './style.css'
+
+const app = createApp(App)
+const pinia = createPinia()
+app.use(pinia).use(i18n).use(router)
+
+// A 401 anywhere (REST or the stream) means the session is over: back to the login page.
+function sessionEnded(): void {
+  const auth = useAuthStore(pinia)
+  if (!auth.loggedIn && router.currentRoute.value.name === 'login') return
+  auth.expired()
+  useQuotesStore(pinia).stop()
+  const here = router.currentRoute.value
+  if (here.name !== 'login') void router.push({ name: 'login', query: { redirect: here.fullPath } })
+}
+onUnauthorized(sessionEnded)
+streamOptions.onUnauthorized = sessionEnded
+
+document.documentElement.lang = i18n.global.locale.value
+app.mount('#app')
