@@ -29,6 +29,9 @@ bench: setup
 	$(BIN)/aigupiao bench link --commands 1000 --chaos --json
 	$(BIN)/aigupiao bench broker --orders 100000 --json
 	$(BIN)/aigupiao bench agent --symbols 5500 --json
+	$(BIN)/aigupiao bench chagubang --json
+	$(BIN)/aigupiao bench pipeline --symbols 5500 --rounds 60 --json
+	$(BIN)/aigupiao bench dashboard --json
 
 # The dashboard in headless Chromium (tests/browser), saving each screen under docs/screenshots/.
 screenshots: setup

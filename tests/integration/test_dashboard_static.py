@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import httpx
@@ -67,3 +68,46 @@ async def test_without_a_build_the_root_says_how_to_make_one(tmp_path: Path) -> 
         assert root.status_code == 200 and "make web" in root.text and "/docs" in root.text
         assert (await client.get("/market")).status_code == 404
         assert (await client.get("/assets/index.js")).status_code == 404
+
+
+async def test_assets_go_out_precompressed_and_a_new_build_is_served_at_once(
+    tmp_path: Path,
+) -> None:
+    static = _build(tmp_path / "site" / "static")
+    brotli = b"as the build compressed it"  # sent as is: the server never decodes it
+    (static / "assets" / "index-3f9a.js.br").write_bytes(brotli)
+    (static / "assets" / "index-3f9a.js.gz").write_bytes(gzip.compress(SCRIPT.encode()))
+
+    async def raw(client: httpx.AsyncClient, accept: str) -> tuple[httpx.Response, bytes]:
+        headers = {"Accept-Encoding": accept}
+        async with client.stream("GET", "/assets/index-3f9a.js", headers=headers) as answer:
+            return answer, b"".join([chunk async for chunk in answer.aiter_raw()])
+
+    async with (
+        running_stack(tmp_path, with_node=False, server={"static_dir": str(static)}) as stack,
+        httpx.AsyncClient(base_url=stack.cloud_url) as client,
+    ):
+        cases = (
+            ("gzip, deflate, br", "br"),
+            ("gzip", "gzip"),
+            ("br;q=0, gzip", "gzip"),
+            ("identity", None),
+        )
+        for accept, coding in cases:
+            answer, body = await raw(client, accept)
+            assert answer.status_code == 200, accept
+            assert answer.headers.get("content-encoding") == coding, accept
+            assert answer.headers["content-type"].startswith("text/javascript"), accept
+            assert answer.headers["cache-control"] == ASSET_CACHE
+            assert answer.headers["vary"] == "Accept-Encoding"
+            expected = {"br": brotli, "gzip": None, None: SCRIPT.encode()}[coding]
+            if coding == "gzip":
+                assert gzip.decompress(body).decode() == SCRIPT
+            else:
+                assert body == expected, accept
+
+        assert (await client.get("/")).text == INDEX
+        rebuilt = INDEX.replace("3f9a", "77be") + "<!-- a new build -->"
+        (static / "index.html").write_text(rebuilt)
+        for path in ("/", "/market"):
+            assert (await client.get(path)).text == rebuilt

@@ -1,12 +1,20 @@
 import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'
-import { onUnauthorized } from './api/client'
+import { createApi, installApi, onUnauthorized } from './api/client'
+import { createEarly } from './early'
 import { i18n } from './i18n'
-import { router } from './router'
+import { preloadRoute, router } from './router'
 import { useAuthStore } from './stores/auth'
 import { streamOptions, useQuotesStore } from './stores/quotes'
 import './style.css'
+
+// Before anything else: the screen's code and first requests go out now, beside the
+// session check that the router's first navigation makes (see early.ts).
+const early = createEarly()
+installApi(createApi({ fetch: early.fetch }))
+early.start((api) => void api.me()) // first: every screen's guard waits for it
+preloadRoute(router, window.location.pathname + window.location.search + window.location.hash, early)
 
 const app = createApp(App)
 const pinia = createPinia()

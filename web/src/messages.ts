@@ -6,7 +6,7 @@ const zh = {
   login: { title: '登录', username: '用户名', password: '密码', submit: '登录', busy: '登录中…', hint: '首次启动时 aigupiao up 会打印管理员密码（也写入 var/credentials.json）。' },
   overview: {
     accounts: '账户', equity: '总资产', cash: '可用资金', pnlToday: '今日盈亏', pnlEstimated: '按持仓估算（昨收/成本），不含今日已平仓部分', paper: '模拟', noAccounts: '还没有账户：本地节点连接后会出现。',
-    equityCurve: '资产曲线', noCurve: '资产曲线需要至少两个资产快照（每次成交后记录）；目前还没有。',
+    equityCurve: '资产曲线', noCurve: '资产曲线需要至少两个资产快照（开市期间每分钟按最新行情估值记录，成交后也会记录）；目前还没有。',
     state: '交易状态', halt: '全部停止', reducing: '只减仓', resume: '恢复交易', confirmTitle: '确认切换交易状态', confirmText: '把全部账户的交易状态改为 {state}？', reason: '原因（写入审计日志）',
     states: { active: 'ACTIVE 正常交易', reducing: 'REDUCING 只减仓', halted: 'HALTED 已停止' },
     changedBy: '{actor} 于 {at} 设置', nodes: '本地节点', noNodes: '还没有节点注册过。', online: '在线', degraded: '心跳延迟', offline: '离线', lastSeen: '最后心跳',
@@ -48,7 +48,7 @@ const en: Messages = {
   login: { title: 'Log in', username: 'Username', password: 'Password', submit: 'Log in', busy: 'Logging in…', hint: 'On first start aigupiao up prints the admin password (also in var/credentials.json).' },
   overview: {
     accounts: 'Accounts', equity: 'Equity', cash: 'Cash', pnlToday: "Today's P&L", pnlEstimated: 'Estimated from positions (previous close / cost); excludes positions closed today', paper: 'paper', noAccounts: 'No accounts yet: they appear once a local node connects.',
-    equityCurve: 'Equity curve', noCurve: 'The equity curve needs at least two equity snapshots (taken after each fill); there are none yet.',
+    equityCurve: 'Equity curve', noCurve: 'The equity curve needs at least two equity snapshots (valued at the latest quotes every minute while the market is open, and after each fill); there are none yet.',
     state: 'Trading state', halt: 'Halt all', reducing: 'Reduce only', resume: 'Resume', confirmTitle: 'Confirm the trading state change', confirmText: 'Set the trading state of all accounts to {state}?', reason: 'Reason (kept in the audit log)',
     states: { active: 'ACTIVE trading', reducing: 'REDUCING exits only', halted: 'HALTED nothing trades' },
     changedBy: 'set by {actor} at {at}', nodes: 'Local nodes', noNodes: 'No node has registered yet.', online: 'online', degraded: 'late heartbeat', offline: 'offline', lastSeen: 'last heartbeat',

@@ -2,7 +2,8 @@
  * Today's P&L and the equity curve from what the API reports, exact (Decimal).
  */
 import Decimal from 'decimal.js-light'
-import type { Account, Command, Position, Quote } from './api/types'
+import type { Api } from './api/client'
+import type { Account, EquityPoint, Position, Quote } from './api/types'
 import { dec } from './format'
 
 export interface PnlToday {
@@ -13,9 +14,10 @@ export interface PnlToday {
 
 /**
  * Today's P&L of ``account``: its own ``pnl_today`` or ``equity - day_start_equity``
- * when reported; otherwise the positions' move today: shares held since before today
- * (``available``, T+1) from the previous close, shares bought today from their cost.
- * Null when a held position has no quote to value it.
+ * when reported (the cloud does once the account has equity history); otherwise, for an
+ * account without history, estimated from the positions' move today: shares held since
+ * before today (``available``, T+1) from the previous close, shares bought today from
+ * their cost. Null when a held position has no quote to value it.
  */
 export function pnlToday(account: Account, positions: Position[], quotes: Map<string, Quote>): PnlToday | null {
   const reported = dec(account.pnl_today)
@@ -42,25 +44,44 @@ export function pnlToday(account: Account, positions: Position[], quotes: Map<st
   return { value: total, estimated: true }
 }
 
-export interface EquityPoint {
+export interface CurvePoint {
   ts: string
   equity: string
 }
 
+/** Points of today's curve asked for: a day at the default 60 s interval has fewer. */
+export const CURVE_LIMIT = 2000
+
 /**
- * The equity of ``account`` after each command the node answered with an account
- * snapshot, plus its current equity: oldest first, one point per moment.
+ * The equity history at 1-minute resolution: the last point of each minute, oldest first
+ * (the history has at most one row per ``accounts.equity_interval``, which may be shorter).
  */
-export function equityCurve(account: Account, commands: Command[]): EquityPoint[] {
-  const points = new Map<string, string>()
-  for (const command of commands) {
-    const snapshot = (command.result as { account?: { id?: string; equity?: string } } | null)?.account
-    const ts = command.finished_at
-    if (!snapshot || !ts || snapshot.id !== account.id || dec(snapshot.equity) === null) continue
-    points.set(ts, String(snapshot.equity))
+export function minuteCurve(points: EquityPoint[]): CurvePoint[] {
+  const minutes = new Map<number, CurvePoint>()
+  for (const point of points) {
+    const at = Date.parse(point.ts)
+    if (Number.isNaN(at) || dec(point.equity) === null) continue
+    const minute = Math.floor(at / 60_000)
+    const kept = minutes.get(minute)
+    if (!kept || Date.parse(kept.ts) <= at) minutes.set(minute, { ts: point.ts, equity: point.equity })
   }
-  if (dec(account.equity) !== null && account.updated_at) points.set(account.updated_at, account.equity)
-  return [...points.entries()]
-    .map(([ts, equity]) => ({ ts, equity }))
-    .sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts))
+  return [...minutes.entries()].sort(([a], [b]) => a - b).map(([, point]) => point)
+}
+
+type EquityApi = Pick<Api, 'equity'>
+
+/**
+ * Today's equity curve of each account: its history from ``day_start_at`` (the
+ * snapshot today's P&L starts from, usually yesterday's close) on, per minute. An
+ * account without history gets no points and costs no request.
+ */
+export async function todayCurves(api: EquityApi, accounts: Account[]): Promise<Map<string, CurvePoint[]>> {
+  const curves = await Promise.all(
+    accounts.map(async (account): Promise<[string, CurvePoint[]]> => {
+      if (!account.day_start_at) return [account.id, []]
+      const points = await api.equity(account.id, { start: account.day_start_at, limit: CURVE_LIMIT })
+      return [account.id, minuteCurve(points)]
+    }),
+  )
+  return new Map(curves)
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { Account, Bar, Command, Position, Quote } from '../src/api/types'
+import type { Account, Bar, EquityPoint, Position, Quote } from '../src/api/types'
 import { barIndexAt, movingAverage } from '../src/kline'
-import { equityCurve, pnlToday } from '../src/pnl'
+import { CURVE_LIMIT, minuteCurve, pnlToday, todayCurves } from '../src/pnl'
+import { detail, fakeApi } from './helpers'
 
 const ACCOUNT: Account = {
   id: 'paper-1', node_id: 'local-1', paper: true, cash: '973228.73', frozen_cash: '0.00', equity: '999975.73',
@@ -18,6 +19,9 @@ function quote(code: string, last: string, previous: string): Quote {
 
 describe("today's P&L", () => {
   it('prefers what the account reports', () => {
+    expect(pnlToday({ ...ACCOUNT, pnl_today: '0.00', day_start_equity: '999975.73' }, [], new Map())).toMatchObject({
+      estimated: false,
+    })
     expect(pnlToday({ ...ACCOUNT, pnl_today: '-123.45' }, [], new Map())?.value.toString()).toBe('-123.45')
     const fromStart = pnlToday({ ...ACCOUNT, day_start_equity: '1000000.00' }, [], new Map())
     expect(fromStart).toMatchObject({ estimated: false })
@@ -46,18 +50,49 @@ describe("today's P&L", () => {
 })
 
 describe('equity curve', () => {
-  it('takes the account snapshots of finished commands, oldest first, then now', () => {
-    const commands = [
-      { finished_at: '2026-11-25T01:40:00Z', result: { account: { id: 'paper-1', equity: '999990.00' } } },
-      { finished_at: '2026-11-25T01:30:00Z', result: { account: { id: 'paper-1', equity: '1000000.00' } } },
-      { finished_at: '2026-11-25T01:35:00Z', result: { account: { id: 'other', equity: '5' } } },
-      { finished_at: null, result: null },
-    ] as unknown as Command[]
-    expect(equityCurve(ACCOUNT, commands)).toEqual([
-      { ts: '2026-11-25T01:30:00Z', equity: '1000000.00' },
-      { ts: '2026-11-25T01:40:00Z', equity: '999990.00' },
-      { ts: '2026-11-25T02:00:00Z', equity: '999975.73' },
+  const POINTS: EquityPoint[] = [
+    { ts: '2026-11-24T07:00:00Z', equity: '1000000.00', cash: '1000000.00' }, // yesterday's close
+    { ts: '2026-11-25T01:30:10Z', equity: '999990.00', cash: '852000.00' },
+    { ts: '2026-11-25T01:30:50Z', equity: '999980.50', cash: '852000.00' }, // same minute: wins
+    { ts: '2026-11-25T01:31:00Z', equity: '999975.73', cash: '852000.00' },
+    { ts: 'not a time', equity: '1', cash: '1' },
+    { ts: '2026-11-25T01:32:00Z', equity: 'NaN?', cash: '1' },
+  ]
+
+  it('keeps the last point of each minute, oldest first', () => {
+    expect(minuteCurve([...POINTS].reverse())).toEqual([
+      { ts: '2026-11-24T07:00:00Z', equity: '1000000.00' },
+      { ts: '2026-11-25T01:30:50Z', equity: '999980.50' },
+      { ts: '2026-11-25T01:31:00Z', equity: '999975.73' },
     ])
+    expect(minuteCurve([])).toEqual([])
+  })
+
+  it("asks for each account's history from where today's P&L starts", async () => {
+    const { api, calls } = fakeApi({
+      'GET /api/accounts/paper-1/equity': () => ({ body: POINTS.slice(0, 4) }),
+    })
+    const accounts: Account[] = [
+      { ...ACCOUNT, day_start_at: '2026-11-24T07:00:00Z', day_start_equity: '1000000.00', pnl_today: '-24.27' },
+      { ...ACCOUNT, id: 'new-1', day_start_at: null, day_start_equity: null, pnl_today: null },
+    ]
+    const curves = await todayCurves(api, accounts)
+    expect(curves.get('paper-1')?.map((point) => point.equity)).toEqual(['1000000.00', '999980.50', '999975.73'])
+    expect(curves.get('new-1')).toEqual([]) // no history: no request, the empty state
+    expect(calls).toHaveLength(1)
+    expect(calls[0]?.path).toBe('/api/accounts/paper-1/equity')
+    expect(calls[0]?.query.get('start')).toBe('2026-11-24T07:00:00Z')
+    expect(calls[0]?.query.get('limit')).toBe(String(CURVE_LIMIT))
+  })
+
+  it('reports a failed history read as the API error', async () => {
+    const { api } = fakeApi({
+      'GET /api/accounts/paper-1/equity': () => ({ status: 404, body: detail('not_found', '账户 paper-1 不存在', 'no account paper-1') }),
+    })
+    await expect(todayCurves(api, [{ ...ACCOUNT, day_start_at: '2026-11-24T07:00:00Z' }])).rejects.toMatchObject({
+      status: 404,
+      detail: { code: 'not_found', message: '账户 paper-1 不存在' },
+    })
   })
 })
 

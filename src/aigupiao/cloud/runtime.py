@@ -18,6 +18,7 @@ from .hub import NodeHub
 from .services.agent import AgentRunner
 from .services.bars import BarRecorder
 from .services.commands import CommandService
+from .services.equity import EquityHistory
 from .services.ledger import Ledger, Stats
 from .services.market import Feed, MarketService
 from .services.raw import RawRecorder
@@ -98,7 +99,13 @@ class CloudRuntime:
                 retention_days=market_settings.raw_retention_days,
             )
             market.subscribe_sourced(raw.on_batch)
-        results = ResultRecorder(db, ledger, stats)
+        equity = EquityHistory(
+            db,
+            market_clock,
+            interval=settings.accounts.equity_interval,
+            retention_days=settings.accounts.equity_retention_days,
+        )
+        results = ResultRecorder(db, ledger, stats, equity=equity)
         commands = CommandService(db, hub, results, stats, settings.local_trading)
         agent_settings = settings.agent
         risk = RiskService(
@@ -167,6 +174,13 @@ class CloudRuntime:
         self.tasks.start("token-watch", self._watch_revocations())
         self.tasks.start("ack-writer", self.commands.write_acks(self.stop_event))
         self.tasks.start("snapshot-writer", self.results.run(self.stop_event))
+        self.tasks.start("equity-retention", self.results.equity.run_retention(self.stop_event))
+        self.tasks.start(
+            "equity-marks",
+            self.results.run_marks(
+                self.stop_event, self.market.quote, self.settings.accounts.equity_interval
+            ),
+        )
         if self.settings.agent.enabled:
             self.tasks.start("agent", self.agent.run(self.stop_event))
 

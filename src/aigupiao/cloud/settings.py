@@ -84,6 +84,13 @@ class MarketSection(_Section):
     sina: HttpPollSection = HttpPollSection()
 
 
+class AccountsSection(_Section):
+    equity_interval: float = Field(
+        60, gt=0, description="seconds: at most one equity history row per account per interval"
+    )
+    equity_retention_days: int = Field(400, gt=0, description="days equity history is kept")
+
+
 class ServerSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -116,4 +123,5 @@ class CloudSettings(FileSettings):
     agent: AgentSection = AgentSection()
     market: MarketSection = MarketSection()
     auth: AuthSection = AuthSection()
+    accounts: AccountsSection = AccountsSection()
     log_level: str = "INFO"

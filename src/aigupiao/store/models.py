@@ -257,6 +257,23 @@ class AccountRow(Base):
     updated_at: Mapped[datetime]
 
 
+class AccountSnapshotRow(Base):
+    """An account's equity over time: at most one row per ``accounts.equity_interval``
+    seconds, plus the first snapshot of each trading day. Deleted after
+    ``accounts.equity_retention_days``."""
+
+    __tablename__ = "account_snapshots"
+    __table_args__ = (Index("ix_account_snapshots_account_ts", "account", "ts"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(ID))
+    ts: Mapped[datetime] = mapped_column(index=True)
+    equity: Mapped[Decimal]
+    cash: Mapped[Decimal]
+    frozen_cash: Mapped[Decimal]
+    market_value: Mapped[Decimal]
+
+
 class NodeRow(Base):
     """A local execution node; ``last_seq`` is the last response/event seq received."""
 

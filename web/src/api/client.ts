@@ -21,6 +21,7 @@ import type {
   CommandAnswer,
   Decision,
   DecisionStory,
+  EquityPoint,
   ErrorDetail,
   Health,
   LoginAnswer,
@@ -144,6 +145,11 @@ export function createApi(options: ApiOptions = {}) {
     // -- overview -------------------------------------------------------------------
     health: () => unwrap<Health>(client.GET('/api/health')),
     accounts: () => unwrap<Account[]>(client.GET('/api/accounts')),
+    /** The account's equity history, oldest first (the newest ``limit`` points in range). */
+    equity: (account: string, query: { start?: string; end?: string; limit?: number } = {}) =>
+      unwrap<EquityPoint[]>(
+        client.GET('/api/accounts/{account}/equity', { params: { path: { account }, query } }),
+      ),
     nodes: () => unwrap<Node[]>(client.GET('/api/nodes')),
     riskState: () => unwrap<RiskStates>(client.GET('/api/risk/state', {})),
     setRiskState: (state: TradingStateName, reason: string, account?: string | null) =>

@@ -439,8 +439,35 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Accounts */
+        /**
+         * List Accounts
+         * @description Each account's latest snapshot, with ``day_start_equity`` (the equity of the last
+         *     snapshot before today's 09:15 Beijing time, else today's first), ``day_start_at`` (that
+         *     snapshot's time: today's curve starts there) and ``pnl_today`` (``equity -
+         *     day_start_equity``); all null while the account has no history.
+         */
         get: operations["list_accounts_api_accounts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account}/equity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Account Equity
+         * @description The account's equity history, oldest first: ``[{ts, equity, cash}]``, at most one
+         *     point per ``accounts.equity_interval`` seconds plus each trading day's first.
+         */
+        get: operations["account_equity_api_accounts__account__equity_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2108,6 +2135,46 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     }[];
+                };
+            };
+        };
+    };
+    account_equity_api_accounts__account__equity_get: {
+        parameters: {
+            query?: {
+                /** @description from this time on (ISO 8601; naive: Beijing) */
+                start?: string | null;
+                /** @description up to this time (ISO 8601; naive: Beijing) */
+                end?: string | null;
+                /** @description the newest rows in range */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

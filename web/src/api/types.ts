@@ -37,9 +37,19 @@ export interface Account {
   frozen_cash: DecimalString
   equity: DecimalString
   updated_at: string
-  /** Present once the backend reports it; otherwise estimated from positions. */
+  /** ``equity - day_start_equity``; null while the account has no equity history. */
   pnl_today?: DecimalString | null
+  /** The equity of the last snapshot before today's 09:15 (Beijing), else today's first. */
   day_start_equity?: DecimalString | null
+  /** When that snapshot was taken: today's equity curve starts there. */
+  day_start_at?: string | null
+}
+
+/** One point of an account's equity history (``GET /api/accounts/{account}/equity``). */
+export interface EquityPoint {
+  ts: string
+  equity: DecimalString
+  cash: DecimalString
 }
 
 export interface Position {

@@ -23,6 +23,10 @@ class Ledger:
     def get(self, account_id: str) -> Account | None:
         return self._accounts.get(account_id)
 
+    def accounts(self) -> list[Account]:
+        """Every account's latest snapshot."""
+        return list(self._accounts.values())
+
 
 @dataclass
 class Stats:

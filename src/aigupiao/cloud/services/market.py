@@ -26,9 +26,11 @@ from .ledger import Stats
 
 log = logging.getLogger(__name__)
 
-# Rows written per transaction by the storage tasks; the event loop runs the feed and the
-# agent between two such writes (about 30 ms each on SQLite).
-STORE_CHUNK = 1_000
+# Rows written per transaction by the storage tasks; the event loop runs the feed, the
+# agent and the API's requests between two such writes. SQLite runs on the loop thread
+# (about 30 ms per 1,000 rows), so a chunk is kept to a few ms: a dashboard request that
+# arrives during a flush waits for one chunk, not for the whole market.
+STORE_CHUNK = 250
 
 QUOTES = "quotes"  # event: list[Quote], the accepted quotes of one batch
 SOURCED = "quotes.sourced"  # event: SourcedBatch, the same with the source's name

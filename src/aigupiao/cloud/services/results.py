@@ -3,7 +3,10 @@
 Orders and fills are stored in the same transaction as the command's outcome, before
 the node is told ``received``. Account and position snapshots only ever replace the
 previous one, so they are written a moment later, off the answer's path, by
-:meth:`ResultRecorder.run`; the in-memory :class:`Ledger` has them at once.
+:meth:`ResultRecorder.run`; the in-memory :class:`Ledger` has them at once. Each
+written account snapshot is also added to the account's equity history
+(:class:`~aigupiao.cloud.services.equity.EquityHistory`, throttled there), stamped
+with the market-clock time the cloud received it.
 """
 
 from __future__ import annotations
@@ -11,20 +14,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aigupiao.core.clock import Clock, LiveClock
 from aigupiao.domain.account import Account
+from aigupiao.domain.market import Quote
+from aigupiao.domain.sessions import BEIJING, Phase, is_trading_day, phase_at
 from aigupiao.store import AccountRepo, Database, NodeRepo, OrderRepo, PositionRepo, TradeRepo
 
 from ..hub import NodeLink
+from .equity import EquityHistory
 from .ledger import Ledger, Stats
 
 log = logging.getLogger(__name__)
+
+# Marking to market: prices move in these phases, and once more with the closing match.
+_MARKET_OPEN = frozenset({Phase.OPENING_AUCTION, Phase.CONTINUOUS, Phase.CLOSING_AUCTION})
+_CLOSE, _AFTER_CLOSE = time(15, 0), time(15, 5)
+
+
+def _is_close(moment: datetime) -> bool:
+    """Just after the closing match of a trading day (its prices are the day's last)."""
+    local = moment.astimezone(BEIJING)
+    return _CLOSE <= local.time() < _AFTER_CLOSE and is_trading_day(local.date())
 
 
 @dataclass(frozen=True)
@@ -34,9 +52,30 @@ class _NodeSeen:
 
 
 class ResultRecorder:
-    def __init__(self, db: Database, ledger: Ledger, stats: Stats) -> None:
+    """Stores what nodes report.
+
+    Args:
+        db: the database.
+        ledger: the in-memory latest snapshot per account.
+        stats: counters.
+        equity: the equity history; default: one on the wall clock with the default
+            settings (60 s interval, 400 days).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        ledger: Ledger,
+        stats: Stats,
+        *,
+        equity: EquityHistory | None = None,
+    ) -> None:
         self._db, self._ledger, self._stats = db, ledger, stats
-        self._snapshots: dict[str, tuple[str, Account]] = {}  # account -> (node, snapshot)
+        self.equity = equity or EquityHistory(db, LiveClock(), interval=60, retention_days=400)
+        self._clock: Clock = self.equity.clock
+        # account -> (node, snapshot, when it arrived)
+        self._snapshots: dict[str, tuple[str, Account, datetime]] = {}
+        self._flushing = asyncio.Lock()  # one writer: snapshots land in order
         self._nodes: dict[str, _NodeSeen] = {}
         self._dirty = asyncio.Event()
 
@@ -64,7 +103,7 @@ class ResultRecorder:
         account = result.get("account")
         if account:
             snapshot = self._ledger.update(account)
-            self._snapshots[snapshot.id] = (link.node_id, snapshot)
+            self._snapshots[snapshot.id] = (link.node_id, snapshot, self._clock.now())
         seen = self._nodes.get(link.node_id)
         highest = max(seq or 0, seen.seq or 0) if seen else seq
         self._nodes[link.node_id] = _NodeSeen(link, highest)
@@ -83,15 +122,70 @@ class ResultRecorder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every)
 
+    async def run_marks(
+        self, stop: asyncio.Event, quote_of: Callable[[str], Quote | None], every: float
+    ) -> None:
+        """Every ``every`` seconds while the market is open, :meth:`mark_to_market`."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if stop.is_set():
+                return
+            try:
+                await self.mark_to_market(quote_of)
+            except Exception:  # the next round tries again; a crash would end the curve
+                log.exception("marking accounts to market failed")
+
+    async def mark_to_market(self, quote_of: Callable[[str], Quote | None]) -> int:
+        """Add each known account, its positions valued at the latest quotes, to the
+        equity history, so the curve moves with the market between the node's reports
+        (which come with fills and status answers only). Outside trading hours (after
+        the closing match) nothing moves, so nothing is added. Returns how many accounts
+        were marked."""
+        now = self._clock.now()
+        if phase_at(now) not in _MARKET_OPEN and not _is_close(now):
+            return 0
+        marked = []
+        for snapshot in self._ledger.accounts():
+            positions = []
+            for position in snapshot.positions:
+                quote = quote_of(position.symbol.full)
+                last = quote.last if quote is not None and quote.last > 0 else None
+                positions.append(position if last is None else replace(position, last_price=last))
+            marked.append(replace(snapshot, positions=tuple(positions)))
+        if not marked:
+            return 0
+        async with self._flushing:
+            try:
+                async with self._db.session() as session:
+                    for snapshot in marked:
+                        await self.equity.record(session, snapshot, now)
+                    await session.commit()
+            except BaseException:
+                self.equity.forget()
+                raise
+        return len(marked)
+
     async def flush(self) -> None:
+        """Write what is pending; a caller that finds a flush running waits for it, so
+        after ``flush`` returns every snapshot noted before the call is stored."""
+        async with self._flushing:
+            try:
+                await self._flush()
+            except BaseException:
+                self.equity.forget()  # its rows may have been rolled back
+                raise
+
+    async def _flush(self) -> None:
         self._dirty.clear()
         snapshots, self._snapshots = self._snapshots, {}
         nodes, self._nodes = self._nodes, {}
         if not snapshots and not nodes:
             return
         async with self._db.session() as session:
-            for node_id, snapshot in snapshots.values():
+            for node_id, snapshot, received in snapshots.values():
                 await _write_snapshot(session, node_id, snapshot)
+                await self.equity.record(session, snapshot, received)
             for node_id, seen in nodes.items():
                 await NodeRepo(session).upsert(
                     node_id,

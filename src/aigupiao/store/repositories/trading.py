@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 
-from ..models import AccountRow, OrderEventRow, OrderRow, PositionRow, TradeRow
+from ..models import (
+    AccountRow,
+    AccountSnapshotRow,
+    OrderEventRow,
+    OrderRow,
+    PositionRow,
+    TradeRow,
+)
 from ._base import Repository, table, text_value
 
 _orders = table(OrderRow)
@@ -16,6 +23,7 @@ _order_events = table(OrderEventRow)
 _trades = table(TradeRow)
 _positions = table(PositionRow)
 _accounts = table(AccountRow)
+_snapshots = table(AccountSnapshotRow)
 _INSERT_EVENT = _order_events.insert()
 
 # Filled in when a report leaves them out, and kept from the stored order when a
@@ -214,3 +222,72 @@ class AccountRepo(Repository):
 
     async def list(self) -> list[dict[str, Any]]:
         return await self._all(select(_accounts).order_by(_accounts.c.id))
+
+
+class AccountSnapshotRepo(Repository):
+    """The equity history of accounts (``account_snapshots``); the throttling is the
+    caller's (``cloud/services/equity.py``)."""
+
+    async def add(self, account: str, ts: datetime, values: dict[str, Decimal]) -> int:
+        """Append a row; returns its id. ``values``: equity, cash, frozen_cash, market_value."""
+        result = await self._session.execute(
+            _snapshots.insert().values(account=account, ts=ts, **values)
+        )
+        (row_id,) = cast(CursorResult[Any], result).inserted_primary_key or (None,)
+        assert row_id is not None
+        return int(row_id)
+
+    async def replace(self, row_id: int, ts: datetime, values: dict[str, Decimal]) -> None:
+        """Overwrite a row with a newer snapshot of the same interval."""
+        await self._session.execute(
+            update(_snapshots).where(_snapshots.c.id == row_id).values(ts=ts, **values)
+        )
+
+    async def last(self, account: str) -> dict[str, Any] | None:
+        c = _snapshots.c
+        return await self._one(
+            select(_snapshots)
+            .where(c.account == account)
+            .order_by(c.ts.desc(), c.id.desc())
+            .limit(1)
+        )
+
+    async def last_before(self, account: str, moment: datetime) -> dict[str, Any] | None:
+        """The newest row with ``ts < moment``."""
+        c = _snapshots.c
+        statement = select(_snapshots).where(c.account == account, c.ts < moment)
+        return await self._one(statement.order_by(c.ts.desc(), c.id.desc()).limit(1))
+
+    async def first_since(self, account: str, moment: datetime) -> dict[str, Any] | None:
+        """The oldest row with ``ts >= moment``."""
+        c = _snapshots.c
+        statement = select(_snapshots).where(c.account == account, c.ts >= moment)
+        return await self._one(statement.order_by(c.ts, c.id).limit(1))
+
+    async def list(
+        self,
+        account: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` rows with ``start <= ts <= end``, oldest first."""
+        c = _snapshots.c
+        statement = select(_snapshots).where(c.account == account)
+        if start is not None:
+            statement = statement.where(c.ts >= start)
+        if end is not None:
+            statement = statement.where(c.ts <= end)
+        rows = await self._all(statement.order_by(c.ts.desc(), c.id.desc()).limit(limit))
+        rows.reverse()
+        return rows
+
+    async def delete_before(self, cutoff: datetime, *, limit: int = 10_000) -> int:
+        """Delete up to ``limit`` rows with ``ts < cutoff``; returns how many went.
+
+        Call it until it returns less than ``limit``, committing in between.
+        """
+        c = _snapshots.c
+        doomed = select(c.id).where(c.ts < cutoff).limit(limit).scalar_subquery()
+        return await self._execute_count(delete(_snapshots).where(c.id.in_(doomed)))
