@@ -7,6 +7,7 @@ the trading date, so every rule is a function of ``trading_date``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -115,9 +116,23 @@ class Symbol:
 def parse_symbol(text: str) -> Symbol:
     """Parse ``600519``, ``sh600519``, ``SH600519`` or ``600519.SH`` into a Symbol.
 
+    Symbols are immutable, so each distinct text is parsed once (a bounded cache: codes
+    arrive in every order, quote, position and account snapshot).
+
     Raises:
         InvalidSymbol: not a six-digit code, or no board lists that prefix.
     """
+    if type(text) is str:
+        return _parse_cached(text)
+    return _parse(text)  # refuses anything but a string with InvalidSymbol
+
+
+@functools.lru_cache(maxsize=32_768)
+def _parse_cached(text: str) -> Symbol:
+    return _parse(text)
+
+
+def _parse(text: str) -> Symbol:
     match = _CODE_RE.match(text.strip().lower()) if isinstance(text, str) else None
     if match is None:
         raise InvalidSymbol(

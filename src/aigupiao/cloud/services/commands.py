@@ -21,6 +21,7 @@ from aigupiao.domain.decisions import Command, CommandStatus, CommandType, Decis
 from aigupiao.domain.errors import IllegalTransition
 from aigupiao.protocol import v1
 from aigupiao.store import (
+    AuditRepo,
     CommandRepo,
     Database,
     DecisionRepo,
@@ -35,6 +36,16 @@ from .ledger import Stats
 from .results import ResultRecorder
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AuditNote:
+    """An audit log entry to store with a command (``target`` is the command's id)."""
+
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
 
 _MESSAGES: dict[CommandType, type[v1.Command]] = {
     CommandType.TRADE: v1.TradeCommand,
@@ -94,13 +105,15 @@ class CommandService:
         client_order_id: str | None = None,
         decision_id: str | None = None,
         decision: Decision | None = None,
+        audit: AuditNote | None = None,
         wait: bool = True,
     ) -> Outcome:
         """Store a command, send it, and (if ``wait``) wait up to ``api_timeout`` for its result.
 
         A repeated ``client_order_id`` returns the first command's outcome and sends nothing.
         ``decision`` (accepted by the risk gate) is stored in the same transaction as the
-        command, already linked to it; nothing of it is stored for a repeat.
+        command, already linked to it, and so is ``audit`` (who sent it), with the command
+        as its target; nothing of either is stored for a repeat.
 
         Raises:
             NodeNotConnected: no node to send it to.
@@ -134,6 +147,10 @@ class CommandService:
                 )
                 if decision is not None:
                     await DecisionRepo(session).add(replace(decision, command_id=command.id))
+                if audit is not None:
+                    await AuditRepo(session).add(
+                        audit.actor, audit.action, command.id, audit.detail
+                    )
             except DuplicateClientOrderId:
                 # A retry: answer with the first command, send nothing.
                 existing = await repo.by_client_order_id(client_order_id or "")

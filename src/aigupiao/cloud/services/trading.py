@@ -30,7 +30,7 @@ from aigupiao.store import AuditRepo, CommandRepo, Database, DecisionRepo, Order
 
 from ..errors import InvalidRequest, NotFound, ServiceError
 from ..hub import NodeHub, NodeLink
-from .commands import CommandService, Outcome
+from .commands import AuditNote, CommandService, Outcome
 from .ledger import Ledger
 from .market import MarketService
 from .risk import RiskService
@@ -213,6 +213,7 @@ class TradeService:
                 account=request.account,
                 client_order_id=request.client_order_id,
                 decision=decision,
+                audit=_placed(request),  # who sent which order (refusals: see the decision)
             )
         async with self._db.session() as session:
             # A retry whose first attempt was accepted: the first answer is the answer,
@@ -314,6 +315,21 @@ class TradeService:
                 return None  # the gate refuses: account_unknown
             await asyncio.sleep(ACCOUNT_POLL)
         return account
+
+
+def _placed(request: TradeRequest) -> AuditNote:
+    """The audit entry of an order a caller sent (stored with its command)."""
+    return AuditNote(
+        _actor(request.caller),
+        "order.place",
+        {
+            "endpoint": request.endpoint,
+            "action": request.action,
+            "stock_code": request.stock_code,
+            "quantity": request.quantity,
+            "price": None if request.price is None else str(request.price),
+        },
+    )
 
 
 def _actor(caller: str | None) -> str:

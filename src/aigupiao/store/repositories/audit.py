@@ -16,10 +16,17 @@ _settings = table(SettingRow)
 class AuditRepo(Repository):
     async def add(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         """Record that ``actor`` did ``action`` to ``target``. Append-only."""
+        # Built once: an audit row rides along with every order (same transaction).
+        statement = self._prepared("audit.add", _audit.insert)
         await self._session.execute(
-            _audit.insert().values(
-                ts=self._now(), actor=actor, action=action, target=target, detail=detail
-            )
+            statement,
+            {
+                "ts": self._now(),
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "detail": detail,
+            },
         )
 
     async def list(

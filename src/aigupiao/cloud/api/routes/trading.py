@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigupiao.domain.decisions import CommandType
-from aigupiao.store import AuditRepo
 
 from ...deps import ApiKeyName, Runtime, Viewer
 from ...services.commands import Outcome
@@ -56,21 +55,6 @@ async def _trade(
         caller=caller,
     )
     outcome = await runtime.trading.place(request, strategy=strategy)
-    async with runtime.db.session() as session:  # who sent which order (risk refusals are
-        await AuditRepo(session).add(  # stored as rejected decisions, not here)
-            caller,
-            "order.place",
-            outcome.command["id"],
-            {
-                "endpoint": endpoint,
-                "action": action,
-                "stock_code": body.stock_code,
-                "quantity": body.quantity,
-                "price": None if body.price is None else str(body.price),
-                "status": outcome.command["status"],
-            },
-        )
-        await session.commit()
     return _answer(outcome)
 
 
