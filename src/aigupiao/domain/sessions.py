@@ -25,6 +25,10 @@ class Phase(StrEnum):
     CLOSING_AUCTION = "closing_auction"  # 14:57-15:00
 
 
+# The phases in which quotes move (auctions show indicative prices, continuous trading
+# trades); PRE_OPEN, LUNCH and CLOSED are quiet.
+QUOTING_PHASES = frozenset({Phase.OPENING_AUCTION, Phase.CONTINUOUS, Phase.CLOSING_AUCTION})
+
 _PHASES: tuple[tuple[time, time, Phase], ...] = (
     (time(9, 15), time(9, 25), Phase.OPENING_AUCTION),
     (time(9, 25), time(9, 30), Phase.PRE_OPEN),

@@ -58,13 +58,12 @@ from statistics import NormalDist
 
 from aigupiao.core.clock import Clock
 from aigupiao.domain.market import Level, Quote
-from aigupiao.domain.sessions import BEIJING, Phase, phase_at
+from aigupiao.domain.sessions import BEIJING, QUOTING_PHASES, Phase, phase_at
 from aigupiao.domain.symbols import Board, Symbol, limit_pct, price_limits
 
 from .feeds.base import FeedStats, Publish
 from .universe import SymbolInfo
 
-QUOTING_PHASES = frozenset({Phase.OPENING_AUCTION, Phase.CONTINUOUS, Phase.CLOSING_AUCTION})
 ANCHORS = frozenset({"sh600519", "sz000001"})
 WEAK_SHARE = 0.09
 STRONG_SHARE = 0.06

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aigupiao.core.clock import Clock, LiveClock
 from aigupiao.domain.account import Account
 from aigupiao.domain.market import Quote
-from aigupiao.domain.sessions import BEIJING, Phase, is_trading_day, phase_at
+from aigupiao.domain.sessions import BEIJING, QUOTING_PHASES, is_trading_day, phase_at
 from aigupiao.store import AccountRepo, Database, NodeRepo, OrderRepo, PositionRepo, TradeRepo
 
 from ..hub import NodeLink
@@ -34,8 +34,7 @@ from .ledger import Ledger, Stats
 
 log = logging.getLogger(__name__)
 
-# Marking to market: prices move in these phases, and once more with the closing match.
-_MARKET_OPEN = frozenset({Phase.OPENING_AUCTION, Phase.CONTINUOUS, Phase.CLOSING_AUCTION})
+# Marking to market happens in the quoting phases, and once more just after the closing match.
 _CLOSE, _AFTER_CLOSE = time(15, 0), time(15, 5)
 
 
@@ -143,7 +142,7 @@ class ResultRecorder:
         the closing match) nothing moves, so nothing is added. Returns how many accounts
         were marked."""
         now = self._clock.now()
-        if phase_at(now) not in _MARKET_OPEN and not _is_close(now):
+        if phase_at(now) not in QUOTING_PHASES and not _is_close(now):
             return 0
         marked = []
         for snapshot in self._ledger.accounts():

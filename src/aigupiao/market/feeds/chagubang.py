@@ -36,7 +36,7 @@ from aigupiao.core.clock import Clock, LiveClock
 from aigupiao.core.logging import QuietLog
 from aigupiao.core.retry import Backoff
 from aigupiao.domain.market import Quote
-from aigupiao.domain.sessions import Phase, phase_at
+from aigupiao.domain.sessions import QUOTING_PHASES, phase_at
 from aigupiao.domain.symbols import Board
 
 from .base import FeedError, FeedStats, Publish
@@ -59,7 +59,6 @@ READ_SIZE = 256 * 1024
 BATCH_SIZE = 2_000  # records parsed (and published) between two turns of the reader
 STREAM_LIMIT = 1 << 20  # asyncio stops reading the socket only past 2x this, unread
 STALL_CHECK_SECONDS = 1.0
-TRADING_PHASES = frozenset({Phase.OPENING_AUCTION, Phase.CONTINUOUS, Phase.CLOSING_AUCTION})
 
 
 @dataclass
@@ -274,7 +273,7 @@ class ChagubangFeed:
         if self.stall_timeout is None:
             return False
         silent = time.monotonic() - self._last_data
-        return silent > self.stall_timeout and phase_at(self.clock.now()) in TRADING_PHASES
+        return silent > self.stall_timeout and phase_at(self.clock.now()) in QUOTING_PHASES
 
     def _lost(self, reason: str) -> None:
         """Log the first failure of an outage; later ones only at debug level."""
