@@ -58,7 +58,7 @@ async def get_decisions(
         limit=limit,
         before_id=before_id,
     )
-    return public(rows)  # type: ignore[no-any-return]
+    return public(rows)
 
 
 @router.get("/{decision_id}", responses={404: {"description": "no such decision"}})
@@ -68,4 +68,4 @@ async def get_decision(decision_id: str, runtime: Runtime, _: Viewer) -> dict[st
     story = await decision_story(runtime.db, decision_id)
     if story is None:
         raise NotFound(f"决策 {decision_id} 不存在", f"no decision {decision_id}")
-    return public(story)  # type: ignore[no-any-return]
+    return public(story)
