@@ -77,14 +77,14 @@ async def _verify_key(url: str, key: str) -> str | None:
     db = Database(url)
     try:
         async with db.session() as session:
-            name = await ApiKeyRepo(session).verify(key)
+            found = await ApiKeyRepo(session).verify(key)
             await session.commit()
-            return name
+            return found.name if found else None
     finally:
         await db.dispose()
 
 
-async def _verify_token(url: str, token: str) -> tuple[str, str] | None:
+async def _verify_token(url: str, token: str) -> tuple[str, str, str] | None:
     db = Database(url)
     try:
         async with db.session() as session:
@@ -133,7 +133,7 @@ def test_apikey_add_list_revoke(config: Path, db_url: str) -> None:
 def test_node_add_list_revoke(config: Path, db_url: str) -> None:
     token = last_line(ok(run("node", "add", "pc1", "--account", "acct-9", config=config)))
     assert re.fullmatch(r"agn_[A-Za-z0-9_-]{20,}", token), token
-    assert asyncio.run(_verify_token(db_url, token)) == ("pc1", "acct-9")
+    assert asyncio.run(_verify_token(db_url, token)) == ("pc1", "acct-9", "pc1")
     refused(run("node", "add", "pc1", config=config), "名称已存在", "pc1")
 
     listing = ok(run("node", "list", config=config))

@@ -202,7 +202,9 @@ async def _ensure_credentials(
             api_key = await _add_unique(keys.add, "default")
         node_token = saved.get("node_token")
         if not node_token or await tokens.verify(node_token) is None:
-            node_token = await _add_unique(lambda name: tokens.add(name, account), node_name)
+            node_token = await _add_unique(
+                lambda name: tokens.add(name, account, node_id=node_name), node_name
+            )
         admin_password = None
         users = UserRepo(session)
         if await users.count() == 0:

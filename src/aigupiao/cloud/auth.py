@@ -82,10 +82,11 @@ class Authenticator:
             if nodes or not cached[0].startswith("node:"):
                 return cached[0]
         async with self._db.session() as session:
-            name = await ApiKeyRepo(session).verify(key)
+            found = await ApiKeyRepo(session).verify(key)
+            name = found.name if found else None
             if name is None and nodes:
                 identity = await NodeTokenRepo(session).verify(key)
-                name = f"node:{identity[0]}" if identity else None
+                name = f"node:{identity.name}" if identity else None
             await session.commit()
         if name is not None:
             self._known[digest] = (name, time.monotonic() + self._ttl)

@@ -28,14 +28,26 @@ from .errors import NodeNotConnected
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
 CLOSE_THROTTLED = 4429
 CLOSE_REPLACED = 4409
 CLOSE_TIMEOUT = 4408
 
 
+class NodeCredentials(Protocol):
+    """What a valid node token is for."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def node_id(self) -> str: ...
+
+
 class TokenVerifier(Protocol):
-    async def __call__(self, token: str) -> tuple[str, str] | None:
-        """(token name, account) for a valid token, else None."""
+    async def __call__(self, token: str) -> NodeCredentials | None:
+        """Who a valid token is for, else None."""
         ...
 
 
@@ -156,16 +168,17 @@ class NodeHub:
         # Accept before closing: a close before the handshake would be a bare HTTP 403,
         # and the node could not tell a bad token from a proxy problem.
         await socket.accept()
-        if self.throttle.blocked(host):
-            await socket.close(code=CLOSE_THROTTLED, reason="too many failed logins; wait")
-            return
         token = _bearer(socket)
         identity = await self._verify(token) if token else None
         if identity is None:
+            # Only failures are throttled: a guesser at the real node's address must never
+            # lock the real node (which holds a valid token) out.
+            if self.throttle.blocked(host):
+                await socket.close(code=CLOSE_THROTTLED, reason="too many failed logins; wait")
+                return
             self.throttle.failed(host)
             await socket.close(code=CLOSE_UNAUTHORIZED, reason="invalid node token")
             return
-        token_name, token_account = identity
         link: NodeLink | None = None
         try:
             register = await asyncio.wait_for(_receive_text(socket), timeout=10)
@@ -174,16 +187,35 @@ class NodeHub:
                 await _send_error(socket, None, "register_first", "第一条消息必须是 register")
                 await socket.close(code=1008)
                 return
-            if message.account != token_account:
+            if message.account != identity.account:
                 await _send_error(
                     socket,
                     None,
                     "account_mismatch",
-                    f"该令牌只允许账户 {token_account} (token is for account {token_account})",
+                    f"该令牌只允许账户 {identity.account} "
+                    f"(token is for account {identity.account})",
                 )
                 await socket.close(code=CLOSE_UNAUTHORIZED)
                 return
-            link = await self._attach(socket, message, token_name)
+            if message.node_id != identity.node_id:
+                # A token names its node: registering as another would take over that
+                # node's socket and its commands.
+                self._quiet.warning(
+                    f"node_mismatch/{identity.name}",
+                    "token %s (node %s) tried to register as node %s",
+                    identity.name,
+                    identity.node_id,
+                    message.node_id,
+                )
+                await _send_error(
+                    socket,
+                    None,
+                    "node_mismatch",
+                    f"该令牌只属于节点 {identity.node_id} (token is for node {identity.node_id})",
+                )
+                await socket.close(code=CLOSE_FORBIDDEN, reason="token is for another node")
+                return
+            link = await self._attach(socket, message, identity.name)
             await self._receive_loop(link)
         except WebSocketDisconnect:
             pass

@@ -11,7 +11,7 @@ from aigupiao.core.clock import Clock, LiveClock
 from aigupiao.core.collector import tune_collector
 from aigupiao.core.lifecycle import TaskGroup
 from aigupiao.risk import LIMIT_NAMES, RiskLimits
-from aigupiao.store import Database, NodeTokenRepo, SymbolRepo
+from aigupiao.store import Database, NodeIdentity, NodeTokenRepo, SymbolRepo
 
 from .auth import Authenticator
 from .hub import NodeHub
@@ -66,7 +66,7 @@ class CloudRuntime:
         db = Database(settings.database_url)
         stats, ledger = Stats(), Ledger()
 
-        async def verify_token(token: str) -> tuple[str, str] | None:
+        async def verify_token(token: str) -> NodeIdentity | None:
             async with db.session() as session:
                 identity = await NodeTokenRepo(session).verify(token)
                 await session.commit()

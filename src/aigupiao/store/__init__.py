@@ -7,18 +7,22 @@ Works on SQLite (the embedded default) and PostgreSQL with one schema. Money is
 from .db import DEFAULT_SQLITE_URL, Database, alembic_config
 from .errors import DuplicateClientOrderId, DuplicateName, NotFound
 from .repositories import (
+    SCOPES,
     AccountRepo,
     ApiKeyRepo,
     AuditRepo,
     BarRepo,
     CommandRepo,
     DecisionRepo,
+    KeyIdentity,
+    NodeIdentity,
     NodeRepo,
     NodeTokenRepo,
     OrderRepo,
     PositionRepo,
     QuoteRepo,
     Repository,
+    Scope,
     SettingRepo,
     SymbolRepo,
     TradeRepo,
@@ -29,6 +33,7 @@ from .secrets import hash_secret, new_secret
 
 __all__ = [
     "DEFAULT_SQLITE_URL",
+    "SCOPES",
     "AccountRepo",
     "ApiKeyRepo",
     "AuditRepo",
@@ -38,6 +43,8 @@ __all__ = [
     "DecisionRepo",
     "DuplicateClientOrderId",
     "DuplicateName",
+    "KeyIdentity",
+    "NodeIdentity",
     "NodeRepo",
     "NodeTokenRepo",
     "NotFound",
@@ -45,6 +52,7 @@ __all__ = [
     "PositionRepo",
     "QuoteRepo",
     "Repository",
+    "Scope",
     "SettingRepo",
     "SymbolRepo",
     "TradeRepo",

@@ -296,6 +296,7 @@ class NodeTokenRow(Base):
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(ID))
     account: Mapped[str] = mapped_column(String(ID))
+    node_id: Mapped[str] = mapped_column(String(ID), index=True)  # the one node it may be
     token_hash: Mapped[str] = mapped_column(String(64))
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
@@ -338,6 +339,7 @@ class ApiKeyRow(Base):
     name: Mapped[str] = mapped_column(String(ID))
     key_hash: Mapped[str] = mapped_column(String(64))
     prefix: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(16), server_default="trade")  # read/trade/admin
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]

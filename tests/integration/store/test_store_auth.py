@@ -29,14 +29,14 @@ async def test_api_key_lifecycle(db: Database) -> None:
 
     async with db.session() as session:
         repo = ApiKeyRepo(session)
-        assert await repo.verify(key) == "dashboard"
+        assert await repo.verify(key) == ("dashboard", "trade")
         assert await repo.verify(key + "x") is None
         assert await repo.verify("") is None
         await session.commit()
 
     async with db.session() as session:
         [listed] = await ApiKeyRepo(session).list()
-    assert set(listed) == {"name", "prefix", "created_at", "revoked_at", "last_used_at"}
+    assert set(listed) == {"name", "prefix", "scope", "created_at", "revoked_at", "last_used_at"}
     assert listed["name"] == "dashboard"
     assert key.startswith(listed["prefix"]) and len(listed["prefix"]) < 16
     assert isinstance(listed["last_used_at"], datetime) and listed["last_used_at"].tzinfo
@@ -68,7 +68,7 @@ async def test_api_key_duplicate_name_is_rejected_and_the_session_stays_usable(
         await session.commit()
     async with db.session() as session:
         assert [k["name"] for k in await ApiKeyRepo(session).list()] == ["ci", "other"]
-        assert await ApiKeyRepo(session).verify(first) == "ci"
+        assert await ApiKeyRepo(session).verify(first) == ("ci", "trade")
 
 
 async def test_node_token_lifecycle(db: Database) -> None:
@@ -82,7 +82,7 @@ async def test_node_token_lifecycle(db: Database) -> None:
 
     async with db.session() as session:
         repo = NodeTokenRepo(session)
-        assert await repo.verify(token) == ("pc-1", "acct-1")
+        assert await repo.verify(token) == ("pc-1", "acct-1", "pc-1")
         assert await repo.verify("agn_wrong") is None
         [listed] = await repo.list()
         assert listed["name"] == "pc-1" and listed["account"] == "acct-1"

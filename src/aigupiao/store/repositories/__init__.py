@@ -2,7 +2,7 @@
 
 from ._base import Repository
 from .audit import AuditRepo, SettingRepo
-from .auth import ApiKeyRepo, NodeTokenRepo
+from .auth import SCOPES, ApiKeyRepo, KeyIdentity, NodeIdentity, NodeTokenRepo, Scope
 from .commands import CommandRepo, DecisionRepo
 from .market import BarRepo, QuoteRepo, SymbolRepo
 from .nodes import NodeRepo
@@ -10,18 +10,22 @@ from .trading import AccountRepo, OrderRepo, PositionRepo, TradeRepo
 from .users import UserRepo, UserSessionRepo
 
 __all__ = [
+    "SCOPES",
     "AccountRepo",
     "ApiKeyRepo",
     "AuditRepo",
     "BarRepo",
     "CommandRepo",
     "DecisionRepo",
+    "KeyIdentity",
+    "NodeIdentity",
     "NodeRepo",
     "NodeTokenRepo",
     "OrderRepo",
     "PositionRepo",
     "QuoteRepo",
     "Repository",
+    "Scope",
     "SettingRepo",
     "SymbolRepo",
     "TradeRepo",
