@@ -12,6 +12,7 @@ screenshots`` sets ``docs/screenshots``) under stable names, else to a temporary
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -60,9 +61,17 @@ class UpServer:
         return self.credentials["admin_password"]
 
     def api(self) -> httpx.Client:
-        """An HTTP client with the API key (machine access, role trader)."""
+        """An HTTP client with the API key (machine access, scope trade: role trader)."""
         headers = {"Authorization": f"Bearer {self.credentials['api_key']}"}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    @contextlib.contextmanager
+    def admin(self) -> Iterator[httpx.Client]:
+        """An HTTP client logged in as the first admin (node tokens need admin rights)."""
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            login = {"username": "admin", "password": self.admin_password}
+            client.post("/api/auth/login", json=login).raise_for_status()
+            yield client
 
 
 def _missing(what: str) -> None:
@@ -209,12 +218,28 @@ def _context(browser: Any, up: UpServer, viewport: dict[str, int]) -> Any:
     )
 
 
+def csp_violations(page: Any) -> list[str]:
+    """The Content-Security-Policy violations ``page`` reports from now on (the console
+    errors Chromium logs for whatever the policy blocks)."""
+    found: list[str] = []
+
+    def seen(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(message.text)
+
+    page.on("console", seen)
+    return found
+
+
 @pytest.fixture
 def anonymous_page(browser: Any, up: UpServer) -> Iterator[Any]:
     """A desktop page with no session (for the login screen)."""
     context = _context(browser, up, DESKTOP)
     try:
-        yield context.new_page()
+        new_page = context.new_page()
+        violations = csp_violations(new_page)
+        yield new_page
+        assert violations == [], violations
     finally:
         context.close()
 
@@ -235,8 +260,10 @@ def page(browser: Any, up: UpServer) -> Iterator[Any]:
     context = login_context(browser, up, DESKTOP)
     try:
         new_page = context.new_page()
+        violations = csp_violations(new_page)
         new_page.goto("/")
         yield new_page
+        assert violations == [], violations  # the dashboard works under its policy
     finally:
         context.close()
 
@@ -247,8 +274,10 @@ def phone_page(browser: Any, up: UpServer) -> Iterator[Any]:
     context = login_context(browser, up, PHONE)
     try:
         new_page = context.new_page()
+        violations = csp_violations(new_page)
         new_page.goto("/")
         yield new_page
+        assert violations == [], violations
     finally:
         context.close()
 

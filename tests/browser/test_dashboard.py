@@ -235,8 +235,8 @@ def test_revoking_the_node_token_takes_the_node_offline(
     token.get_by_test_id("token-revoke").click()
 
     def revoked() -> bool:
-        with up.api() as api:
-            tokens = api.get("/api/nodes/tokens").json()
+        with up.admin() as admin:
+            tokens = admin.get("/api/nodes/tokens").json()
         return any(t["name"] == "local-1" and t["revoked_at"] for t in tokens)
 
     confirm_until(page, revoked)

@@ -84,6 +84,17 @@ async def _verify_key(url: str, key: str) -> str | None:
         await db.dispose()
 
 
+async def _key_scope(url: str, key: str) -> str | None:
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            found = await ApiKeyRepo(session).verify(key)
+            await session.commit()
+            return found.scope if found else None
+    finally:
+        await db.dispose()
+
+
 async def _verify_token(url: str, token: str) -> tuple[str, str, str] | None:
     db = Database(url)
     try:
@@ -128,6 +139,22 @@ def test_apikey_add_list_revoke(config: Path, db_url: str) -> None:
     # Revoking twice, or an unknown name, is an error.
     refused(run("apikey", "revoke", "k1", config=config), "k1")
     refused(run("apikey", "revoke", "nobody", config=config), "nobody")
+
+
+def test_apikey_scopes(config: Path, db_url: str) -> None:
+    made = ok(run("apikey", "add", "ro", "--scope", "read", config=config))
+    assert "scope read" in made
+    assert asyncio.run(_key_scope(db_url, last_line(made))) == "read"
+    admin = last_line(ok(run("apikey", "add", "ops", "--scope", "admin", config=config)))
+    assert asyncio.run(_key_scope(db_url, admin)) == "admin"
+    default = last_line(ok(run("apikey", "add", "bot", config=config)))
+    assert asyncio.run(_key_scope(db_url, default)) == "trade"  # the default
+    bad = run("apikey", "add", "x", "--scope", "root", config=config)
+    refused(bad, "未知的权限范围", "unknown scope", "root", "read, trade, admin")
+    assert "agp_" not in bad.stdout
+    listing = ok(run("apikey", "list", config=config))
+    scopes = {line.split()[0]: line.split()[2] for line in listing.splitlines() if line.strip()}
+    assert scopes == {"ro": "read", "ops": "admin", "bot": "trade"}
 
 
 def test_node_add_list_revoke(config: Path, db_url: str) -> None:

@@ -18,6 +18,9 @@ from ..conftest import ROOT, free_port, wait_until
 TRADE = {"action": "buy", "stock_code": "000001", "quantity": 100, "price": None}
 FINAL = {"done", "rejected", "failed", "expired", "unknown"}
 
+# The node's key: the account part of its /status needs it.
+NODE_KEY = {"X-API-Key": "node-key"}
+
 
 class Deployment:
     """A cloud and one node as separate processes, configured in ``tmp``."""
@@ -129,7 +132,7 @@ def test_kill_9_node_mid_command_is_unknown_and_never_resubmitted(tmp_path: Path
         )
         assert command["status"] == "unknown"
         assert command["result"]["code"] == "interrupted"
-        with httpx.Client(base_url=f"http://127.0.0.1:{run.node_port}") as node:
+        with httpx.Client(base_url=f"http://127.0.0.1:{run.node_port}", headers=NODE_KEY) as node:
             status = wait_until(lambda: node.get("/status").json(), timeout=30)
         assert status["orders"] == [] and status["trades"] == []  # never sent again
         assert status["commands"].get("unknown") == 1
@@ -164,6 +167,6 @@ def test_kill_9_cloud_mid_stream_loses_nothing_and_runs_nothing_twice(tmp_path: 
         assert [c["status"] for c in commands] == ["done"] * 6
         trades = client.get("/api/trades").json()
         assert len(trades) == 6 and len({t["order_id"] for t in trades}) == 6
-        with httpx.Client(base_url=f"http://127.0.0.1:{run.node_port}") as node:
+        with httpx.Client(base_url=f"http://127.0.0.1:{run.node_port}", headers=NODE_KEY) as node:
             status = node.get("/status").json()
         assert len(status["orders"]) == 6  # each executed exactly once on the broker

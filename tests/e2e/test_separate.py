@@ -123,7 +123,8 @@ def test_cloud_and_local_node_run_separately(tmp_path: Path, tls: bool) -> None:
             assert [t["symbol"] for t in client.get("/api/trades").json()] == ["sz000001"]
         with httpx.Client(base_url=f"http://127.0.0.1:{node_port}") as node:
             assert node.post("/trade", json=trade).status_code == 401  # the node's key
-            status = node.get("/status").json()
+            assert "balance" not in node.get("/status").json()  # the account needs it too
+            status = node.get("/status", headers={"X-API-Key": "local-secret"}).json()
             assert status["cloud"]["state"] == "online" and len(status["trades"]) == 1
     finally:
         codes = []

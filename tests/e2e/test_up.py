@@ -55,13 +55,26 @@ def test_up_trades_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
         wait_until(credentials_file.is_file, timeout=60)
         credentials = json.loads(credentials_file.read_text())
         assert oct(credentials_file.stat().st_mode & 0o777) == "0o600"
+        # Everything under var/ is the owner's alone.
+        for private in (
+            var / "aigupiao.db",
+            var / "node" / "journal.db",
+            var / "node" / "paper.db",
+        ):
+            wait_until(private.is_file, timeout=60)
+            assert oct(private.stat().st_mode & 0o777) == "0o600", private
+        for folder in (var, var / "node"):
+            assert oct(folder.stat().st_mode & 0o777) == "0o700", folder
         _first_admin(cloud_port, credentials["admin_password"])
         headers = {"Authorization": f"Bearer {credentials['api_key']}"}
         with (
             httpx.Client(
                 base_url=f"http://127.0.0.1:{cloud_port}", headers=headers, timeout=40
             ) as cloud,
-            httpx.Client(base_url=f"http://127.0.0.1:{node_port}", timeout=10) as node,
+            # up's node takes the same key (for the account part of its /status).
+            httpx.Client(
+                base_url=f"http://127.0.0.1:{node_port}", headers=headers, timeout=10
+            ) as node,
         ):
             _seed_trade_and_agent(cloud, node)
     finally:
@@ -71,7 +84,10 @@ def test_up_trades_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
     output = (tmp_path / "up.log").read_text()
     assert code == 0, output
     assert "stopped cleanly" in output
-    assert output.count(credentials["admin_password"]) == 1  # printed once
+    # Not a terminal (a log file): where the secrets are, never the secrets.
+    for secret in ("admin_password", "api_key", "node_token"):
+        assert credentials[secret] not in output, secret
+    assert str(var / "credentials.json") in output
     assert "Traceback" not in output and "ERROR" not in output, output
 
 

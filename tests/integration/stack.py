@@ -21,6 +21,7 @@ import uvicorn
 from aigupiao.brokers.paper.broker import PaperBroker
 from aigupiao.brokers.paper.store import PaperStore
 from aigupiao.cloud.app import create_app as create_cloud_app
+from aigupiao.cloud.app import server_options
 from aigupiao.cloud.runtime import CloudRuntime
 from aigupiao.cloud.settings import CloudSettings
 from aigupiao.core.clock import BEIJING, TradingDayClock
@@ -32,6 +33,7 @@ from aigupiao.market.sim import SimMarket
 from aigupiao.market.universe import load_universe
 from aigupiao.protocol.v1 import MAX_FRAME_BYTES
 from aigupiao.store import ApiKeyRepo, Database, NodeTokenRepo
+from aigupiao.store.repositories.auth import Scope
 
 from ..conftest import SHARED, eventually
 
@@ -56,7 +58,9 @@ class Running:
         await asyncio.wait_for(self.task, 20)
 
 
-async def serve(app: Any) -> Running:
+async def serve(app: Any, **options: Any) -> Running:
+    """Serve ``app`` on a free port; ``options`` for uvicorn (forwarded headers are
+    believed from nobody unless they say otherwise, as ``aigupiao`` serves)."""
     sock = listen("127.0.0.1", 0)
     server = _Server(
         uvicorn.Config(
@@ -65,6 +69,7 @@ async def serve(app: Any) -> Running:
             ws="websockets-sansio",
             ws_per_message_deflate=False,
             ws_max_size=MAX_FRAME_BYTES,
+            **{"proxy_headers": False, "forwarded_allow_ips": [], **options},
         )
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -103,9 +108,21 @@ class Stack:
         return f"http://127.0.0.1:{self.cloud_server.port}"
 
     @property
+    def cloud_app(self) -> Any:
+        """The cloud's FastAPI app (``app.state`` holds the login throttle)."""
+        return self.cloud_server.server.config.app
+
+    @property
     def node_url(self) -> str:
         assert self.node_server is not None
         return f"http://127.0.0.1:{self.node_server.port}"
+
+    async def add_api_key(self, name: str, scope: Scope) -> str:
+        """A new API key of ``scope`` (read, trade or admin) in the cloud's database."""
+        async with self.cloud.db.session() as session:
+            key = await ApiKeyRepo(session).add(name, scope)
+            await session.commit()
+        return key
 
     def client(self, key: str | None = None) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {key or self.api_key}"}
@@ -194,7 +211,7 @@ async def running_stack(
     sim = SimMarket(universe, clock, seed=7, interval=0.2)
     symbols = [info.as_row() for info in universe]
     cloud = CloudRuntime.build(settings, feed=sim, clock=clock, symbols=symbols)
-    cloud_server = await serve(create_cloud_app(cloud))
+    cloud_server = await serve(create_cloud_app(cloud), **server_options(settings.server))
     stack = Stack(cloud, None, sim, cloud_server, None, api_key, node_token, tmp)
     try:
         await eventually(lambda: "sh600519" in cloud.market.latest, timeout=10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from aigupiao.domain.account import Account
 from aigupiao.protocol import v1
 
 from ..conftest import eventually
@@ -96,7 +98,7 @@ async def _trade_call(
 ) -> AsyncIterator[asyncio.Task[httpx.Response]]:
     """An execute-trade call, waiting for its command's answer; cancelled if left over."""
     # The hand-written node never reports its account, which the risk gate needs.
-    stack.cloud.ledger.update({"id": "paper-1", "cash": "1000000", "positions": []})
+    stack.cloud.ledger.update(Account(id="paper-1", cash=Decimal(1_000_000)))
     call = asyncio.create_task(
         client.post("/api/cloud-local-trading/execute-trade", json=TRADE), name="execute-trade"
     )
@@ -154,11 +156,18 @@ async def test_a_command_never_acked_is_given_up_after_its_re_sends(
         async with _node(stack) as socket:
             received = await _commands_until_the_new_status(socket, seen)
             assert _trade_ids(received) == []
-            late = v1.Response(command_id=command.id, seq=1, status="done", result={"late": 1})
+            late = v1.Response.model_validate(
+                {
+                    "command_id": command.id,
+                    "seq": 1,
+                    "status": "done",
+                    "result": {"kind": "error", "code": "late", "message": "迟到 (late)"},
+                }
+            )
             await socket.send(v1.dump(late))
             assert (await _next(socket, v1.Received)).seq == 1
         row = await _row(stack, command.id)
-        assert (row["status"], row["result"]) == ("done", {"late": 1})
+        assert (row["status"], row["result"]["code"]) == ("done", "late")
 
 
 async def test_an_acked_command_is_re_sent_on_every_reconnect(tmp_path: Path) -> None:
@@ -189,7 +198,7 @@ async def test_an_acked_command_is_re_sent_on_every_reconnect(tmp_path: Path) ->
         assert not call.done()
         async with _node(stack) as socket:
             await _commands_until_the_new_status(socket, seen)
-            answer = v1.Response(command_id=command.id, seq=1, status="done", result={})
+            answer = v1.Response(command_id=command.id, seq=1, status="done")
             await socket.send(v1.dump(answer))
             response = await asyncio.wait_for(call, 10)
         assert response.json()["status"] == "done"

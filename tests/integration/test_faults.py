@@ -30,6 +30,7 @@ from aigupiao.local.runtime import LocalRuntime
 from aigupiao.market.sim import SimMarket
 from aigupiao.market.universe import load_universe
 from aigupiao.protocol import v1
+from aigupiao.protocol.payloads import ErrorResult
 
 from ..conftest import SHARED, eventually
 from ..faults.proxy import LinkProxy, Message
@@ -385,13 +386,11 @@ async def test_out_of_order_and_replayed_messages_from_a_node(tmp_path: Path) ->
             assert (await status_of(command_id))["status"] == "sent"
 
             # The response overtakes its ack: the command is done all the same.
-            await socket.send(
-                v1.dump(v1.Response(command_id=command_id, seq=1, status="done", result={}))
-            )
+            await socket.send(v1.dump(v1.Response(command_id=command_id, seq=1, status="done")))
             received = await _recv_until(socket, lambda m: isinstance(m, v1.Received))
             assert received.seq == 1
             row = await status_of(command_id)
-            assert row["status"] == "done" and row["result"] == {}
+            assert row["status"] == "done" and row["result"] == {"kind": "none"}
 
             # The late ack changes nothing (a heartbeat round trip shows it was processed).
             await socket.send(v1.dump(v1.Ack(command_id=command_id)))
@@ -401,16 +400,19 @@ async def test_out_of_order_and_replayed_messages_from_a_node(tmp_path: Path) ->
 
             # A replay of seq 1 with another outcome is confirmed but does not rewrite it.
             replay = v1.Response(
-                command_id=command_id, seq=1, status="failed", result={"code": "replayed"}
+                command_id=command_id,
+                seq=1,
+                status="failed",
+                result=ErrorResult(code="replayed", message="replayed"),
             )
             await socket.send(v1.dump(replay))
             received = await _recv_until(socket, lambda m: True)
             assert isinstance(received, v1.Received) and received.seq == 1
             row = await status_of(command_id)
-            assert row["status"] == "done" and row["result"] == {}
+            assert row["status"] == "done" and row["result"] == {"kind": "none"}
 
             # A response for a command the cloud never sent is confirmed and harmless.
-            stranger = v1.Response(command_id="no-such-command", seq=2, status="done", result={})
+            stranger = v1.Response(command_id="no-such-command", seq=2, status="done")
             await socket.send(v1.dump(stranger))
             received = await _recv_until(socket, lambda m: True)
             assert isinstance(received, v1.Received) and received.seq == 2

@@ -195,9 +195,11 @@ async def test_halt_and_resume_from_the_cli(tmp_path: Path) -> None:
         assert refused.status_code == 422 and refused.json()["detail"]["code"] == "trading_state"
         state = (await client.get("/api/risk/state", params={"account": "paper-1"})).json()
         record = state["accounts"]["paper-1"]
+        # The command line calls the API with a key: the server records "api" (a body
+        # cannot choose the source).
         assert (record["state"], record["source"], record["actor"]) == (
             "halted",
-            "cli",
+            "api",
             "apikey:test",
         )
         assert record["reason"] == "急停 test" and state["global"]["state"] == "active"
@@ -218,10 +220,10 @@ async def test_halt_and_resume_from_the_cli(tmp_path: Path) -> None:
         async with stack.cloud.db.session() as session:
             entries = list(reversed(await AuditRepo(session).list(action="risk.state")))
         assert [(e["target"], e["detail"]["to"], e["detail"]["source"]) for e in entries] == [
-            ("account:paper-1", "halted", "cli"),
-            ("global", "reducing", "cli"),
-            ("account:paper-1", "active", "cli"),
-            ("global", "active", "cli"),
+            ("account:paper-1", "halted", "api"),
+            ("global", "reducing", "api"),
+            ("account:paper-1", "active", "api"),
+            ("global", "active", "api"),
         ]
 
         code, output = await _cli("halt", "--url", stack.cloud_url, "--api-key", "agp_wrong")

@@ -4,8 +4,13 @@
 OpenAI chat-completions protocol (``POST /v1/chat/completions``). It records every request
 (headers and JSON body) and answers from a script: a JSON content string, an HTTP status,
 a hang (until released: a timeout), or a 400 to ``json_schema`` (an endpoint without
-structured outputs, like DeepSeek). Time is a :class:`ManualClock`; waiting is
-``eventually()``, never a fixed sleep.
+structured outputs, like DeepSeek), or a redirect. Time is a :class:`ManualClock`; waiting
+is ``eventually()``, never a fixed sleep.
+
+Where the strategy may send is the operator's allowlist (``agent.llm.endpoints``): the
+last tests run the whole cloud (``running_stack``) with one allowlisted chat server and
+a second one standing in for an attacker's URL, and send issue 12's attack through
+``PUT /api/agent/strategies/llm``.
 """
 
 from __future__ import annotations
@@ -13,41 +18,49 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from aigupiao.core.clock import ManualClock
 from aigupiao.domain.orders import Side
 from aigupiao.domain.symbols import parse_symbol
+from aigupiao.store import Database, SettingRepo
 from aigupiao.strategy import llm as llm_module
 from aigupiao.strategy.llm import ANSWER_SCHEMA, LlmStrategy
+from aigupiao.strategy.llm_endpoint import LlmEndpoint
 from aigupiao.strategy.registry import create
 from aigupiao.strategy.state import MarketState
 
 from ..conftest import eventually
 from ..unit.strategy.build import MOUTAI, NOW, PINGAN, context, holding, quote
-from .stack import Running, serve
+from .stack import Running, running_stack, serve
 
 STAR = parse_symbol("sh688981")
 KEY = "sk-test-0123456789"
+KEY_ENV = "AIGUPIAO_TEST_LLM_KEY"
 HANG = "hang"
 REFUSE_SCHEMA = "refuse_schema"
+REDIRECT = "redirect:"  # + a URL: answer 307 to it
+# what a content step may also be: made from the request's body
+Step = str | int | Callable[[dict[str, Any]], str]
 
 
 @dataclass
 class ChatServer:
     """A real chat-completions endpoint with a script of answers (see the module docstring)."""
 
-    script: deque[str | int] = field(default_factory=deque)  # content, status, HANG, ...
+    script: deque[Step] = field(default_factory=deque)  # content, status, HANG, ...
     requests: list[dict[str, Any]] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     running: Running | None = None
@@ -57,15 +70,25 @@ class ChatServer:
         assert self.running is not None
         return f"http://127.0.0.1:{self.running.port}/v1"
 
+    def endpoint(self, *models: str, key_env: str | None = KEY_ENV) -> dict[str, Any]:
+        """This server as an entry of ``agent.llm.endpoints``."""
+        return {"base_url": self.base_url, "models": list(models or ["deepseek-chat"]),
+                "api_key_env": key_env}  # fmt: skip
+
     async def _complete(self, request: Request) -> JSONResponse:
         body = await request.json()
         self.requests.append({"headers": dict(request.headers), "body": body})
-        step: str | int = self.script.popleft() if self.script else '{"decisions": []}'
+        step = self.script.popleft() if self.script else '{"decisions": []}'
+        if callable(step):
+            step = step(body)
+        if isinstance(step, str) and step.startswith(REDIRECT):
+            return RedirectResponse(step.removeprefix(REDIRECT), status_code=307)  # type: ignore[return-value]
         if step == REFUSE_SCHEMA:
             if body["response_format"]["type"] == "json_schema":
                 error = {"message": "This response_format type is unavailable now"}
                 return JSONResponse({"error": error}, status_code=400)
             step = self.script.popleft() if self.script else '{"decisions": []}'
+            assert not callable(step)
         if step == HANG:
             await self.release.wait()
             step = '{"decisions": []}'
@@ -92,13 +115,25 @@ class ChatServer:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[ChatServer]:
+async def server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ChatServer]:
+    monkeypatch.setenv(KEY_ENV, KEY)
     chat = ChatServer()
     chat.running = await serve(chat.app())
     try:
         yield chat
     finally:
         chat.release.set()
+        await chat.running.stop()
+
+
+@pytest.fixture
+async def attacker() -> AsyncIterator[ChatServer]:
+    """Where issue 12's attack pointed the strategy: it must never hear from it."""
+    chat = ChatServer()
+    chat.running = await serve(chat.app())
+    try:
+        yield chat
+    finally:
         await chat.running.stop()
 
 
@@ -116,9 +151,9 @@ def market() -> MarketState:
 
 
 def strategy_for(server: ChatServer, **config: Any) -> LlmStrategy:
-    settings = {"base_url": server.base_url, "model": "deepseek-chat", "api_key": KEY, **config}
-    strategy = create("llm", settings)
+    strategy = create("llm", {"endpoint": "test", "model": "deepseek-chat", **config})
     assert isinstance(strategy, LlmStrategy)
+    strategy.use_endpoints({"test": LlmEndpoint.model_validate(server.endpoint())})
     return strategy
 
 
@@ -389,31 +424,100 @@ async def test_json_schema_refused_falls_back_to_json_object(
 async def test_json_object_mode_and_no_key_for_a_local_model(
     server: ChatServer, market: MarketState
 ) -> None:
-    strategy = create("llm", {"base_url": server.base_url + "/", "model": "qwen2.5:7b",
-                              "response_format": "json_object"})  # fmt: skip
+    strategy = create("llm", {"endpoint": "local", "response_format": "json_object"})
     assert isinstance(strategy, LlmStrategy)
+    local = {**server.endpoint("qwen2.5:7b", key_env=None), "base_url": server.base_url + "/"}
+    strategy.use_endpoints({"local": LlmEndpoint.model_validate(local)})
     try:
         strategy.evaluate(context(market))
         await answered(strategy, 1)
         (sent,) = server.requests
         assert "authorization" not in sent["headers"]
         assert sent["body"]["response_format"] == {"type": "json_object"}
-        assert sent["body"]["model"] == "qwen2.5:7b"
+        assert sent["body"]["model"] == "qwen2.5:7b"  # the endpoint's first model
     finally:
         await strategy.aclose()
 
 
-async def test_the_key_can_come_from_the_environment(
-    server: ChatServer, market: MarketState, monkeypatch: pytest.MonkeyPatch
+class ReadsRecorded(Mapping[str, str]):
+    """The environment, noting every variable read through it."""
+
+    def __init__(self, environment: Mapping[str, str]) -> None:
+        self.environment, self.read = environment, list[str]()
+
+    def __getitem__(self, name: str) -> str:
+        self.read.append(name)
+        return self.environment[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self.read.append("*")
+        return iter(self.environment)
+
+    def __len__(self) -> int:
+        return len(self.environment)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> ReadsRecorded:
+    """What the strategy reads from the environment (the key variables only)."""
+    recorded = ReadsRecorded(os.environ)
+    monkeypatch.setattr(llm_module, "environ", recorded)
+    return recorded
+
+
+async def test_the_key_comes_from_the_endpoints_variable_and_no_other(
+    server: ChatServer, market: MarketState, reads: ReadsRecorded
 ) -> None:
-    monkeypatch.setenv("AIGUPIAO_TEST_LLM_KEY", "sk-from-env")
-    strategy = create("llm", {"base_url": server.base_url, "model": "m",
-                              "api_key_env": "AIGUPIAO_TEST_LLM_KEY"})  # fmt: skip
-    assert isinstance(strategy, LlmStrategy)
+    strategy = strategy_for(server)
     try:
         strategy.evaluate(context(market))
-        await eventually(lambda: server.requests)
-        assert server.requests[0]["headers"]["authorization"] == "Bearer sk-from-env"
+        await answered(strategy, 1)
+        assert server.requests[0]["headers"]["authorization"] == f"Bearer {KEY}"
+        assert set(reads.read) == {KEY_ENV}
+    finally:
+        await strategy.aclose()
+
+
+async def test_without_its_key_in_the_environment_nothing_is_sent(
+    server: ChatServer, market: MarketState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(KEY_ENV)
+    strategy = strategy_for(server)
+    try:
+        strategy.evaluate(context(market))
+        await answered(strategy, 1)
+        assert not server.requests and strategy.stats.failures == {"no_key": 1}
+        assert strategy.last_error is not None and "test.api_key_env" in strategy.last_error
+    finally:
+        await strategy.aclose()
+
+
+async def test_the_client_refuses_a_url_outside_the_allowlist(
+    server: ChatServer, attacker: ChatServer, market: MarketState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defense in depth: were the URL ever built wrong, the HTTP client still refuses it."""
+    strategy = strategy_for(server)
+    elsewhere = LlmEndpoint.model_validate(attacker.endpoint())
+    monkeypatch.setattr(strategy, "target", lambda: ("test", elsewhere, "deepseek-chat"))
+    try:
+        strategy.evaluate(context(market))
+        await answered(strategy, 1)
+        assert strategy.stats.failures == {"not_allowed": 1}
+        assert not attacker.requests and not server.requests
+    finally:
+        await strategy.aclose()
+
+
+async def test_a_redirect_is_not_followed(
+    server: ChatServer, attacker: ChatServer, market: MarketState
+) -> None:
+    server.script.append(f"{REDIRECT}{attacker.base_url}/chat/completions")
+    strategy = strategy_for(server)
+    try:
+        strategy.evaluate(context(market))
+        await answered(strategy, 1)
+        assert strategy.stats.failures == {"http_307": 1}
+        assert len(server.requests) == 1 and not attacker.requests
     finally:
         await strategy.aclose()
 
@@ -457,3 +561,158 @@ async def test_an_idle_request_task_ends_and_the_next_request_restarts_it(
         assert len(server.requests) == 2 and not strategy.stats.failures
     finally:
         await strategy.aclose()
+
+
+# -- the whole cloud: the operator's allowlist against the API ---------------------------------
+
+STRATEGIES = "/api/agent/strategies"
+LLM = f"{STRATEGIES}/llm"
+HOME = "/home/llm-sentinel-5b1e"  # what HOME holds during these tests: it must never leave
+ACCOUNT_SETTINGS = "agent.strategies.paper-1"
+ACCOUNT = {"account": "paper-1"}
+
+
+def with_endpoints(**servers: ChatServer) -> dict[str, Any]:
+    """The ``agent`` settings of a stack: the agent on, these servers allowlisted."""
+    endpoints = {name: chat.endpoint() for name, chat in servers.items()}
+    return {"enabled": True, "llm": {"endpoints": endpoints}}
+
+
+def buy_a_quiet_mover(body: dict[str, Any]) -> str:
+    """An answer buying one lot of the summary's quietest main-board mover."""
+    movers = json.loads(body["messages"][1]["content"])["movers"]
+    rows = [dict(zip(movers["fields"], row, strict=True)) for row in movers["rows"]]
+    rows = [r for r in rows if r["change_pct"] is not None and r["code"][:5] != "sh688"]
+    quiet = min(rows, key=lambda row: abs(row["change_pct"]))
+    return answer(decision(code=quiet["code"], reason="测试买入"))
+
+
+async def shown(client: Any) -> str:
+    """Everything a viewer sees of the agent."""
+    strategies = await client.get(STRATEGIES, params=ACCOUNT)
+    texts = [strategies.text, (await client.get("/api/agent/status")).text]
+    return "\n".join(texts)
+
+
+async def test_issue_12_the_api_cannot_point_it_elsewhere_or_read_the_environment(
+    tmp_path: Path,
+    server: ChatServer,
+    attacker: ChatServer,
+    reads: ReadsRecorded,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The attack (base_url anywhere, api_key_env HOME) is a 422 naming the params and
+    nothing reaches its URL; the allowlisted endpoint, chosen by name, works end to end."""
+    monkeypatch.setenv("HOME", HOME)
+    server.script.append(buy_a_quiet_mover)
+    async with (
+        running_stack(tmp_path, agent=with_endpoints(deepseek=server)) as stack,
+        stack.client() as client,
+    ):
+        attack = {"base_url": attacker.base_url, "model": "deepseek-chat", "api_key_env": "HOME"}
+        refused = await client.put(LLM, params=ACCOUNT, json={"enabled": True, "params": attack})
+        assert refused.status_code == 422, refused.text
+        detail = refused.json()["detail"]
+        assert detail["code"] == "invalid_params"
+        assert sorted(e["loc"] for e in detail["errors"]) == [["api_key_env"], ["base_url"]]
+        assert "base_url" in detail["message"] and "配置文件" in detail["message"]
+        assert "api_key_env" in detail["message_en"] and "config file" in detail["message_en"]
+        for params, loc in [
+            ({"base_url": attacker.base_url}, "base_url"),
+            ({"api_key_env": "HOME"}, "api_key_env"),
+            ({"api_key": "sk-attacker"}, "api_key"),
+            ({"endpoint": "deepseek", "model": "gpt-4o"}, "model"),
+            ({"endpoint": "attacker"}, "endpoint"),
+        ]:
+            refused = await client.put(
+                LLM, params=ACCOUNT, json={"enabled": True, "params": params}
+            )
+            assert refused.status_code == 422, refused.text
+            assert [e["loc"] for e in refused.json()["detail"]["errors"]] == [[loc]]
+        assert "choose one of: deepseek" in refused.json()["detail"]["message_en"]
+        items = {
+            item["name"]: item for item in (await client.get(STRATEGIES, params=ACCOUNT)).json()
+        }
+        assert not items["llm"]["enabled"]  # a refused change changes nothing
+
+        chosen = await client.put(
+            LLM, params=ACCOUNT, json={"enabled": True, "params": {"endpoint": "deepseek"}}
+        )
+        assert chosen.status_code == 200, chosen.text
+        item = chosen.json()
+        assert item["params"]["endpoint"] == "deepseek"
+        assert item["param_schema"]["properties"]["endpoint"]["enum"] == ["deepseek"]
+        await eventually(lambda: server.requests, timeout=20)
+        assert server.requests[0]["headers"]["authorization"] == f"Bearer {KEY}"
+
+        async def llm_decisions() -> list[dict[str, Any]]:
+            response = await client.get("/api/decisions", params={"strategy": "llm"})
+            return list(response.json())
+
+        (stored, *_) = await eventually(llm_decisions, timeout=20)
+        assert stored["reason"].startswith("大模型 deepseek-chat 建议买入：测试买入")
+        text = await shown(client)
+        assert '"endpoint":"deepseek"' in text
+        for secret in (KEY, KEY_ENV, HOME, server.base_url, attacker.base_url):
+            assert secret not in text, secret
+    assert not attacker.requests
+    assert HOME not in json.dumps(server.requests, ensure_ascii=False)
+    assert set(reads.read) == {KEY_ENV}  # HOME, or any other variable, never read
+
+
+async def test_params_an_older_version_stored_are_ignored_on_load(
+    tmp_path: Path,
+    server: ChatServer,
+    attacker: ChatServer,
+    reads: ReadsRecorded,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A setting saved before the allowlist (the attack, already stored) starts nothing
+    and breaks nothing: the operator-only params are dropped, the rest is kept."""
+    monkeypatch.setenv("HOME", HOME)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cloud.db'}"
+    old = {"base_url": attacker.base_url, "model": "deepseek-chat", "api_key_env": "HOME",
+           "api_key": "sk-stored-long-ago", "min_interval": 30}  # fmt: skip
+    db = Database(url)
+    try:
+        await db.upgrade()
+        async with db.session() as session:
+            llm = {"enabled": True, "paused": False, "params": old}
+            await SettingRepo(session).set(ACCOUNT_SETTINGS, {"strategies": {"llm": llm}})
+            await session.commit()
+    finally:
+        await db.dispose()
+    async with (
+        running_stack(tmp_path, db_url=url, agent=with_endpoints(deepseek=server)) as stack,
+        stack.client() as client,
+    ):
+
+        async def some_rounds_ran() -> bool:
+            return bool((await client.get("/api/agent/status")).json()["rounds"] >= 3)
+
+        await eventually(some_rounds_ran, timeout=20)
+        items = {
+            item["name"]: item for item in (await client.get(STRATEGIES, params=ACCOUNT)).json()
+        }
+        item = items["llm"]
+        assert item["enabled"] and item["status"]["enabled"] is False
+        assert "no endpoint chosen" in item["status"]["not_configured"]
+        assert item["params"]["min_interval"] == 30 and item["params"]["model"] == "deepseek-chat"
+        assert not {"base_url", "api_key", "api_key_env"} & set(item["params"])
+        text = await shown(client)
+        for secret in ("sk-stored-long-ago", HOME, attacker.base_url):
+            assert secret not in text, secret
+
+        # what was stored blocks no later change; choosing the endpoint starts it
+        changed = await client.put(LLM, params=ACCOUNT, json={"params": {"min_interval": 20}})
+        assert changed.status_code == 200, changed.text
+        chosen = await client.put(LLM, params=ACCOUNT, json={"params": {"endpoint": "deepseek"}})
+        assert chosen.status_code == 200, chosen.text
+        await eventually(lambda: server.requests, timeout=20)
+        async with stack.cloud.db.session() as session:
+            kept = await SettingRepo(session).get(ACCOUNT_SETTINGS)
+        assert kept is not None
+        params = {"model": "deepseek-chat", "min_interval": 20, "endpoint": "deepseek"}
+        assert kept["strategies"]["llm"]["params"] == params
+    assert not attacker.requests
+    assert set(reads.read) == {KEY_ENV}

@@ -81,14 +81,16 @@ async def test_health_is_ok_while_the_link_runs(tmp_path: Path) -> None:
         response = await node.get("/health")
         assert response.status_code == 200
         body = response.json()
+        running = {"state": "running", "restarts": 0, "last_error": None}
         assert body == {
             "status": "ok",
             "tasks": {"cloud-link": "running", "broker-events": "running"},
+            "task_details": {"cloud-link": running, "broker-events": running},
         }
 
 
 async def test_status_before_any_trade_shows_the_untouched_paper_account(tmp_path: Path) -> None:
-    async with running_stack(tmp_path) as stack, _node(stack) as node:
+    async with running_stack(tmp_path) as stack, _node(stack, **KEY) as node:
         status = (await node.get("/status")).json()
         assert status["node_id"] == "local-1" and status["account"] == "paper-1"
         assert status["broker"] == "paper"
@@ -114,9 +116,31 @@ async def test_trade_without_or_with_a_wrong_key_is_refused(tmp_path: Path) -> N
             async with _node(stack, **headers) as node:
                 _unauthorized(await node.post("/trade", json=BUY))
                 _unauthorized(await node.post("/export", json={"data_type": "all"}))
-        async with _node(stack) as node:
+        async with _node(stack, **KEY) as node:
             status = (await node.get("/status")).json()
         assert status["orders"] == [] and Decimal(status["balance"]["cash"]) == 1_000_000
+
+
+ACCOUNT_PART = {"balance", "positions", "trades", "orders", "last_result"}
+
+
+async def test_status_shows_the_account_only_with_the_key(tmp_path: Path) -> None:
+    async with running_stack(tmp_path) as stack:
+        async with _node(stack, **KEY) as node:
+            assert (await node.post("/trade", json=BUY)).json()["status"] == "done"
+        async with _node(stack) as anyone:
+            public = (await anyone.get("/status")).json()
+        # The link and the broker are open; the account is not.
+        assert public["node_id"] == "local-1" and public["broker"] == "paper"
+        assert public["cloud"]["state"] == "online"
+        assert not ACCOUNT_PART & set(public) and "API" in public["account_data"]
+        assert "sh600519" not in json.dumps(public)
+        for headers in ({"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}):
+            async with _node(stack, **headers) as intruder:
+                _unauthorized(await intruder.get("/status"))
+        async with _node(stack, Authorization=f"Bearer {NODE_KEY}") as owner:
+            full = (await owner.get("/status")).json()
+        assert ACCOUNT_PART <= set(full) and full["positions"][0]["symbol"] == "sh600519"
 
 
 async def test_a_non_ascii_key_is_refused_not_a_server_error(tmp_path: Path) -> None:
@@ -240,10 +264,10 @@ async def test_export_returns_the_asked_data(tmp_path: Path) -> None:
         order_id = body["result"]["order"]["id"]
         (trade,) = body["result"]["trades"]
         expected = {
-            "positions": {"data_type", "account", "positions"},
-            "trades": {"data_type", "account", "trades"},
-            "orders": {"data_type", "account", "orders"},
-            "all": {"data_type", "account", "positions", "trades", "orders"},
+            "positions": {"kind", "data_type", "account", "positions"},
+            "trades": {"kind", "data_type", "account", "trades"},
+            "orders": {"kind", "data_type", "account", "orders"},
+            "all": {"kind", "data_type", "account", "positions", "trades", "orders"},
         }
         for data_type, keys in expected.items():
             response = await node.post("/export", json={"data_type": data_type})
@@ -296,10 +320,15 @@ async def test_ws_answers_heartbeat_status_and_garbage(tmp_path: Path) -> None:
         assert Decimal(response["result"]["account"]["cash"]) == 1_000_000
         assert response["result"]["trades_today"] == 0
 
-        for garbage in ("not json", json.dumps({"type": "status", "v": 1})):
-            await ws.send(garbage)
+        garbage = {
+            "not json": "invalid_json",
+            "[" * 10_000 + "]" * 10_000: "invalid_json",  # a RecursionError once dropped it
+            json.dumps({"type": "status", "v": 1}): "bad_message",
+        }
+        for frame, code in garbage.items():
+            await ws.send(frame)
             error = json.loads(await ws.recv())
-            assert error["type"] == "error" and error["code"] == "bad_message"
+            assert error["type"] == "error" and error["code"] == code
             assert error["command_id"] is None and error["message"]
         # The socket survives bad frames.
         await ws.send(v1.Heartbeat(ts=datetime.now(UTC)).model_dump_json())

@@ -52,8 +52,16 @@ async def test_export_writes_both_formats_and_answers_their_paths(tmp_path: Path
         response = await node.post("/export", json={"data_type": "all"})
         assert response.status_code == 200, response.text
         body = response.json()
-        # The JSON answer is what it was, plus the files.
-        assert set(body) == {"data_type", "account", "positions", "trades", "orders", "files"}
+        # The JSON answer is what it was, plus the files (and the result's kind).
+        assert set(body) == {
+            "kind",
+            "data_type",
+            "account",
+            "positions",
+            "trades",
+            "orders",
+            "files",
+        }
         assert len(body["files"]) == 6
         exports = tmp_path / "node" / "exports"
         assert {Path(name).parent for name in body["files"]} == {exports}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from aigupiao.core.clock import BEIJING, ManualClock
 from aigupiao.domain.market import Bar, Quote
 from aigupiao.domain.symbols import parse_symbol
 from aigupiao.market.quote_json import quote_from_dict
-from aigupiao.store import BarRepo, Database
+from aigupiao.store import BarRepo, Database, QuoteRepo
 from aigupiao.store.repositories.market import RawQuoteRepo
 
 from ..conftest import eventually
@@ -148,6 +149,100 @@ async def test_pushed_quotes_are_validated_one_by_one(tmp_path: Path, empty_url:
         health = (await client.get("/api/health")).json()
         assert health["stats"]["quotes_refused"]["push:test"]["stale"] == 1
         assert "bar-store" in health["tasks"] and "raw-store" not in health["tasks"]
+
+
+async def _stored_volume(runtime: CloudRuntime, code: str) -> int | None:
+    async with runtime.db.session() as session:
+        row = await QuoteRepo(session).get_latest(code)
+    return None if row is None else int(row["volume"])
+
+
+async def test_a_quote_beyond_the_market_is_refused_and_cannot_poison_the_store(
+    tmp_path: Path,
+) -> None:
+    # A volume of 1e30 once passed, killed quote-store (no database column holds it) and
+    # became the volume every later quote of the code was compared with: volume_backwards.
+    url = f"sqlite+aiosqlite:///{tmp_path}/cloud.db"
+    async with market_cloud(tmp_path, url) as cloud, cloud.client() as client:
+        runtime, now = cloud.runtime, cloud.clock.now()
+        first = await client.post("/api/market/quotes", json=[item("sh600519", now, 1000)])
+        assert first.json()["accepted"] == 1
+        bogus = [
+            item("sh600519", now, 1000) | {"volume": Decimal("1e30")},
+            item("sh600519", now, 1000) | {"amount": "1e30"},
+            item("sh600519", now, 1000, last="1e400"),
+            item("sh600519", now, 1000, bids=[["1488.00", 10**13]]),
+            item("sh600519", now, 1000, limit_up="123456789"),
+        ]
+        text = json.dumps(bogus, default=str).replace('"1E+30"', "1e30")  # a JSON number
+        answer = await client.post(
+            "/api/market/quotes", content=text, headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 200, answer.text
+        refused = answer.json()["refused"]
+        assert [r["reason"] for r in refused] == ["out_of_range"] * 5, refused
+        assert "volume" in refused[0]["message_en"] and "amount" in refused[1]["message_en"]
+        assert refused[0]["message"].startswith("数值超出范围")
+
+        # Real quotes of the code go on being accepted and stored.
+        later = await client.post("/api/market/quotes", json=[item("sh600519", now, 2000)])
+        assert later.json()["accepted"] == 1, later.text
+        await eventually(lambda: _stored_volume(runtime, "sh600519"), timeout=5)
+        assert await eventually(lambda: _volume_is(runtime, "sh600519", 2000), timeout=5)
+        health = (await client.get("/api/health")).json()
+        assert health["status"] == "ok"
+        assert health["task_details"]["quote-store"] == {
+            "state": "running", "restarts": 0, "last_error": None,
+        }  # fmt: skip
+        assert health["stats"]["quotes_refused"]["push:test"] == {"out_of_range": 5}
+
+
+async def _volume_is(runtime: CloudRuntime, code: str, volume: int) -> bool:
+    return await _stored_volume(runtime, code) == volume
+
+
+async def test_the_validator_refuses_a_feed_quote_beyond_the_market(tmp_path: Path) -> None:
+    # Feeds publish Quote objects without quote_json: the validator bounds them too.
+    url = f"sqlite+aiosqlite:///{tmp_path}/cloud.db"
+    async with market_cloud(tmp_path, url) as cloud:
+        market, now = cloud.runtime.market, cloud.clock.now()
+        good = quote_from_dict(item("sh600519", now, 1000))
+        assert isinstance(good, Quote)
+        bogus = dataclasses.replace(good, volume=10**30)
+        screened = market.publish([bogus], source="feed")
+        assert [refusal.reason.value for _, refusal in screened.refused] == ["out_of_range"]
+        later = dataclasses.replace(good, volume=1001)
+        assert market.publish([later], source="feed").accepted == [later]
+        await eventually(lambda: _volume_is(cloud.runtime, "sh600519", 1001), timeout=5)
+
+
+async def test_a_failing_store_task_is_restarted_and_shown_in_health(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cloud.db"
+    async with market_cloud(tmp_path, url) as cloud, cloud.client() as client:
+        market, now = cloud.runtime.market, cloud.clock.now()
+        flush, failures = market.flush, 0
+
+        async def fails_once() -> None:
+            nonlocal failures
+            if failures == 0 and market.latest:
+                failures += 1
+                raise OSError("disk full")
+            await flush()
+
+        market.flush = fails_once  # type: ignore[method-assign]
+        await client.post("/api/market/quotes", json=[item("sh600519", now, 1000)])
+
+        async def restarted() -> dict[str, Any]:
+            details = (await client.get("/api/health")).json()["task_details"]
+            return details["quote-store"] if details["quote-store"]["restarts"] else {}
+
+        store = await eventually(restarted, timeout=5)
+        assert store["restarts"] == 1 and store["last_error"] == "OSError: disk full"
+        await eventually(lambda: _volume_is(cloud.runtime, "sh600519", 1000), timeout=10)
+        health = await client.get("/api/health")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert health.json()["task_details"]["quote-store"]["state"] == "running"
+        assert health.json()["tasks"]["quote-store"] == "running"
 
 
 async def test_quote_reads_filter_page_and_explain(tmp_path: Path) -> None:

@@ -18,7 +18,10 @@ EXECUTE = "/api/cloud-local-trading/execute-trade"
 
 async def test_two_nodes_two_accounts_commands_routed_by_account_or_node(tmp_path: Path) -> None:
     async with running_stack(tmp_path) as stack, stack.client() as client:
-        created = await client.post("/api/nodes/tokens", json={"name": "pc-2", "account": "acct-2"})
+        async with stack.client(await stack.add_api_key("ops", "admin")) as admin:
+            created = await admin.post(
+                "/api/nodes/tokens", json={"name": "pc-2", "account": "acct-2"}
+            )
         token = created.json()["token"]
         second, server = await _second_node(stack, token, tmp_path / "node-2")
         try:

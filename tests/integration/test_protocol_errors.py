@@ -25,7 +25,7 @@ async def _registered(stack: Stack) -> ClientConnection:
         compression=None,
         max_size=None,
     )
-    register = v1.Register(node_id="raw", account="paper-1", broker="paper",
+    register = v1.Register(node_id="local-1", account="paper-1", broker="paper",
                            capabilities=["buy"], last_seq=0)  # fmt: skip
     await socket.send(register.model_dump_json())
     assert isinstance(v1.parse_from_cloud(await socket.recv()), v1.RegisterAck)
@@ -49,6 +49,26 @@ BAD_FRAMES = [
      "invalid_message"),
     ('{"type": "response", "v": 1, "command_id": "c9", "seq": 1, "status": "maybe"}',
      "invalid_message"),
+    # Deep nesting once exhausted the recursion of the error path and dropped the socket.
+    ('{"type": "event", "v": 1, "seq": 1, "kind": "trade", "data": ' + "[" * 100_000
+     + "]" * 100_000 + "}", "invalid_json"),
+    ("[" * 200_000, "invalid_json"),
+    # Out-of-range numbers once killed the snapshot writer (seq 10**30: OverflowError).
+    ('{"type": "event", "v": 1, "seq": ' + str(10**30) + ', "kind": "account", '
+     '"data": {"id": "paper-1", "cash": "1"}}', "invalid_message"),
+    ('{"type": "event", "v": 1, "seq": 1, "kind": "account", '
+     '"data": {"id": "paper-1", "cash": "1e400"}}', "invalid_message"),
+    ('{"type": "event", "v": 1, "seq": 1, "kind": "trade", "data": {"id": "t"}}',
+     "invalid_message"),
+    # A response's result is typed: a missing field or a bad decimal is refused here,
+    # never a KeyError or InvalidOperation inside the cloud.
+    ('{"type": "response", "v": 1, "command_id": "c9", "seq": 1, "status": "done", '
+     '"result": {"kind": "trade", "order": {"id": "o"}}}', "invalid_message"),
+    ('{"type": "response", "v": 1, "command_id": "c9", "seq": 1, "status": "done", '
+     '"result": {"kind": "cancel", "order": {"price": "abc"}}}', "invalid_message"),
+    ('{"type": "register", "v": 1, "node_id": "local-1", "account": "paper-1", '
+     '"broker": "paper", "capabilities": [], "last_seq": ' + str(2**64) + "}",
+     "invalid_message"),
 ]  # fmt: skip
 
 
@@ -67,7 +87,7 @@ async def test_each_bad_frame_gets_an_error_and_the_socket_stays_healthy(tmp_pat
             heartbeat = v1.Heartbeat(ts="2026-11-24T10:00:00+08:00")  # type: ignore[arg-type]
             await socket.send(heartbeat.model_dump_json())
             assert json.loads(await socket.recv())["type"] == "heartbeat"
-            assert "raw" in stack.cloud.hub.links
+            assert "local-1" in stack.cloud.hub.links
             async with stack.client() as client:
                 assert (await client.get("/api/trades")).json() == []
         finally:
@@ -112,7 +132,7 @@ async def test_an_oversized_frame_closes_with_1009(tmp_path: Path) -> None:
             assert info.value.rcvd is not None and info.value.rcvd.code == 1009
         finally:
             await socket.close()
-        await eventually(lambda: "raw" not in stack.cloud.hub.links)
+        await eventually(lambda: "local-1" not in stack.cloud.hub.links)
 
 
 async def test_a_first_frame_that_is_not_register_is_refused(tmp_path: Path) -> None:

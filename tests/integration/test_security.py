@@ -41,26 +41,30 @@ async def test_repeated_bad_tokens_are_throttled(tmp_path: Path) -> None:
 async def test_token_api_creates_once_lists_without_secret_and_revokes_live_socket(
     tmp_path: Path,
 ) -> None:
-    async with running_stack(tmp_path, with_node=False) as stack, stack.client() as client:
-        created = await client.post("/api/nodes/tokens", json={"name": "pc-2", "account": "a-2"})
-        assert created.status_code == 201
-        token = created.json()["token"]
-        again = await client.post("/api/nodes/tokens", json={"name": "pc-2", "account": "a-2"})
-        assert again.status_code == 422 and again.json()["detail"]["code"] == "duplicate_name"
-        listed = (await client.get("/api/nodes/tokens")).json()
-        assert {row["name"] for row in listed} == {"local-1", "pc-2"}
-        assert token not in str(listed)
+    async with running_stack(tmp_path, with_node=False) as stack:
+        admin_key = await stack.add_api_key("ops", "admin")  # node tokens: admin rights only
+        async with stack.client(admin_key) as client:
+            created = await client.post(
+                "/api/nodes/tokens", json={"name": "pc-2", "account": "a-2"}
+            )
+            assert created.status_code == 201
+            token = created.json()["token"]
+            again = await client.post("/api/nodes/tokens", json={"name": "pc-2", "account": "a-2"})
+            assert again.status_code == 422 and again.json()["detail"]["code"] == "duplicate_name"
+            listed = (await client.get("/api/nodes/tokens")).json()
+            assert {row["name"] for row in listed} == {"local-1", "pc-2"}
+            assert token not in str(listed)
 
-        node = await stack.start_node(token=token, node_id="pc-2", account="a-2")
-        await stack.wait_online("pc-2")
-        revoked = (await client.delete("/api/nodes/tokens/pc-2")).json()
-        assert revoked["disconnected"] == ["pc-2"]
-        assert node.link is not None
-        await eventually(lambda: node.link.last_error and "4401" in node.link.last_error)
-        assert "pc-2" not in stack.cloud.hub.links
-        nodes = (await client.get("/api/nodes")).json()
-        assert [n["status"] for n in nodes if n["id"] == "pc-2"] == ["offline"]
-        assert (await client.delete("/api/nodes/tokens/pc-2")).status_code == 404
+            node = await stack.start_node(token=token, node_id="pc-2", account="a-2")
+            await stack.wait_online("pc-2")
+            revoked = (await client.delete("/api/nodes/tokens/pc-2")).json()
+            assert revoked["disconnected"] == ["pc-2"]
+            assert node.link is not None
+            await eventually(lambda: node.link.last_error and "4401" in node.link.last_error)
+            assert "pc-2" not in stack.cloud.hub.links
+            nodes = (await client.get("/api/nodes")).json()
+            assert [n["status"] for n in nodes if n["id"] == "pc-2"] == ["offline"]
+            assert (await client.delete("/api/nodes/tokens/pc-2")).status_code == 404
 
 
 async def test_revoking_from_another_process_closes_the_socket_within_seconds(

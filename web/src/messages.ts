@@ -30,12 +30,13 @@ const zh = {
   admin: {
     users: '用户', username: '用户名', password: '密码', role: '角色', created: '创建时间', add: '添加用户', removeConfirm: '删除用户 {name}？', noUsers: '没有用户。',
     tokens: '节点令牌', tokenName: '名称', tokenAccount: '账户', create: '创建', created_once: '新令牌（只显示这一次，请立即复制）：', revoke: '吊销', revoked: '已吊销', active: '有效', noTokens: '没有节点令牌。', prefix: '前缀',
-    apikeys: 'API 密钥', keyName: '名称', lastUsed: '最近使用', noKeys: '没有 API 密钥。',
+    apikeys: 'API 密钥', keyName: '名称', lastUsed: '最近使用', noKeys: '没有 API 密钥。', scope: '权限范围',
+    scopes: { read: '只读 (read)', trade: '交易 (trade)', admin: '管理 (admin)' } as Record<string, string>,
     settings: '设置', noSettings: '没有可修改的设置。', settingsSaved: '设置已保存',
     audit: '审计日志', actor: '操作者', action: '操作', target: '对象', detail: '详情', ts: '时间', noAudit: '没有审计记录。',
   },
   errors: { forbidden: '没有权限：{reason}', network: '网络错误', failed: '操作失败：{reason}' },
-  notify: { fill: '成交 {side} {code} {qty} 股 @ {price}', rejection: '拒单 {code}：{reason}' },
+  notify: { fill: "成交 {side} {code} {qty} 股 {'@'} {price}", rejection: '拒单 {code}：{reason}' },
   empty: '暂无数据',
 }
 
@@ -72,12 +73,13 @@ const en: Messages = {
   admin: {
     users: 'Users', username: 'Username', password: 'Password', role: 'Role', created: 'Created', add: 'Add user', removeConfirm: 'Remove user {name}?', noUsers: 'No users.',
     tokens: 'Node tokens', tokenName: 'Name', tokenAccount: 'Account', create: 'Create', created_once: 'New token (shown only this once, copy it now):', revoke: 'Revoke', revoked: 'revoked', active: 'active', noTokens: 'No node tokens.', prefix: 'Prefix',
-    apikeys: 'API keys', keyName: 'Name', lastUsed: 'Last used', noKeys: 'No API keys.',
+    apikeys: 'API keys', keyName: 'Name', lastUsed: 'Last used', noKeys: 'No API keys.', scope: 'Scope',
+    scopes: { read: 'read (viewer)', trade: 'trade (trader)', admin: 'admin' } as Record<string, string>,
     settings: 'Settings', noSettings: 'No settings to change.', settingsSaved: 'Settings saved',
     audit: 'Audit log', actor: 'Actor', action: 'Action', target: 'Target', detail: 'Detail', ts: 'Time', noAudit: 'No audit entries.',
   },
   errors: { forbidden: 'Not allowed: {reason}', network: 'Network error', failed: 'Failed: {reason}' },
-  notify: { fill: 'Fill {side} {code} {qty} @ {price}', rejection: 'Rejected {code}: {reason}' },
+  notify: { fill: "Fill {side} {code} {qty} {'@'} {price}", rejection: 'Rejected {code}: {reason}' },
   empty: 'No data',
 }
 

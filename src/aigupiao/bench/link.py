@@ -112,6 +112,7 @@ async def _run(
             ws_per_message_deflate=False,
             ws_max_size=MAX_FRAME_BYTES,
             timeout_keep_alive=300,  # the client keeps one connection through chaos pauses
+            proxy_headers=False,  # as `aigupiao` serves: forwarded headers from nobody
         )
     )
     serving = asyncio.create_task(server.serve(sockets=[listener]))

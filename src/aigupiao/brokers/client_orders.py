@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from aigupiao.core.files import private_sqlite
 from aigupiao.domain.orders import MarketKind, Order, OrderStatus, OrderType, Side
 from aigupiao.domain.symbols import Symbol, parse_symbol
 
@@ -110,7 +111,7 @@ class ClientOrderStore:
     """The SQLite file ``path`` (created if missing). Statements are tiny and run inline."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(path)  # orders of a real account: owner-only
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # The row must be on disk before the click: a crash right after must still find it.

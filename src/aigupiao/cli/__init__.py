@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import sys
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,10 +32,12 @@ from aigupiao.bench import link as link_bench
 from aigupiao.brokers.base import BrokerError
 from aigupiao.brokers.paper.broker import PaperBroker
 from aigupiao.cloud.app import create_app as create_cloud_app
+from aigupiao.cloud.app import server_options as cloud_server_options
 from aigupiao.cloud.runtime import CloudRuntime
 from aigupiao.cloud.settings import CloudSettings
 from aigupiao.core.clock import Clock, LiveClock, TradingDayClock
 from aigupiao.core.config import ConfigError
+from aigupiao.core.files import private_dir
 from aigupiao.core.lifecycle import run as run_loop
 from aigupiao.core.logging import setup_logging
 from aigupiao.core.net import listen
@@ -50,6 +53,7 @@ from aigupiao.market.sim import SimMarket
 from aigupiao.protocol.v1 import MAX_FRAME_BYTES
 from aigupiao.store import ApiKeyRepo, AuditRepo, Database, DuplicateName, NodeTokenRepo, UserRepo
 from aigupiao.store.passwords import new_password
+from aigupiao.store.repositories.auth import SCOPES
 
 from .brokers import UnknownBroker, build_broker, check_broker_name
 from .calendar import use_calendar_update
@@ -119,7 +123,11 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: ``aigupiao`` stops its servers in order."""
+    """uvicorn without its own signal handling: ``aigupiao`` stops its servers in order.
+
+    Forwarded headers (X-Forwarded-For/-Proto) are believed only from ``trusted_proxies``
+    (none by default; uvicorn's own default would believe any peer on 127.0.0.1).
+    """
 
     def __init__(
         self,
@@ -129,12 +137,14 @@ class _Server(uvicorn.Server):
         *,
         ssl_certfile: Path | None = None,
         ssl_keyfile: Path | None = None,
+        proxies: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             uvicorn.Config(
                 app_,
                 ssl_certfile=ssl_certfile,
                 ssl_keyfile=ssl_keyfile,
+                **(proxies or {"proxy_headers": False, "forwarded_allow_ips": []}),
                 log_level=level.lower(),
                 lifespan="on",
                 ws="websockets-sansio",
@@ -184,12 +194,24 @@ async def _serve_until_signal(servers: list[_Server], extra: list[asyncio.Task[A
 # -- credentials --------------------------------------------------------------------
 
 
+def _interactive() -> bool:
+    """Whether stdout is a terminal someone watches (not a service's log file or pipe)."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
 async def _ensure_credentials(
     db: Database, path: Path, node_name: str, account: str
 ) -> dict[str, str]:
-    """Reuse ``path``'s API key and node token if the database still accepts them, else mint
-    new. With no users yet, create ``admin`` with a random password (printed once, and kept
-    in ``path`` as ``admin_password``)."""
+    """Reuse ``path``'s API key (scope ``trade``) and node token if the database still
+    accepts them, else mint new. With no users yet, create ``admin`` with a random
+    password (kept in ``path`` as ``admin_password``).
+
+    ``path`` is written ``0600``. The secrets themselves are printed only to a terminal:
+    when stdout is a log file or a pipe (a service), only where they are is printed.
+    """
     await db.upgrade()
     saved: dict[str, str] = {}
     if path.is_file():
@@ -198,8 +220,9 @@ async def _ensure_credentials(
     async with db.session() as session:
         keys, tokens = ApiKeyRepo(session), NodeTokenRepo(session)
         api_key = saved.get("api_key")
-        if not api_key or await keys.verify(api_key) is None:
-            api_key = await _add_unique(keys.add, "default")
+        found = await keys.verify(api_key) if api_key else None
+        if not api_key or found is None or found.scope != "trade":
+            api_key = await _add_unique(keys.add, "default")  # scope trade
         node_token = saved.get("node_token")
         if not node_token or await tokens.verify(node_token) is None:
             node_token = await _add_unique(
@@ -216,20 +239,39 @@ async def _ensure_credentials(
     if admin_password is not None:
         credentials["admin_password"] = admin_password
     if credentials != saved:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(credentials, handle, indent=2)
         os.chmod(path, 0o600)
-        console.print(f"[bold]已生成凭据 (new credentials) → {path}[/bold]")
-        console.print(f"  API key:    {api_key}")
-        console.print(f"  node token: {node_token}")
-    if admin_password is not None:
+        _print_credentials(path, credentials, admin_password)
+    return credentials
+
+
+def _print_credentials(path: Path, credentials: dict[str, str], admin_password: str | None) -> None:
+    """Say where the new credentials are; show them too, but only on a terminal."""
+    shown = _interactive()
+    console.print(f"[bold]已生成凭据 (new credentials) → {escape(str(path))}[/bold] (0600)")
+    if shown:
+        console.print(f"  API key (trade): {credentials['api_key']}")
+        console.print(f"  node token:      {credentials['node_token']}")
+    else:
+        console.print(
+            "  密钥未输出：标准输出不是终端，请查看上述文件 "
+            "(secrets not printed: stdout is not a terminal; read them from that file)"
+        )
+    if admin_password is None:
+        return
+    if shown:
         console.print(
             "[bold]已创建管理员 (created the admin user)[/bold] 用户名 username: admin  "
             f"密码 password: {admin_password}  (只显示一次 shown once; 另存于 also in {path})"
         )
-    return credentials
+    else:
+        console.print(
+            "[bold]已创建管理员 (created the admin user)[/bold] 用户名 username: admin，"
+            f"密码见 {escape(str(path))} 的 admin_password (the password is in that file)"
+        )
 
 
 async def _add_unique(add: Any, base: str) -> str:
@@ -290,7 +332,12 @@ async def _up(settings: CloudSettings, node_port: int, summary_every: float) -> 
     cloud.market.subscribe(lambda batch: [broker.on_quote(q) for q in batch])
     node = LocalRuntime.build(local_settings, broker, names=_quote_names(quotes))
     servers = [
-        _Server(create_cloud_app(cloud), cloud_socket, "warning"),
+        _Server(
+            create_cloud_app(cloud),
+            cloud_socket,
+            "warning",
+            proxies=cloud_server_options(settings.server),
+        ),
         _Server(create_local_app(node), node_socket, "warning"),
     ]
     console.print(
@@ -353,6 +400,7 @@ def cloud(config: ConfigOption = None) -> None:
         server = _Server(
             create_cloud_app(runtime), sock, "info",
             ssl_certfile=settings.server.ssl_certfile, ssl_keyfile=settings.server.ssl_keyfile,
+            proxies=cloud_server_options(settings.server),
         )  # fmt: skip
         scheme = "https" if settings.server.ssl_certfile else "http"
         console.print(f"云端 cloud: {scheme}://{settings.server.host}:{settings.server.port}")
@@ -449,13 +497,24 @@ def _with_session(config: Path | None, work: Any) -> Any:
 
 
 @apikey_app.command("add")
-def apikey_add(name: str, config: ConfigOption = None) -> None:
+def apikey_add(
+    name: str,
+    scope: Annotated[
+        str,
+        typer.Option(
+            help="权限范围 (scope): read 只读 (viewer), trade 交易 (trader), admin 管理 (admin)"
+        ),
+    ] = "trade",
+    config: ConfigOption = None,
+) -> None:
     """新建 API 密钥，只显示一次 (create an API key; shown once)."""
+    if scope not in SCOPES:
+        raise _fail(f"未知的权限范围 (unknown scope) {scope!r}：可用 (one of) {', '.join(SCOPES)}")
     try:
-        key = _with_session(config, lambda s: ApiKeyRepo(s).add(name))
+        key = _with_session(config, lambda s: ApiKeyRepo(s).add(name, scope))
     except DuplicateName as exc:
         raise _fail(f"名称已存在 (name exists): {name}") from exc
-    console.print(f"API key [bold]{name}[/bold] (只显示一次 shown once):")
+    console.print(f"API key [bold]{name}[/bold] scope {scope} (只显示一次 shown once):")
     print(key)
 
 
@@ -464,7 +523,10 @@ def apikey_list(config: ConfigOption = None) -> None:
     """列出 API 密钥（只显示前缀）(list API keys; prefixes only)."""
     for row in _with_session(config, lambda s: ApiKeyRepo(s).list()):
         state = "revoked" if row["revoked_at"] else "active"
-        console.print(f"{row['name']:<20} {row['prefix']}…  {state}  created {row['created_at']}")
+        console.print(
+            f"{row['name']:<20} {row['prefix']}…  {row['scope']:<5}  {state}  "
+            f"created {row['created_at']}"
+        )
 
 
 @apikey_app.command("revoke")

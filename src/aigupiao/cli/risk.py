@@ -60,7 +60,8 @@ def resume(
 
 
 def _set_state(state: str, account: str | None, reason: str, url: str, key: str) -> None:
-    body = {"state": state, "account": account, "reason": reason, "source": "cli"}
+    # No "source": the cloud records one from the caller (an API key: "api").
+    body = {"state": state, "account": account, "reason": reason}
     try:
         response = httpx.put(
             f"{url.rstrip('/')}/api/risk/state",

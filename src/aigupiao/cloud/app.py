@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from aigupiao import __version__
+from aigupiao.core.asgi import harden
 
 from .api.routes import admin, data, health, market, nodes, reconcile, risk, trading
 from .api.routes import agent as agent_routes
@@ -22,6 +23,18 @@ from .auth import LoginThrottle
 from .dashboard import STATIC_DIR, mount_dashboard
 from .errors import ServiceError
 from .runtime import CloudRuntime
+from .settings import ServerSection
+
+# The one route that takes large bodies: up to 10,000 pushed quotes per request.
+PUSH_PATH = "/api/market/quotes"
+
+
+def server_options(server: ServerSection) -> dict[str, Any]:
+    """uvicorn's options for the cloud's forwarded headers: X-Forwarded-For and
+    X-Forwarded-Proto are believed only from ``server.trusted_proxies`` (uvicorn's default
+    would believe any peer on 127.0.0.1, so a local client could pose as any address)."""
+    trusted = list(server.trusted_proxies)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
 
 
 def create_app(runtime: CloudRuntime, *, static_dir: Path | None = None) -> FastAPI:
@@ -70,8 +83,8 @@ def create_app(runtime: CloudRuntime, *, static_dir: Path | None = None) -> Fast
         if any(err.get("type") == "json_invalid" for err in errors):
             detail: dict[str, Any] = {
                 "code": "malformed_json",
-                "message": "请求体不是有效的 JSON",
-                "message_en": "the request body is not valid JSON",
+                "message": "请求体不是有效的 JSON，或嵌套过深",
+                "message_en": "the request body is not valid JSON, or is nested too deeply",
             }
             return JSONResponse({"detail": detail}, status_code=400)
         problems = "; ".join(
@@ -89,4 +102,10 @@ def create_app(runtime: CloudRuntime, *, static_dir: Path | None = None) -> Fast
 
     # Last: the dashboard answers only what no route above does.
     mount_dashboard(app, static_dir or runtime.settings.server.static_dir or STATIC_DIR)
+    server = runtime.settings.server
+    harden(
+        app,
+        max_body_bytes=server.max_body_bytes,
+        per_path={PUSH_PATH: max(server.max_push_bytes, server.max_body_bytes)},
+    )
     return app

@@ -8,9 +8,12 @@ Routes declare the role they need with an ``Annotated`` alias::
 - :data:`Viewer`: reads (any logged-in user, any API key);
 - :data:`Reader`: reads that local nodes make too (quotes), so node tokens pass;
 - :data:`Trader`: orders, cancels, exports, the kill switch, strategies, risk limits
-  (role trader or admin, or an API key);
-- :data:`Admin`: ``/api/admin/*`` (role admin; API keys are refused);
-- :data:`NodeTokenAdmin`: node tokens (role admin, or an API key as before).
+  (role trader or admin; an API key of scope ``trade`` or ``admin``);
+- :data:`Admin`: ``/api/admin/*`` and node tokens (role admin; an API key of scope
+  ``admin``).
+
+An API key acts as the role of its scope (``read`` viewer, ``trade`` trader, ``admin``
+admin; :data:`aigupiao.cloud.auth.SCOPE_ROLES`).
 
 A caller presents a session token (cookie ``aigupiao_session`` or
 ``Authorization: Bearer ags_...``), an API key (``Authorization: Bearer agp_...`` or
@@ -65,6 +68,8 @@ def unauthorized() -> HTTPException:
 
 def forbidden(principal: Principal, needed: Role) -> HTTPException:
     has = principal.role.value if principal.role else principal.kind
+    if principal.scope is not None:
+        has = f"{has} (scope {principal.scope})"
     return HTTPException(
         403,
         {
@@ -77,9 +82,9 @@ def forbidden(principal: Principal, needed: Role) -> HTTPException:
     )
 
 
-def allowed(principal: Principal, needed: Role, *, api_keys: bool = False) -> bool:
-    """Whether ``principal`` may do what ``needed`` may; ``api_keys`` lets any API key pass."""
-    return principal.may(needed) or (api_keys and principal.kind == "apikey")
+def allowed(principal: Principal, needed: Role) -> bool:
+    """Whether ``principal`` may do what ``needed`` may (a node never: it has no role)."""
+    return principal.may(needed)
 
 
 def presented_secret(
@@ -93,16 +98,12 @@ def presented_secret(
     return cookie or None
 
 
-def require(
-    needed: Role, *, nodes: bool = False, api_keys: bool = False
-) -> Callable[..., Awaitable[Principal]]:
+def require(needed: Role, *, nodes: bool = False) -> Callable[..., Awaitable[Principal]]:
     """A dependency answering the caller, refusing anyone below ``needed``.
 
     Args:
         needed: the least role that may call.
         nodes: node tokens pass too (the reads nodes make).
-        api_keys: any API key passes (node tokens' routes, which machines used before
-            there were users).
     """
 
     async def dependency(
@@ -118,7 +119,7 @@ def require(
         principal = await runtime.auth.principal(secret, nodes=nodes)
         if principal is None:
             raise unauthorized()
-        if principal.kind != "node" and not allowed(principal, needed, api_keys=api_keys):
+        if principal.kind != "node" and not allowed(principal, needed):
             raise forbidden(principal, needed)
         request.state.principal = principal
         return principal
@@ -131,7 +132,6 @@ Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Reader = Annotated[Principal, Depends(require(Role.VIEWER, nodes=True))]
 Trader = Annotated[Principal, Depends(require(Role.TRADER))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
-NodeTokenAdmin = Annotated[Principal, Depends(require(Role.ADMIN, api_keys=True))]
 
 
 async def _trader_actor(caller: Trader) -> str:
@@ -205,3 +205,9 @@ async def websocket_principal(
     if principal.kind != "node" and not allowed(principal, needed):
         return None, 4403
     return principal, 0
+
+
+def audit_source(principal: Principal) -> str:
+    """Where a change comes from, as the audit log records it: decided by the server
+    from the caller (a dashboard session or an API key), never taken from the request."""
+    return "dashboard" if principal.kind == "user" else "api"

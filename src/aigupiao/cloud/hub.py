@@ -8,7 +8,6 @@ tracks each node's link, forwards typed messages to a :class:`LinkHandler`
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import time
@@ -272,7 +271,8 @@ class NodeHub:
                 code, reason = v1.explain(text, exc)
                 self._quiet.warning(f"{link.node_id}/{code}", "node %s sent a bad frame: %s %s",
                                link.node_id, code, reason)  # fmt: skip
-                await _send_error(link.socket, _command_id_of(text), code, reason)
+                command_id = None if code == "invalid_json" else v1.command_id_of(text)
+                await _send_error(link.socket, command_id, code, reason)
                 continue
             match message:
                 case v1.Heartbeat():
@@ -281,7 +281,7 @@ class NodeHub:
                     await handler.on_ack(link, message)
                 case v1.Response():
                     await handler.on_response(link, message)
-                case v1.Event():
+                case v1.OrderEvent() | v1.TradeEvent() | v1.AccountEvent():
                     await handler.on_event(link, message)
                 case v1.Error():
                     self._quiet.warning(
@@ -327,16 +327,6 @@ async def _receive_text(socket: WebSocket) -> str:
     return text if text is not None else "<binary frame>"
 
 
-def _command_id_of(text: str) -> str | None:
-    """The command id of a refused frame, when one can be read, so the error names it."""
-    try:
-        raw = json.loads(text)
-    except ValueError:
-        return None
-    value = raw.get("command_id") or raw.get("id") if isinstance(raw, dict) else None
-    return value if isinstance(value, str) else None
-
-
 def _bearer(socket: WebSocket) -> str | None:
     header = socket.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -346,7 +336,9 @@ def _bearer(socket: WebSocket) -> str | None:
 
 async def _send_error(socket: WebSocket, command_id: str | None, code: str, message: str) -> None:
     await socket.send_text(
-        v1.Error(command_id=command_id, code=code, message=message).model_dump_json()
+        v1.Error(
+            command_id=command_id, code=code, message=message[: v1.MAX_REASON]
+        ).model_dump_json()
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from aigupiao.core.clock import Clock, LiveClock
 from aigupiao.core.collector import tune_collector
@@ -162,27 +163,25 @@ class CloudRuntime:
                 await SymbolRepo(session).upsert_many(self.symbols)
                 await session.commit()
         await self.agent.start()  # user strategy files; each account's set on first use
+        # Each task is started from a factory, so that one that raises is started again
+        # (with backoff, counted in /api/health) instead of dying for good.
+        stop, start = self.stop_event, self.tasks.start
         if self.feed is not None:
             source = getattr(self.feed, "name", None) or self.settings.market.feed
-            publish = self.market.publisher(str(source))
-            self.tasks.start("feed", self.feed.run(publish, self.stop_event))
-        self.tasks.start("quote-store", self.market.store_loop(self.stop_event))
-        self.tasks.start("bar-store", self.bars.run(self.stop_event))
+            start("feed", partial(self.feed.run, self.market.publisher(str(source)), stop))
+        start("quote-store", partial(self.market.store_loop, stop))
+        start("bar-store", partial(self.bars.run, stop))
         if self.raw is not None:
-            self.tasks.start("raw-store", self.raw.run(self.stop_event))
-            self.tasks.start("raw-retention", self.raw.run_retention(self.stop_event))
-        self.tasks.start("token-watch", self._watch_revocations())
-        self.tasks.start("ack-writer", self.commands.write_acks(self.stop_event))
-        self.tasks.start("snapshot-writer", self.results.run(self.stop_event))
-        self.tasks.start("equity-retention", self.results.equity.run_retention(self.stop_event))
-        self.tasks.start(
-            "equity-marks",
-            self.results.run_marks(
-                self.stop_event, self.market.quote, self.settings.accounts.equity_interval
-            ),
-        )
+            start("raw-store", partial(self.raw.run, stop))
+            start("raw-retention", partial(self.raw.run_retention, stop))
+        start("token-watch", self._watch_revocations)
+        start("ack-writer", partial(self.commands.write_acks, stop))
+        start("snapshot-writer", partial(self.results.run, stop))
+        start("equity-retention", partial(self.results.equity.run_retention, stop))
+        marks = self.settings.accounts.equity_interval
+        start("equity-marks", partial(self.results.run_marks, stop, self.market.quote, marks))
         if self.settings.agent.enabled:
-            self.tasks.start("agent", self.agent.run(self.stop_event))
+            start("agent", partial(self.agent.run, stop))
 
     async def _watch_revocations(self) -> None:
         """Close a live socket soon after its token is revoked, even from another process."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aigupiao.core.asgi import MIB
 from aigupiao.core.config import FileSettings
+from aigupiao.strategy.llm_endpoint import EndpointName, LlmEndpoint
 
 
 class _Section(BaseModel):
@@ -23,6 +26,17 @@ class LocalTradingSection(_Section):
     heartbeat_s: float = Field(10, gt=0)
     auth_failures_per_minute: int = Field(10, gt=0, description="bad node logins per address")
     token_check_interval: float = Field(1.0, gt=0, description="seconds between revocation checks")
+
+
+class LlmSection(_Section):
+    """The LLM strategy's allowlist (docs/strategies.md): the only places it may send the
+    account summary, and the only environment variables it reads (each endpoint's key).
+    Set here by the operator, never through the API, which picks an endpoint by name."""
+
+    endpoints: dict[EndpointName, LlmEndpoint] = Field(
+        default_factory=dict,
+        description="name -> {base_url, models, api_key_env}; none: the strategy stays off",
+    )
 
 
 class AgentSection(_Section):
@@ -44,6 +58,7 @@ class AgentSection(_Section):
         default_factory=list,
         description="folders (or files) of user strategies; reloaded by POST /api/agent/reload",
     )
+    llm: LlmSection = LlmSection()
 
 
 class ReplaySection(_Section):
@@ -99,19 +114,55 @@ class ServerSection(_Section):
     static_dir: Path | None = Field(
         None, description="the built dashboard; default: the package's cloud/static"
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="反向代理的地址或网段 (IPs/CIDRs of reverse proxies): X-Forwarded-For and "
+        "X-Forwarded-Proto are believed only from these peers; empty: from nobody",
+    )
+    max_body_bytes: int = Field(
+        MIB, gt=0, description="largest request body in bytes (larger: 413)"
+    )
+    max_push_bytes: int = Field(
+        16 * MIB,
+        gt=0,
+        description="largest body of POST /api/market/quotes (up to 10,000 quotes with books)",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"trusted_proxies: {item!r} 不是 IP 地址或网段 (not an IP address or CIDR)"
+                ) from exc
+        return value
 
 
 class AuthSection(_Section):
     session_hours: float = Field(12, gt=0, description="hours a dashboard login lasts")
     login_failures: int = Field(
-        5, gt=0, description="wrong passwords per username within login_window_s, then 429"
+        5,
+        gt=0,
+        description="wrong passwords in a row for one username before each further "
+        "attempt must wait (login_delay_s, doubling)",
     )
     login_failures_per_address: int = Field(
-        20, gt=0, description="wrong passwords per client address within login_window_s"
+        20, gt=0, description="the same, for wrong passwords from one client address"
     )
-    login_window_s: float = Field(300, gt=0, description="seconds a failed login is counted")
+    login_delay_s: float = Field(
+        1, gt=0, description="seconds the first delayed attempt waits; each failure doubles it"
+    )
+    login_max_delay_s: float = Field(30, gt=0, description="the longest wait between attempts")
+    login_window_s: float = Field(
+        300, gt=0, description="seconds without a failure after which the count starts over"
+    )
     cookie_secure: bool = Field(
-        False, description="mark the session cookie Secure (when served over HTTPS)"
+        False,
+        description="always mark the session cookie Secure (it is Secure anyway when the "
+        "request came over HTTPS, directly or through a trusted proxy)",
     )
 
 

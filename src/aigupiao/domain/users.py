@@ -3,7 +3,8 @@
 Three roles, each including the one below it: ``viewer`` reads, ``trader`` also
 changes what trades (orders, cancels, exports, the kill switch, strategies and risk
 limits), ``admin`` also manages users, keys, node tokens and settings. Machine callers
-with an API key act as ``trader``, never ``admin``.
+with an API key act as the role of the key's scope (``read``: viewer, ``trade``:
+trader, ``admin``: admin).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The local node's HTTP API (seed-compatible, port 8888).
 
-``GET /``, ``GET /status`` and ``GET /health`` are open (the node binds loopback
-unless an API key is configured); ``POST /trade``, ``POST /export`` and ``WS /ws``
-always need the node's API key: ``server.api_key``, or the one the node made on
-first start in ``<node.data_dir>/api_key``.
+``GET /``, ``GET /health`` and the link and broker part of ``GET /status`` are open;
+the account part of ``/status`` (balance, positions, trades, orders, the last result),
+``POST /trade``, ``POST /export`` and ``WS /ws`` need the node's API key:
+``server.api_key``, or the one the node made on first start in
+``<node.data_dir>/api_key``. A wrong key is a 401 everywhere it is checked.
 
 ``POST /export`` answers the data as JSON and also writes it as files in the broker
 clients' formats (同花顺 GBK ``.xls`` and UTF-8 ``.csv``) into ``trading.export_dir``
@@ -18,7 +19,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
@@ -27,8 +27,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aigupiao import __version__
+from aigupiao.core import jsontext
+from aigupiao.core.asgi import harden
 from aigupiao.domain.orders import MarketKind
 from aigupiao.protocol import v1
+from aigupiao.protocol.bounds import Identifier, Price, Quantity, SecurityCode
+from aigupiao.protocol.http import JsonBodyRoute
 
 from .runtime import LocalRuntime
 
@@ -38,11 +42,11 @@ _TTL = timedelta(seconds=30)
 class TradeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Literal["buy", "sell"]
-    stock_code: str
-    quantity: int = Field(gt=0)
-    price: Decimal | None = Field(None, gt=0, description="null = market order")
-    agent_id: str | None = None
-    client_order_id: str | None = Field(None, min_length=1, max_length=64)
+    stock_code: SecurityCode
+    quantity: Quantity
+    price: Price | None = Field(None, description="null = market order")
+    agent_id: Identifier | None = None
+    client_order_id: Identifier | None = None
     market_kind: MarketKind | None = Field(
         None, description="market orders only: best5_ioc (default), best5_to_limit, ..."
     )
@@ -73,30 +77,51 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
             await runtime.stop()
 
     app = FastAPI(title="aigupiao local node", version=__version__, lifespan=lifespan)
+    app.router.route_class = JsonBodyRoute  # JSON bodies: depth checked before parsing
     api_key = runtime.api_key
 
     def key_ok(given: str | None) -> bool:
         # Compare bytes: compare_digest refuses non-ASCII str, which would be a 500.
         return bool(given) and secrets.compare_digest((given or "").encode(), api_key.encode())
 
-    def check_key(
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
-    ) -> None:
+    def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
         bearer = (
             authorization[7:].strip()
             if authorization and authorization.lower().startswith("bearer ")
             else None
         )
-        if not key_ok(x_api_key or bearer):
-            raise HTTPException(
-                401,
-                {
-                    "code": "unauthorized",
-                    "message": "缺少或无效的本地 API 密钥",
-                    "message_en": "missing or invalid local API key",
-                },
-            )
+        return x_api_key or bearer
+
+    def unauthorized() -> HTTPException:
+        return HTTPException(
+            401,
+            {
+                "code": "unauthorized",
+                "message": "缺少或无效的本地 API 密钥",
+                "message_en": "missing or invalid local API key",
+            },
+        )
+
+    def check_key(
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> None:
+        if not key_ok(presented_key(authorization, x_api_key)):
+            raise unauthorized()
+
+    def key_if_any(
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> bool:
+        """True with the right key, False with none; a wrong one is a 401."""
+        given = presented_key(authorization, x_api_key)
+        if given is None and authorization:
+            raise unauthorized()  # an Authorization header that is not a bearer key
+        if given is None:
+            return False
+        if not key_ok(given):
+            raise unauthorized()
+        return True
 
     async def run(command: v1.Command) -> dict[str, Any]:
         seq = await runtime.executor.execute(command)
@@ -113,6 +138,13 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            not_json = {
+                "code": "malformed_json",
+                "message": f"请求体不是有效的 JSON，或嵌套超过 {jsontext.MAX_DEPTH} 层",
+                "message_en": "the request body is not valid JSON, or is nested too deeply",
+            }
+            return JSONResponse({"detail": not_json}, status_code=400)
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()
         )
@@ -139,14 +171,25 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
         }
 
     @app.get("/status")
-    async def status() -> dict[str, Any]:
-        account = await runtime.executor.snapshot("all")  # a read: no export files
-        return {
+    async def status(authorized: bool = Depends(key_if_any)) -> dict[str, Any]:
+        """The link and the broker; with the node's API key also the account: balance,
+        positions, trades, orders and the last result (the seed's shape)."""
+        public: dict[str, Any] = {
             "node_id": runtime.settings.node.id,
             "account": runtime.settings.node.account,
             "broker": runtime.broker.name,
             "cloud": runtime.link.describe() if runtime.link else {"state": "disabled"},
             "commands": await runtime.journal.counts(),
+        }
+        if not authorized:
+            return {
+                **public,
+                "account_data": "需要本地 API 密钥（X-API-Key 或 Authorization: Bearer）"
+                "(send the node's API key for balance, positions, trades and orders)",
+            }
+        account = await runtime.executor.snapshot("all")  # a read: no export files
+        return {
+            **public,
             "last_result": runtime.executor.last_result,
             "balance": account["account"],
             "positions": account["positions"],
@@ -156,8 +199,14 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
 
     @app.get("/health")
     async def health() -> JSONResponse:
+        """``ok`` unless a background task is down; each task's state, restarts and last
+        error in ``task_details``."""
         healthy = runtime.tasks.healthy
-        body = {"status": "ok" if healthy else "degraded", "tasks": runtime.tasks.health()}
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "tasks": runtime.tasks.health(),
+            "task_details": runtime.tasks.details(),
+        }
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     @app.post("/trade", dependencies=[Depends(check_key)])
@@ -197,9 +246,14 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
         if text is None:
             return _ws_error("bad_message", "只接受 JSON 文本帧 (text JSON frames only)")
         try:
-            kind = json.loads(text).get("type")
-        except (ValueError, AttributeError):
-            kind = None
+            parsed = jsontext.loads(text)
+        except ValueError:  # not JSON, or nested too deep: answered, the socket stays open
+            return _ws_error(
+                "invalid_json",
+                f"不是有效的 JSON，或嵌套超过 {jsontext.MAX_DEPTH} 层 "
+                "(not valid JSON, or nested too deeply)",
+            )
+        kind = parsed.get("type") if isinstance(parsed, dict) else None
         if kind == "register":
             return {"type": "register_ack", "v": 1, "node_id": runtime.settings.node.id,
                     "server_time": datetime.now(UTC).isoformat()}  # fmt: skip
@@ -214,4 +268,5 @@ def create_app(runtime: LocalRuntime) -> FastAPI:
             return {"type": "response", "v": 1, **await run(message)}
         return _ws_error("unsupported", f"不支持的消息类型 {message.type} (unsupported)")
 
+    harden(app, max_body_bytes=runtime.settings.server.max_body_bytes)
     return app

@@ -27,7 +27,15 @@ from aigupiao.domain.errors import DomainError
 from aigupiao.domain.orders import Order, OrderType, Side, Trade
 from aigupiao.domain.symbols import parse_symbol
 from aigupiao.protocol import v1
-from aigupiao.protocol.codec import account_to_dict, order_to_dict, trade_to_dict
+from aigupiao.protocol.codec import (
+    cancel_result,
+    check_result,
+    error_result,
+    export_result,
+    resolved_result,
+    status_result,
+    trade_result,
+)
 
 from .journal import Journal
 from .names import NameSource
@@ -87,14 +95,17 @@ class Executor:
         if self.now() >= command.expires_at:
             status, result = (
                 "expired",
-                {
-                    "code": "expired",
-                    "message": "指令已过期，未提交给券商",
-                    "message_en": f"command expired at {command.expires_at.isoformat()}; not sent",
-                },
+                error_result(
+                    {
+                        "code": "expired",
+                        "message": "指令已过期，未提交给券商",
+                        "message_en": f"command expired at {command.expires_at.isoformat()}; "
+                        "not sent",
+                    }
+                ),
             )
         else:
-            status, result = await self._run(command)
+            status, result = _checked(command.id, *await self._run(command))
         seq = await self.journal.finish(command.id, status, result)
         self.last_result = {"command_id": command.id, "status": status, **result}
         return seq
@@ -107,24 +118,24 @@ class Executor:
                         return await self._trade(command)
                     case v1.CancelCommand():
                         order = await self.broker.cancel_order(command.data.order_id)
-                        return "done", {
-                            "order": order_to_dict(order),
-                            **await self._account_quietly(),
-                        }
+                        return "done", cancel_result(order, await self._account_quietly())
                     case v1.ExportCommand():
                         return "done", await self.export(command.data.data_type)
                     case v1.StatusCommand():
                         return "done", await self.status()
         except BrokerRejected as exc:
-            return "rejected", {**exc.as_dict(), **await self._account_quietly()}
+            return "rejected", error_result(exc.as_dict(), await self._account_quietly())
         except (BrokerTimeout, TimeoutError):
-            return "unknown", {
-                "code": "broker_timeout",
-                "message": "券商无应答，结果未知；将查询券商确认，不会自动重下",
-                "message_en": "broker did not answer; outcome unknown, will be resolved by query",
-            }
+            return "unknown", error_result(
+                {
+                    "code": "broker_timeout",
+                    "message": "券商无应答，结果未知；将查询券商确认，不会自动重下",
+                    "message_en": "broker did not answer; outcome unknown, "
+                    "will be resolved by query",
+                }
+            )
         except BrokerError as exc:
-            return "failed", exc.as_dict()
+            return "failed", error_result(exc.as_dict())
         raise AssertionError(f"unhandled command type {command.type}")
 
     async def _trade(self, command: v1.TradeCommand) -> Outcome:
@@ -132,7 +143,7 @@ class Executor:
         try:
             symbol = parse_symbol(data.stock_code)
         except DomainError as exc:
-            return "rejected", exc.as_dict()
+            return "rejected", error_result(exc.as_dict())
         request = OrderRequest(
             account=self.broker.account_id,
             symbol=symbol,
@@ -144,24 +155,22 @@ class Executor:
             market_kind=data.market_kind,
         )
         placed = await self.broker.place_order(request)
-        return "done", {
-            "order": order_to_dict(placed.order),
-            "trades": [trade_to_dict(t) for t in placed.trades],
-            # The order is placed: a failed account read must not turn that into a failure.
-            **await self._account_quietly(),
-        }
+        # The order is placed: a failed account read must not turn that into a failure.
+        return "done", trade_result(
+            placed.order, list(placed.trades), await self._account_quietly()
+        )
 
-    async def _account_quietly(self) -> dict[str, Any]:
-        """The account snapshot if the broker gives it in time, else nothing."""
+    async def _account_quietly(self) -> Account | None:
+        """The account snapshot if the broker gives it in time, else None."""
         try:
             async with asyncio.timeout(self._broker_timeout):
-                return {"account": account_to_dict(await self.broker.get_account())}
+                return await self.broker.get_account()
         except (BrokerError, TimeoutError):
-            return {}
+            return None
 
     async def snapshot(self, data_type: str) -> dict[str, Any]:
         """Positions, trades and/or orders from the broker, as JSON-ready dicts."""
-        return _as_json(data_type, *await self._collect(data_type))
+        return export_result(data_type, *await self._collect(data_type))
 
     async def export(self, data_type: str) -> dict[str, Any]:
         """:meth:`snapshot`, also written as files in the clients' formats.
@@ -171,7 +180,7 @@ class Executor:
         written: the data is still answered.
         """
         account, trades, orders = await self._collect(data_type)
-        result = _as_json(data_type, account, trades, orders)
+        result = export_result(data_type, account, trades, orders)
         if self.exports is not None:
             result.update(await self._write_files(self.exports, account, trades, orders, data_type))
         return result
@@ -227,12 +236,12 @@ class Executor:
 
     async def status(self) -> dict[str, Any]:
         account = await self.broker.get_account()
-        return {
-            "broker": self.broker.name,
-            "account": account_to_dict(account),
-            "orders_today": len(await self.broker.get_orders()),
-            "trades_today": len(await self.broker.get_trades()),
-        }
+        return status_result(
+            self.broker.name,
+            account,
+            len(await self.broker.get_orders()),
+            len(await self.broker.get_trades()),
+        )
 
     async def resolve_interrupted(self) -> list[str]:
         """Resolve what the node could not answer: commands cut off mid-call by a stop, and
@@ -252,30 +261,32 @@ class Executor:
                     await self.journal.finish(
                         entry.id,
                         "unknown",
-                        {
-                            "code": "broker_query_failed",
-                            "message": f"节点在执行中停止，查询券商失败：{exc}；"
-                            "请人工核对，不会自动重下",
-                            "message_en": f"node stopped mid-command and the broker query failed: "
-                            f"{exc}; check manually, it is never resubmitted",
-                        },
+                        error_result(
+                            {
+                                "code": "broker_query_failed",
+                                "message": f"节点在执行中停止，查询券商失败：{exc}；"
+                                "请人工核对，不会自动重下",
+                                "message_en": "node stopped mid-command and the broker query "
+                                f"failed: {exc}; check manually, it is never resubmitted",
+                            }
+                        ),
                     )
                     resolved.append(entry.id)
                     continue
             if order is not None:
-                await self.journal.finish(
-                    entry.id, "done", {"order": order_to_dict(order), "resolved_by": "broker_query"}
-                )
+                await self.journal.finish(entry.id, "done", resolved_result(order))
             else:
                 await self.journal.finish(
                     entry.id,
                     "unknown",
-                    {
-                        "code": "interrupted",
-                        "message": "节点在执行中停止，券商查无此委托；请人工核对，不会自动重下",
-                        "message_en": "node stopped mid-command and the broker has no such order; "
-                        "check manually, it is never resubmitted",
-                    },
+                    error_result(
+                        {
+                            "code": "interrupted",
+                            "message": "节点在执行中停止，券商查无此委托；请人工核对，不会自动重下",
+                            "message_en": "node stopped mid-command and the broker has no such "
+                            "order; check manually, it is never resubmitted",
+                        }
+                    ),
                 )
             resolved.append(entry.id)
         for entry in timed_out:
@@ -283,21 +294,25 @@ class Executor:
             with contextlib.suppress(BrokerError):
                 order = await self.broker.find_order(entry.id)
                 if order is not None:
-                    await self.journal.finish(
-                        entry.id,
-                        "done",
-                        {"order": order_to_dict(order), "resolved_by": "broker_query"},
-                    )
+                    await self.journal.finish(entry.id, "done", resolved_result(order))
                     resolved.append(entry.id)
         return resolved
 
 
-def _as_json(data_type: str, account: Account, trades: Trades, orders: Orders) -> dict[str, Any]:
-    result: dict[str, Any] = {"data_type": data_type, "account": account_to_dict(account)}
-    if data_type in ("positions", "all"):
-        result["positions"] = result["account"]["positions"]
-    if trades is not None:
-        result["trades"] = [trade_to_dict(t) for t in trades]
-    if orders is not None:
-        result["orders"] = [order_to_dict(o) for o in orders]
-    return result
+def _checked(command_id: str, status: str, result: dict[str, Any]) -> Outcome:
+    """``(status, result)``, unless the cloud could not read ``result`` (a broker's value
+    out of every plausible range, say): then ``unknown`` with the reason, so the answer
+    still reaches the cloud and a person checks the broker, instead of a response the
+    cloud refuses on every re-send."""
+    problem = check_result(result)
+    if problem is None:
+        return status, result
+    log.error("command %s: the broker's answer cannot be reported (%s)", command_id, problem)
+    return "unknown", error_result(
+        {
+            "code": "invalid_result",
+            "message": f"券商返回的结果无法上报（{problem}）；请在券商客户端核对，不会自动重下",
+            "message_en": f"the broker's answer cannot be reported ({problem}); "
+            "check the broker's client, it is never resubmitted",
+        }
+    )

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from aigupiao.core import jsontext
+
 log = logging.getLogger(__name__)
 
 # Prefixed codes (``sh600519``) -> the names known for them.
@@ -53,7 +55,7 @@ class CloudNames:
             response = await client.get(f"/api/quotes/{code}")
             if response.status_code != 200:
                 return
-            name = response.json().get("name")
+            name = jsontext.loads(response.content).get("name")  # depth-limited
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
             log.info("no name for %s from the cloud: %s", code, exc)
             return

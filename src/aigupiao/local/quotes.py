@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from aigupiao.core import jsontext
 from aigupiao.core.clock import Clock
 from aigupiao.core.retry import Backoff
 from aigupiao.domain.market import Level, Quote
@@ -79,7 +80,7 @@ class CloudQuoteCache:
             try:
                 response = await self._client.get("/api/quotes")
                 response.raise_for_status()
-                for row in response.json():
+                for row in jsontext.loads(response.content):  # depth-limited: a peer's text
                     quote = quote_from_public(row)
                     self._quotes[quote.symbol.full] = quote
                     if self.market_time is None or quote.ts > self.market_time:
@@ -88,7 +89,7 @@ class CloudQuoteCache:
                 self.last_error = None
                 backoff.reset()
                 await asyncio.sleep(self._interval)
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("quote poll failed: %s", self.last_error)
                 await asyncio.sleep(backoff.next_delay())

@@ -10,14 +10,16 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from aigupiao.brokers.base import Broker
 from aigupiao.brokers.exports import ExportDirectory
+from aigupiao.core.files import private_dir
 from aigupiao.core.lifecycle import TaskGroup
 from aigupiao.domain.orders import Order, Trade
-from aigupiao.protocol.codec import account_to_dict, order_to_dict, trade_to_dict
+from aigupiao.protocol.codec import account_to_dict, check_event, order_to_dict, trade_to_dict
 
 from .executor import Executor
 from .journal import Journal
@@ -31,17 +33,18 @@ log = logging.getLogger(__name__)
 def local_api_key(data_dir: Path) -> str:
     """The node's own API key for ``/trade`` and ``/export`` when none is configured.
 
-    Made once, kept in ``<data_dir>/api_key`` (mode 0600) and logged when made.
+    Made once, kept in ``<data_dir>/api_key`` (mode 0600); the log names the file, never
+    the key (logs are read by more people than the node's files).
     """
     path = data_dir / "api_key"
     if path.is_file():
         return path.read_text(encoding="utf-8").strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     key = "agl_" + secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
-    log.warning("本地 API 密钥 (local API key, also in %s): %s", path, key)
+    log.warning("已生成本地 API 密钥，见 %s (made the local API key; it is in that file)", path)
     return key
 
 
@@ -107,12 +110,12 @@ class LocalRuntime:
     async def start(self) -> None:
         await self._remove_old_exports()
         self.broker.set_listener(lambda kind, item: self._events.put_nowait((kind, item)))
-        self.tasks.start("broker-events", self._forward_events())
+        self.tasks.start("broker-events", self._forward_events)  # restarted if it raises
         resolved = await self.executor.resolve_interrupted()
         if resolved:
             log.warning("resolved %d command(s) interrupted by the last stop", len(resolved))
         if self.link is not None:
-            self.tasks.start("cloud-link", self.link.run(self.stop_event))
+            self.tasks.start("cloud-link", partial(self.link.run, self.stop_event))
 
     async def _remove_old_exports(self) -> None:
         """Delete export files older than ``trading.export_cleanup_hours``; exports do too."""
@@ -147,6 +150,10 @@ class LocalRuntime:
                 self._events.task_done()
 
     async def _report(self, kind: str, data: dict[str, Any]) -> None:
+        problem = check_event(kind, data)
+        if problem is not None:  # the cloud would refuse it on every re-send
+            log.error("broker event %s cannot be reported (%s): %s", kind, problem, data)
+            return
         seq = await self.journal.add_event(kind, data)
         if self.link is not None:
             await self.link.send_queued(seq)

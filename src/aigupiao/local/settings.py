@@ -19,7 +19,12 @@ class _Section(BaseModel):
 class ServerSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8888, ge=0, le=65535)
-    api_key: str | None = Field(None, description="required for /trade, /export and /ws")
+    api_key: str | None = Field(
+        None, description="required for /trade, /export, /ws and the account part of /status"
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, gt=0, description="largest request body in bytes (larger: 413)"
+    )
 
 
 class CloudSection(_Section):

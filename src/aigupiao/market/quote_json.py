@@ -18,8 +18,10 @@ One object per quote, money and prices as decimal strings::
     }
 
 Answers also carry ``change_pct`` (percent, two places), which is ignored on input.
-Inputs may give numbers instead of strings; parse the JSON with
-``json.loads(text, parse_float=Decimal)`` so they stay exact.
+Inputs may give numbers instead of strings; parse pushed text with :func:`parse_json`
+(decimals stay exact, nesting depth is limited). Every number is bounded by
+:mod:`aigupiao.domain.ranges` (prices 100,000, volumes 10**12 shares, amounts 10**13 CNY):
+a record beyond them is refused ``out_of_range`` with the field named.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from aigupiao.core import jsontext
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.market import Level, Quote
+from aigupiao.domain.ranges import MAX_MONEY, MAX_PRICE, MAX_SHARES, unsafe_character
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import parse_symbol
 
@@ -38,12 +42,31 @@ from .validate import Reason, Refusal
 
 _CENT = Decimal("0.01")
 _REQUIRED_PRICES = ("last", "previous_close", "open", "high", "low", "amount")
+_LIMITS = {name: MAX_PRICE for name in _REQUIRED_PRICES} | {
+    "amount": MAX_MONEY,
+    "limit_up": MAX_PRICE,
+    "limit_down": MAX_PRICE,
+    "bids": MAX_PRICE,
+    "asks": MAX_PRICE,
+}
+MAX_NAME_LENGTH = 32
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Parse pushed JSON text: numbers with a fraction or exponent as exact Decimals,
+    nesting limited (:func:`aigupiao.core.jsontext.loads`).
+
+    Raises:
+        ValueError: not JSON, not UTF-8, or nested too deep.
+    """
+    return jsontext.loads(text, parse_float=Decimal)
 
 
 class _Malformed(Exception):
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, reason: Reason = Reason.MALFORMED) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.reason = reason
 
 
 def quote_to_dict(quote: Quote) -> dict[str, Any]:
@@ -89,6 +112,8 @@ def quote_from_dict(item: Any) -> Quote | Refusal:
         name = item.get("name", "")
         if not isinstance(name, str):
             raise _Malformed("'name' must be a string")
+        if len(name) > MAX_NAME_LENGTH or unsafe_character(name) is not None:
+            raise _Malformed(f"'name' must be printable, at most {MAX_NAME_LENGTH} characters")
         return Quote(
             symbol=symbol,
             name=name,
@@ -106,36 +131,48 @@ def quote_from_dict(item: Any) -> Quote | Refusal:
             limit_down=_optional_decimal(item, "limit_down"),
         )
     except _Malformed as exc:
-        return Refusal(code, Reason.MALFORMED, exc.detail)
+        return Refusal(code, exc.reason, exc.detail)
 
 
-def _number(value: Any, name: str) -> Decimal:
+def _number(value: Any, name: str, limit: Decimal | int) -> Decimal:
+    """``value`` as a finite Decimal of at most ``limit`` in size."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise _Malformed(f"'{name}' must be a decimal string or a number")
+    if isinstance(value, str) and len(value) > 64:
+        raise _Malformed(f"'{name}' is not a number: {value[:32]!r}...")
     try:
         number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):  # ValueError: an int too long to print
         raise _Malformed(f"'{name}' is not a number: {str(value)[:32]!r}") from None
     if not number.is_finite():
         raise _Malformed(f"'{name}' is not a finite number")
+    if number.copy_abs() > limit:  # copy_abs: no context, so 1e999999999 cannot overflow
+        detail = f"'{name}' {_shown(number)} is above {_shown(limit)}"
+        raise _Malformed(detail, Reason.OUT_OF_RANGE)
     return number
+
+
+def _shown(value: Decimal | int) -> str:
+    """A number for a message: as it is when short, else in scientific notation."""
+    number = Decimal(value)
+    return str(number)[:24] if number.adjusted() < 16 else f"{number:.3e}"
 
 
 def _decimal(item: Mapping[str, Any], name: str) -> Decimal:
     if item.get(name) is None:
         raise _Malformed(f"missing field '{name}'")
-    return _number(item[name], name)
+    return _number(item[name], name, _LIMITS[name])
 
 
 def _optional_decimal(item: Mapping[str, Any], name: str) -> Decimal | None:
     value = item.get(name)
-    return None if value is None else _number(value, name)
+    return None if value is None else _number(value, name, _LIMITS[name])
 
 
 def _integer(value: Any, name: str) -> int:
     if value is None:
         raise _Malformed(f"missing field '{name}'")
-    number = _number(value, name)
+    number = _number(value, name, MAX_SHARES)
     if number != number.to_integral_value():
         raise _Malformed(f"'{name}' must be a whole number of shares")
     return int(number)
@@ -166,8 +203,8 @@ def _levels(value: Any, name: str) -> tuple[Level, ...]:
             raise _Malformed(f"'{name}' entries are [price, volume]")
         if price is None:
             raise _Malformed(f"'{name}' entry without a price")
-        levels.append(Level(_number(price, name), _integer(volume, name)))
+        levels.append(Level(_number(price, name, MAX_PRICE), _integer(volume, name)))
     return tuple(levels)
 
 
-__all__ = ["quote_from_dict", "quote_to_dict"]
+__all__ = ["parse_json", "quote_from_dict", "quote_to_dict"]

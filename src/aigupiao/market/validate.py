@@ -10,6 +10,10 @@ or the bar aggregator. The rules, in the order they are checked:
   it. "The clock" is the market clock of the process (the simulated trading-day clock
   in the embedded mode), so simulated and replayed quotes are judged on their own time.
 * ``negative_volume``: volume or amount below zero.
+* ``out_of_range``: a number beyond what the market can hold and the database can store
+  (:mod:`aigupiao.domain.ranges`): a price above 100,000, a volume above 10**12 shares,
+  an amount above 10**13 CNY. Checked before the volume rule, so such a quote never
+  becomes the volume the next ones are compared with.
 * ``no_trade_yet``: ``last`` is 0. Sina and Tencent send 0.000 before a symbol's first
   trade of the day. Such a quote carries no price a strategy could use (its change
   from the previous close would read -100%), so it is refused, counted and never
@@ -24,7 +28,8 @@ or the bar aggregator. The rules, in the order they are checked:
 * ``volume_backwards``: the cumulative volume of a symbol is below the last accepted
   one of the same trading day, whichever source sent either (a lagging second source
   must not move the latest quote or a bar backwards). A new day starts from zero; a
-  quote of an older day than the last accepted one is ``stale``.
+  quote of an older day than the last accepted one is ``stale``. Only a quote that
+  passed every other rule moves that volume.
 
 Every refusal is counted by ``(source, reason)`` and logged once per pair (then
 summarised, see :class:`~aigupiao.core.logging.QuietLog`) with the source and the code.
@@ -45,6 +50,7 @@ from enum import StrEnum
 from aigupiao.core.clock import Clock
 from aigupiao.core.logging import QuietLog
 from aigupiao.domain.market import Level, Quote
+from aigupiao.domain.ranges import MAX_MONEY, MAX_PRICE, MAX_SHARES
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import Board
 
@@ -59,6 +65,7 @@ class Reason(StrEnum):
     STALE = "stale"
     FUTURE = "future"
     NEGATIVE_VOLUME = "negative_volume"
+    OUT_OF_RANGE = "out_of_range"
     NO_TRADE_YET = "no_trade_yet"
     NON_POSITIVE_PRICE = "non_positive_price"
     HIGH_BELOW_LOW = "high_below_low"
@@ -77,6 +84,7 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     Reason.STALE: ("行情过期", "stale quote"),
     Reason.FUTURE: ("行情时间在未来", "quote time is in the future"),
     Reason.NEGATIVE_VOLUME: ("成交量或成交额为负", "negative volume or amount"),
+    Reason.OUT_OF_RANGE: ("数值超出范围", "a number is out of range"),
     Reason.NO_TRADE_YET: ("今日尚未成交（最新价为 0）", "no trade yet today (last is 0)"),
     Reason.NON_POSITIVE_PRICE: ("价格必须为正", "a price that must be positive is not"),
     Reason.HIGH_BELOW_LOW: ("最高价低于最低价", "high below low"),
@@ -203,7 +211,7 @@ class QuoteValidator:
             detail = f"volume {volume} amount {quote.amount}"
             return Refusal(code, Reason.NEGATIVE_VOLUME, detail)
         seen = self._seen.get(code)
-        refusal = _check_prices(code, quote)
+        refusal = _check_ranges(code, quote) or _check_prices(code, quote)
         if refusal is None:
             # A side of the book that is the very tuple already accepted for the code
             # (feeds reuse an unchanged side) was checked then.
@@ -228,6 +236,35 @@ class QuoteValidator:
 
 
 _ZERO = Decimal(0)
+
+
+def _check_ranges(code: str, quote: Quote) -> Refusal | None:
+    if quote.volume > MAX_SHARES:
+        return Refusal(code, Reason.OUT_OF_RANGE, f"volume above {MAX_SHARES:.0e}")
+    if quote.amount > MAX_MONEY:
+        return Refusal(code, Reason.OUT_OF_RANGE, f"amount above {MAX_MONEY:.0e}")
+    if (
+        quote.last > MAX_PRICE
+        or quote.high > MAX_PRICE
+        or quote.previous_close > MAX_PRICE
+        or quote.open > MAX_PRICE
+        or quote.low > MAX_PRICE
+    ):
+        return Refusal(code, Reason.OUT_OF_RANGE, _prices_detail(quote))
+    for limit in (quote.limit_up, quote.limit_down):
+        if limit is not None and limit > MAX_PRICE:
+            return Refusal(code, Reason.OUT_OF_RANGE, _prices_detail(quote))
+    return None
+
+
+def _prices_detail(quote: Quote) -> str:
+    prices = (
+        ("last", quote.last), ("previous_close", quote.previous_close), ("open", quote.open),
+        ("high", quote.high), ("low", quote.low), ("limit_up", quote.limit_up),
+        ("limit_down", quote.limit_down),
+    )  # fmt: skip
+    named = (f"{name} {price:.6g}" for name, price in prices if price is not None)
+    return f"{', '.join(named)}; max {MAX_PRICE}"
 
 
 def _check_prices(code: str, quote: Quote) -> Refusal | None:
@@ -268,6 +305,9 @@ def _check_prices(code: str, quote: Quote) -> Refusal | None:
 def _check_levels(code: str, side: str, levels: tuple[Level, ...]) -> Refusal | None:
     for level in levels:
         volume, price = level.volume, level.price
+        if volume > MAX_SHARES or price > MAX_PRICE:
+            detail = f"{side}: price above {MAX_PRICE} or volume above {MAX_SHARES:.0e}"
+            return Refusal(code, Reason.OUT_OF_RANGE, detail)
         if volume > 0 and price > _ZERO:
             continue  # the usual level
         if volume < 0:

@@ -12,19 +12,25 @@ Used by :mod:`aigupiao.protocol.v1`, the cloud's and the node's HTTP schemas.
 
 from __future__ import annotations
 
-import unicodedata
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-INT64_MAX = 2**63 - 1
-
-MAX_PRICE = Decimal("100000")  # CNY per share; the dearest A-share has never passed 3,000
-MAX_QUANTITY = 100_000_000  # shares in one order; exchanges cap a limit order at 1,000,000
-MAX_SHARES = 10**12  # shares held, filled, or traded in a day by one security
-MAX_MONEY = Decimal(10) ** 13  # CNY: cash, equity, turnover of one account or one security
-MAX_DECIMAL_PLACES = 6
+# The ranges themselves live in the domain, where the market layer reads them too.
+from aigupiao.domain.ranges import (
+    FIRST_YEAR,
+    INT64_MAX,
+    LAST_YEAR,
+    MAX_DECIMAL_PLACES,
+    MAX_MONEY,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    MAX_SHARES,
+    time_in_range,
+    unsafe_character,
+)
 
 
 def _plain(value: Decimal) -> Decimal:
@@ -42,6 +48,9 @@ Price = Annotated[Decimal, _decimal(gt=Decimal(0), le=MAX_PRICE), AfterValidator
 
 PriceOrZero = Annotated[Decimal, _decimal(ge=Decimal(0), le=MAX_PRICE), AfterValidator(_plain)]
 """A price where 0 means none (a quote's empty book level, a suspended last)."""
+
+SignedPrice = Annotated[Decimal, _decimal(ge=-MAX_PRICE, le=MAX_PRICE), AfterValidator(_plain)]
+"""A price that may be negative: a position's cost after profits were taken out (摊薄成本)."""
 
 Money = Annotated[Decimal, _decimal(ge=Decimal(0), le=MAX_MONEY), AfterValidator(_plain)]
 """A non-negative amount of CNY (cash, equity, turnover, fees)."""
@@ -63,17 +72,15 @@ Seq = Annotated[int, Field(strict=True, ge=1, le=INT64_MAX)]
 
 SeqOrZero = Annotated[int, Field(strict=True, ge=0, le=INT64_MAX)]
 
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-
 
 def _safe_text(value: str) -> str:
     """Refuse control, format (bidirectional overrides, zero-width) and unassigned
     characters: they hide what a name really says in logs, tables and the dashboard."""
-    for char in value:
-        if unicodedata.category(char) in _UNSAFE_CATEGORIES:
-            raise ValueError(
-                f"不允许的字符 U+{ord(char):04X} (character U+{ord(char):04X} is not allowed)"
-            )
+    char = unsafe_character(value)
+    if char is not None:
+        raise ValueError(
+            f"不允许的字符 U+{ord(char):04X} (character U+{ord(char):04X} is not allowed)"
+        )
     return value
 
 
@@ -91,3 +98,25 @@ Name = Annotated[
     AfterValidator(_safe_text),
 ]  # fmt: skip
 """A human-chosen name (may be Chinese): printable, 1 to 64 characters."""
+
+SecurityCode = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=16, strip_whitespace=True, pattern=r"^[A-Za-z0-9.]+$"
+    ),
+]
+"""A security code as people write it (``600519``, ``sh600519``, ``600519.SH``): the
+service parses it and names a code that is none."""
+
+
+def _in_range(value: datetime) -> datetime:
+    if not time_in_range(value):
+        raise ValueError(
+            f"时间须在 {FIRST_YEAR} 年到 {LAST_YEAR} 年之间 "
+            f"(a time must fall between the years {FIRST_YEAR} and {LAST_YEAR})"
+        )
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(_in_range)]
+"""A time from outside (ISO 8601), between the years 1990 and 2199."""

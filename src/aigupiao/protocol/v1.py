@@ -23,12 +23,25 @@ from pydantic import (
 
 from aigupiao.domain.orders import MarketKind
 
+from .bounds import Identifier, Price, Quantity, Seq, SeqOrZero, Text
+from .payloads import (
+    AccountPayload,
+    BrokerId,
+    Code,
+    EmptyResult,
+    OrderPayload,
+    Result,
+    TradePayload,
+)
+from .payloads import (
+    ExportKind as ExportKind,
+)
+
 VERSION = 1
 MAX_FRAME_BYTES = 1 << 20  # 1 MiB: far above any real message; larger frames close the socket
 
 Capability = Literal["buy", "sell", "cancel", "export", "status"]
 ResponseStatus = Literal["done", "rejected", "failed", "expired", "unknown"]
-ExportKind = Literal["positions", "trades", "orders", "all"]
 
 
 class _Message(BaseModel):
@@ -38,11 +51,11 @@ class _Message(BaseModel):
 
 class Register(_Message):
     type: Literal["register"] = "register"
-    node_id: str = Field(min_length=1, max_length=64)
-    account: str = Field(min_length=1, max_length=64)
-    broker: str
-    capabilities: list[Capability]
-    last_seq: int = Field(ge=0, description="highest seq the cloud confirmed as received")
+    node_id: Identifier
+    account: Identifier
+    broker: Identifier
+    capabilities: list[Capability] = Field(max_length=8)
+    last_seq: SeqOrZero = Field(description="highest seq the cloud confirmed as received")
 
 
 class RegisterAck(_Message):
@@ -56,12 +69,12 @@ class RegisterAck(_Message):
 class TradeData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     action: Literal["buy", "sell"]
-    stock_code: str
-    quantity: int = Field(gt=0)
-    price: Decimal | None = None  # None = market order
-    agent_id: str | None = None
-    decision_id: str | None = None
-    client_order_id: str | None = None
+    stock_code: str = Field(min_length=1, max_length=16)
+    quantity: Quantity
+    price: Price | None = None  # None = market order
+    agent_id: Identifier | None = None
+    decision_id: Identifier | None = None
+    client_order_id: BrokerId | None = None
     market_kind: MarketKind | None = None  # market orders only; default best5_ioc
 
     @field_validator("price")
@@ -79,7 +92,7 @@ class TradeData(BaseModel):
 
 
 class _Command(_Message):
-    id: str = Field(min_length=1, max_length=64)
+    id: BrokerId
     issued_at: AwareDatetime
     expires_at: AwareDatetime
 
@@ -91,7 +104,7 @@ class TradeCommand(_Command):
 
 class CancelData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    order_id: str
+    order_id: BrokerId
 
 
 class CancelCommand(_Command):
@@ -116,27 +129,45 @@ class StatusCommand(_Command):
 
 class Ack(_Message):
     type: Literal["ack"] = "ack"
-    command_id: str
+    command_id: BrokerId
 
 
 class Response(_Message):
     type: Literal["response"] = "response"
-    command_id: str
-    seq: int = Field(gt=0)
+    command_id: BrokerId
+    seq: Seq
     status: ResponseStatus
-    result: dict[str, Any] = Field(default_factory=dict)
+    result: Result = EmptyResult()
 
 
 class Event(_Message):
+    """A broker push; one of :class:`OrderEvent`, :class:`TradeEvent`, :class:`AccountEvent`."""
+
     type: Literal["event"] = "event"
-    seq: int = Field(gt=0)
-    kind: Literal["order_update", "trade", "account"]
-    data: dict[str, Any]
+    seq: Seq
+
+
+class OrderEvent(Event):
+    kind: Literal["order_update"] = "order_update"
+    data: OrderPayload
+
+
+class TradeEvent(Event):
+    kind: Literal["trade"] = "trade"
+    data: TradePayload
+
+
+class AccountEvent(Event):
+    kind: Literal["account"] = "account"
+    data: AccountPayload
+
+
+AnyEvent = Annotated[OrderEvent | TradeEvent | AccountEvent, Field(discriminator="kind")]
 
 
 class Received(_Message):
     type: Literal["received"] = "received"
-    seq: int = Field(ge=0)
+    seq: SeqOrZero
 
 
 class Heartbeat(_Message):
@@ -146,15 +177,15 @@ class Heartbeat(_Message):
 
 class Error(_Message):
     type: Literal["error"] = "error"
-    command_id: str | None = None
-    code: str
-    message: str
+    command_id: BrokerId | None = None
+    code: Code
+    message: Text
 
 
 Command = TradeCommand | CancelCommand | ExportCommand | StatusCommand
 
 NodeToCloud = Annotated[
-    Register | Ack | Response | Event | Heartbeat | Error, Field(discriminator="type")
+    Register | Ack | Response | AnyEvent | Heartbeat | Error, Field(discriminator="type")
 ]
 CloudToNode = Annotated[
     RegisterAck
@@ -187,10 +218,18 @@ def dump(message: BaseModel) -> str:
 
 
 def explain(text: str | bytes, exc: ValidationError) -> tuple[str, str]:
-    """Why a frame was refused, as ``(code, message)`` for an ``error`` reply."""
+    """Why a frame was refused, as ``(code, message)`` for an ``error`` reply.
+
+    A frame that is not JSON, or nested deeper than the parser allows, is
+    ``invalid_json``; it is never handed to :func:`json.loads`, whose recursion a deeply
+    nested frame would exhaust.
+    """
+    errors = exc.errors(include_url=False, include_input=False)
+    if any(error["type"] == "json_invalid" for error in errors):
+        return "invalid_json", "不是有效的 JSON，或嵌套过深 (not valid JSON, or nested too deeply)"
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "invalid_json", "不是有效的 JSON (not valid JSON)"
     if not isinstance(raw, dict):
         return "invalid_message", "消息必须是 JSON 对象 (a message must be a JSON object)"
@@ -201,9 +240,24 @@ def explain(text: str | bytes, exc: ValidationError) -> tuple[str, str]:
         )
     if raw.get("type") not in _KNOWN_TYPES:
         return "unknown_type", f"未知的消息类型 {raw.get('type')!r} (unknown message type)"
-    first = exc.errors()[0]
+    first = errors[0]
     where = ".".join(str(part) for part in first["loc"][1:]) or "message"
-    return "invalid_message", f"{raw['type']}: {where}: {first['msg']}"
+    return "invalid_message", f"{raw['type']}: {where}: {first['msg']}"[:MAX_REASON]
+
+
+MAX_REASON = 480  # an error's message is Text (500 characters at most)
+
+
+def command_id_of(text: str | bytes) -> str | None:
+    """The command id of a refused frame, when one can be read, so the error names it."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    value = (raw.get("command_id") or raw.get("id")) if isinstance(raw, dict) else None
+    if isinstance(value, str) and 0 < len(value) <= 64 and value.isascii() and value.isprintable():
+        return value if " " not in value else None
+    return None
 
 
 _KNOWN_TYPES = frozenset(

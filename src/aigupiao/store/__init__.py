@@ -5,7 +5,7 @@ Works on SQLite (the embedded default) and PostgreSQL with one schema. Money is
 """
 
 from .db import DEFAULT_SQLITE_URL, Database, alembic_config
-from .errors import DuplicateClientOrderId, DuplicateName, NotFound
+from .errors import DuplicateClientOrderId, DuplicateName, NotFound, NotYours
 from .repositories import (
     SCOPES,
     AccountRepo,
@@ -48,6 +48,7 @@ __all__ = [
     "NodeRepo",
     "NodeTokenRepo",
     "NotFound",
+    "NotYours",
     "OrderRepo",
     "PositionRepo",
     "QuoteRepo",

@@ -36,6 +36,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from aigupiao.core.files import private_sqlite
+
 from .sqlite_inline import InlineSQLiteDBAPI
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///var/aigupiao.db"
@@ -75,7 +77,7 @@ class Database:
         parsed = _parse_url(url)
         options: dict[str, Any] = {"json_serializer": json_dumps}
         if parsed.get_backend_name() == "sqlite":
-            _create_parent_dir(parsed)
+            _create_private_file(parsed)
             options["module"] = InlineSQLiteDBAPI()  # no thread hop per statement
         else:
             options["pool_pre_ping"] = True  # survive server restarts and idle cut-offs
@@ -179,11 +181,12 @@ def _parse_url(url: str) -> URL:
     return parsed
 
 
-def _create_parent_dir(url: URL) -> None:
+def _create_private_file(url: URL) -> None:
+    """The SQLite file (and its folder) made owner-only before SQLite opens it."""
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
         return
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite(Path(database).expanduser())
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:

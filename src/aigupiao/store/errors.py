@@ -42,3 +42,15 @@ class NotFound(DomainError, LookupError):
     def __init__(self, kind: str, key: str) -> None:
         super().__init__(f"未找到{kind}：{key}", f"{kind} {key!r} not found")
         self.key = key
+
+
+class NotYours(DomainError, PermissionError):
+    """The command exists, but was sent to another node (or for another account)."""
+
+    code = "not_yours"
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(
+            f"指令 {command_id} 不是发给本节点的", f"command {command_id} was not sent to this node"
+        )
+        self.command_id = command_id

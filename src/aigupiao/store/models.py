@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -176,12 +176,16 @@ class CommandRow(Base):
 
 
 class OrderRow(Base):
-    """An order as last reported; its history is in ``order_events``."""
+    """An order as last reported; its history is in ``order_events``.
+
+    Keyed by account and id: a broker numbers orders per account (合同编号), so two
+    accounts may report the same id, and one account's report never touches another's.
+    """
 
     __tablename__ = "orders"
 
+    account: Mapped[str] = mapped_column(String(ID), primary_key=True, index=True)
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)
-    account: Mapped[str] = mapped_column(String(ID), index=True)
     node_id: Mapped[str | None] = mapped_column(String(ID))
     command_id: Mapped[str | None] = mapped_column(String(ID))
     symbol: Mapped[str] = mapped_column(String(CODE))
@@ -202,9 +206,13 @@ class OrderEventRow(Base):
     """One change of an order's status or filled quantity. Append-only."""
 
     __tablename__ = "order_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["account", "order_id"], ["orders.account", "orders.id"]),
+    )
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    account: Mapped[str] = mapped_column(String(ID))
+    order_id: Mapped[str] = mapped_column(String(ID), index=True)
     ts: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(STATE))
     filled_quantity: Mapped[int] = mapped_column(BigInteger)
@@ -212,13 +220,14 @@ class OrderEventRow(Base):
 
 
 class TradeRow(Base):
-    """One fill. Append-only; ``id`` comes from the broker side, so adding is idempotent."""
+    """One fill. Append-only; ``id`` comes from the broker side (numbered per account),
+    so adding is idempotent per account."""
 
     __tablename__ = "trades"
 
+    account: Mapped[str] = mapped_column(String(ID), primary_key=True, index=True)
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(ID), index=True)
-    account: Mapped[str] = mapped_column(String(ID), index=True)
     node_id: Mapped[str | None] = mapped_column(String(ID))
     symbol: Mapped[str] = mapped_column(String(CODE))
     side: Mapped[str] = mapped_column(String(STATE))

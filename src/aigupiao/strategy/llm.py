@@ -2,8 +2,19 @@
 
 It speaks the OpenAI chat-completions protocol (``POST {base_url}/chat/completions``), so
 DeepSeek, Qwen (DashScope compatible mode), OpenAI and local servers (Ollama, vLLM) all
-work. Without ``base_url`` and ``model`` it is off: ``evaluate`` returns nothing and no
-request is made. Nothing touches the network at import or construction.
+work. Nothing touches the network at import or construction.
+
+**Where it may send, and which key** (the trust boundary). The operator lists the
+endpoints in the config file (``agent.llm.endpoints``: :class:`~.llm_endpoint.LlmEndpoint`,
+a base URL, the models allowed there and the name of the environment variable holding
+its key) and hands them to the strategy (:meth:`LlmStrategy.use_endpoints`). Its params,
+which the API sets, only *name* an endpoint (``endpoint``) and pick one of its models
+(``model``); ``base_url``, ``api_key`` and ``api_key_env`` are refused there
+(:attr:`LlmConfig.operator_only`). The request task's HTTP client refuses any URL that is
+not an allowlisted endpoint's, follows no redirects, and the only environment variable
+read is the chosen endpoint's. Until an allowlisted endpoint is chosen the strategy is
+off: ``evaluate`` returns nothing, no request is made, and :meth:`LlmStrategy.status`
+says why (``not_configured``).
 
 **Why a background task.** ``evaluate`` is synchronous and runs on the agent's event loop
 (see :mod:`.base`); a chat completion takes seconds. So the request never runs inside
@@ -34,7 +45,8 @@ the tick; the risk gate checks the rest, as for every strategy.
 **Failures** (timeouts, HTTP errors, non-JSON or schema-invalid answers) never raise out
 of ``evaluate``: they are logged once per kind (:class:`~aigupiao.core.logging.QuietLog`),
 give no signals, and show in :attr:`LlmStrategy.last_error` and :meth:`LlmStrategy.status`.
-The API key is a ``SecretStr``: never logged, hidden in ``repr`` and in dumps.
+The API key is read from the environment when a request is sent, never kept, logged,
+stored or shown.
 """
 
 from __future__ import annotations
@@ -44,12 +56,13 @@ import contextlib
 import json
 import logging
 import math
-import os
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal, Self
+from os import environ
+from typing import Any, ClassVar, Literal, Self
 
 import httpx
 import numpy as np
@@ -57,13 +70,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     StrictInt,
     StrictStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from aigupiao.core.logging import QuietLog
 from aigupiao.domain.errors import DomainError
@@ -73,12 +88,14 @@ from aigupiao.domain.symbols import parse_symbol
 
 from .base import BuiltinStrategy, OncePerDay, Signal, StrategyConfig, StrategyContext
 from .filters import StockFilterConfig, buy_mask, filter_series
+from .llm_endpoint import ENDPOINT_NAME, LlmEndpoint
 from .series import SeriesKey
 from .state import MarketState
 
 log = logging.getLogger(__name__)
 IDLE_EXIT = 600.0  # seconds the request task waits for work before it ends
-MASK = "**********"  # how pydantic shows a SecretStr; sent back, it keeps the current key
+# The validation context key under which the allowlist reaches LlmConfig (see its docstring).
+ENDPOINTS_CONTEXT = "llm_endpoints"
 INDICATORS = ("change_pct", "volume_ratio", "rsi14", "ma5", "ma20", "amount_wan")
 MOVER_FIELDS = ("code", "name", "last", *INDICATORS)
 POSITION_FIELDS = ("code", "name", "total", "available", "cost", "last", "pnl", "pnl_pct",
@@ -86,28 +103,30 @@ POSITION_FIELDS = ("code", "name", "total", "available", "cost", "last", "pnl", 
 
 
 class LlmConfig(StrategyConfig):
-    """大模型策略 (LLM strategy) settings; off until ``base_url`` and ``model`` are given."""
+    """大模型策略 (LLM strategy) settings; off until ``endpoint`` names an allowlisted one.
 
-    # a validation error must not echo the input: it may hold the API key
+    Validated with the allowlist as context (``context={ENDPOINTS_CONTEXT: endpoints}``,
+    as the API does), ``endpoint`` must be one of its names and ``model`` one of that
+    endpoint's models; without a context (a stored setting loaded after the operator
+    changed the list) they are accepted and the strategy reports them as not configured.
+    """
+
+    # a validation error must not echo the input
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    operator_only: ClassVar[tuple[str, ...]] = ("base_url", "api_key", "api_key_env")
 
-    base_url: str | None = Field(
+    endpoint: str | None = Field(
         default=None,
-        max_length=500,
-        pattern=r"^https?://\S+$",
-        description="OpenAI 兼容接口的 base URL (as given to the OpenAI SDK, e.g. "
-        "https://api.deepseek.com/v1); requests go to {base_url}/chat/completions",
+        pattern=ENDPOINT_NAME,
+        description="接口名：运营者在配置文件 agent.llm.endpoints 中列出的名字之一 "
+        "(endpoint: a name from the operator's agent.llm.endpoints)",
     )
     model: str | None = Field(
-        default=None, min_length=1, max_length=200, description="模型名 (model name)"
-    )
-    api_key: SecretStr | None = Field(
-        default=None, max_length=500, description="API 密钥，不会被记录 (API key, never logged)"
-    )
-    api_key_env: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description="从此环境变量读取密钥 (read the key from this environment variable)",
+        min_length=1,
+        max_length=200,
+        description="模型名，须是该接口允许的模型之一；不填用第一个 "
+        "(model: one the endpoint allows; default its first)",
     )
     timeout: float = Field(default=30.0, gt=0, le=300, description="请求超时秒数 (timeout, s)")
     min_interval: float = Field(
@@ -131,17 +150,78 @@ class LlmConfig(StrategyConfig):
     )
     filter: StockFilterConfig = StockFilterConfig()
 
-    @field_validator("api_key", mode="before")
-    @classmethod
-    def _masked_is_absent(cls, value: object) -> object:
-        # A settings dump shows the key as the mask; it must never become the key.
-        return None if value == MASK else value
+    # Refused whatever their value (an older version took them): where requests go and
+    # which environment variable is read are the operator's, in the config file. Declared
+    # so the error names the param; never in the schema, a dump or the repr.
+    base_url: SkipJsonSchema[None] = Field(default=None, exclude=True, repr=False)
+    api_key: SkipJsonSchema[None] = Field(default=None, exclude=True, repr=False)
+    api_key_env: SkipJsonSchema[None] = Field(default=None, exclude=True, repr=False)
 
-    @model_validator(mode="after")
-    def _endpoint_complete(self) -> Self:
-        if (self.base_url is None) != (self.model is None):
-            raise ValueError("base_url and model go together (give both, or neither)")
-        return self
+    @field_validator(*operator_only, mode="before")
+    @classmethod
+    def _operator_only(cls, value: object, info: ValidationInfo) -> object:
+        raise PydanticCustomError(
+            "operator_only",
+            "{name} 只能由运营者在配置文件的 agent.llm.endpoints 中设置，不能通过参数给出；"
+            "请用 endpoint 选择已配置的接口 ({name} is set by the operator in the config file "
+            "(agent.llm.endpoints), never through the params; choose a configured endpoint "
+            "by name with endpoint)",
+            {"name": info.field_name},
+        )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _allowlisted(cls, value: str | None, info: ValidationInfo) -> str | None:
+        endpoints = _allowlist(info)
+        if value is not None and endpoints is not None and value not in endpoints:
+            raise PydanticCustomError(
+                "endpoint_not_allowed",
+                "接口 {endpoint} 不在运营者的允许列表（配置文件 agent.llm.endpoints）中，"
+                "可选：{choices} (endpoint {endpoint} is not in the operator's allowlist, "
+                "agent.llm.endpoints in the config file; choose one of: {choices})",
+                {"endpoint": value, "choices": _names(endpoints)},
+            )
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model_allowed(cls, value: str | None, info: ValidationInfo) -> str | None:
+        endpoints = _allowlist(info)
+        name = info.data.get("endpoint")
+        if value is None or endpoints is None or not isinstance(name, str) or name not in endpoints:
+            return value
+        models = endpoints[name].models
+        if value not in models:
+            raise PydanticCustomError(
+                "model_not_allowed",
+                "模型 {model} 不是接口 {endpoint} 允许的模型，可选：{choices} (model {model} "
+                "is not allowed for endpoint {endpoint}; choose one of: {choices})",
+                {"model": value, "endpoint": name, "choices": ", ".join(models)},
+            )
+        return value
+
+
+def _allowlist(info: ValidationInfo) -> Mapping[str, LlmEndpoint] | None:
+    context = info.context
+    if not isinstance(context, Mapping):
+        return None
+    endpoints = context.get(ENDPOINTS_CONTEXT)
+    return endpoints if isinstance(endpoints, Mapping) else None
+
+
+def _names(endpoints: Mapping[str, LlmEndpoint]) -> str:
+    return ", ".join(sorted(endpoints)) or "无 none"
+
+
+def param_schema(endpoints: Mapping[str, LlmEndpoint]) -> dict[str, Any]:
+    """The params' JSON schema with the allowlisted endpoint names as ``endpoint``'s
+    choices (names and models only: no URL, no variable)."""
+    schema = LlmConfig.model_json_schema()
+    if endpoints:
+        properties = schema["properties"]
+        properties["endpoint"]["enum"] = sorted(endpoints)
+        properties["model"]["examples"] = sorted({m for e in endpoints.values() for m in e.models})
+    return schema
 
 
 class LlmDecision(BaseModel):
@@ -272,22 +352,28 @@ class LlmStrategy(BuiltinStrategy[LlmConfig]):
     OpenAI 兼容的对话接口（DeepSeek、通义千问、Ollama/vLLM 本地模型），要求按 JSON Schema
     回答买卖决策；代码不在行情中、不是整手、价格不在最小变动价位上、今天已提出过的决策被丢弃
     并计数。至多每 min_interval 秒（默认 60）请求一次，请求在后台进行，不阻塞智能体；超时和
-    错误只记录，不产生信号。未配置 base_url 和 model 时不启用。注意：持仓和现金会发送给该接口。
+    错误只记录，不产生信号。接口由运营者在配置文件 agent.llm.endpoints 中列出，参数 endpoint
+    只能按名字选择其中之一；未选择时不启用。注意：持仓和现金会发送给该接口。
 
     LLM: a compact market and portfolio summary (top movers, positions with cost and P&L,
     cash, a few indicators) goes to an OpenAI-compatible chat endpoint, which must answer
     buy/sell decisions in a JSON schema; decisions with an unknown code, an invalid lot,
     an off-tick price or already proposed today are dropped and counted. At most one
     request per min_interval seconds (default 60), made in the background; failures give
-    no signals. Off until base_url and model are set. Positions and cash leave the machine.
+    no signals. The operator lists the endpoints in the config file (agent.llm.endpoints);
+    the param endpoint picks one by name, and until it does the strategy is off. Positions
+    and cash leave the machine.
     """
 
     name = "llm"
     title = "大模型 (LLM, OpenAI-compatible)"
     config_type = LlmConfig
 
-    def __init__(self, config: LlmConfig | None = None) -> None:
+    def __init__(
+        self, config: LlmConfig | None = None, *, endpoints: Mapping[str, LlmEndpoint] | None = None
+    ) -> None:
         super().__init__(config)
+        self._endpoints: dict[str, LlmEndpoint] = dict(endpoints or {})
         self.proposed: _Proposed = _Proposed()
         self.stats = LlmStats()
         self.last_error: str | None = None
@@ -301,18 +387,52 @@ class LlmStrategy(BuiltinStrategy[LlmConfig]):
         self._in_flight = False
         self._last_request_at: datetime | None = None
 
+    def use_endpoints(self, endpoints: Mapping[str, LlmEndpoint]) -> None:
+        """The operator's allowlist (``agent.llm.endpoints``); none by default, so a
+        strategy nobody gave one never sends anything."""
+        self._endpoints = dict(endpoints)
+        self._json_schema_refused = False
+
+    def target(self) -> tuple[str, LlmEndpoint, str] | str:
+        """The endpoint's name, the endpoint and the model to ask, or (a string) why
+        there is none: the strategy is then off."""
+        names = _names(self._endpoints)
+        name = self.config.endpoint
+        if not self._endpoints:
+            return (
+                "未配置大模型接口：请运营者在配置文件的 agent.llm.endpoints 中添加 "
+                "(no LLM endpoint configured: the operator adds them under "
+                "agent.llm.endpoints in the config file)"
+            )
+        if name is None:
+            return (
+                f"未选择接口：请把参数 endpoint 设为 {names} 之一 "
+                f"(no endpoint chosen: set the param endpoint to one of {names})"
+            )
+        endpoint = self._endpoints.get(name)
+        if endpoint is None:
+            return (
+                f"接口 {name} 不在配置文件 agent.llm.endpoints 中，可选：{names} "
+                f"(endpoint {name} is not in agent.llm.endpoints; choose one of: {names})"
+            )
+        model = self.config.model or endpoint.models[0]
+        if model not in endpoint.models:
+            models = ", ".join(endpoint.models)
+            return (
+                f"模型 {model} 不是接口 {name} 允许的模型，可选：{models} "
+                f"(model {model} is not allowed for endpoint {name}; choose one of: {models})"
+            )
+        return name, endpoint, model
+
     @property
     def enabled(self) -> bool:
-        return self.config.base_url is not None and self.config.model is not None
+        return not isinstance(self.target(), str)
 
     def configure(self, **changes: Any) -> None:
-        """As for every built-in; an ``api_key`` equal to the mask (a settings dump sent
-        back) keeps the current key."""
-        if changes.get("api_key") == MASK:
-            changes["api_key"] = self.config.api_key
-        endpoint = (self.config.base_url, self.config.model, self.config.response_format)
+        """As for every built-in (the operator-only params are refused)."""
+        before = (self.config.endpoint, self.config.model, self.config.response_format)
         super().configure(**changes)
-        if endpoint != (self.config.base_url, self.config.model, self.config.response_format):
+        if before != (self.config.endpoint, self.config.model, self.config.response_format):
             self._json_schema_refused = False  # a new endpoint may take json_schema
 
     def series_needed(self) -> list[SeriesKey]:
@@ -323,9 +443,15 @@ class LlmStrategy(BuiltinStrategy[LlmConfig]):
         return [*filter_series(self.config.filter), *daily]
 
     def status(self) -> dict[str, Any]:
-        """Counters and the last error (for the API and ``/health``)."""
+        """Counters, the last error and, when off, why (for the API and ``/health``). The
+        endpoints show by name with their models: never a URL, a variable or a key."""
+        target = self.target()
         return {
-            "enabled": self.enabled,
+            "enabled": not isinstance(target, str),
+            "not_configured": target if isinstance(target, str) else None,
+            "endpoint": None if isinstance(target, str) else target[0],
+            "model": None if isinstance(target, str) else target[2],
+            "endpoints": {name: list(e.models) for name, e in sorted(self._endpoints.items())},
             "running": self._worker is not None and not self._worker.done(),
             "pending": self._pending is not None,
             "in_flight": self._in_flight,
@@ -409,7 +535,10 @@ class LlmStrategy(BuiltinStrategy[LlmConfig]):
         for its account) does not keep a task and a connection pool for ever."""
         assert self._wake is not None
         wake = self._wake
-        async with httpx.AsyncClient() as client:
+        # Defense in depth: whatever builds the URL, nothing leaves for one not allowlisted.
+        async with httpx.AsyncClient(
+            follow_redirects=False, event_hooks={"request": [self._guard]}
+        ) as client:
             while True:
                 try:
                     await asyncio.wait_for(wake.wait(), IDLE_EXIT)
@@ -425,31 +554,48 @@ class LlmStrategy(BuiltinStrategy[LlmConfig]):
                 finally:
                     self._in_flight = False
 
+    async def _guard(self, request: httpx.Request) -> None:
+        """The client's request hook: only an allowlisted endpoint's chat URL."""
+        allowed = {httpx.URL(endpoint.chat_url) for endpoint in self._endpoints.values()}
+        if request.url not in allowed:
+            raise LlmFailure("not_allowed", "refused a request to a URL not in agent.llm.endpoints")
+
     async def _complete(self, client: httpx.AsyncClient, request: _Request) -> _Answer | None:
         config = self.config
-        model = config.model or ""
         self.stats.requests += 1
+        key: str | None = None
         try:
-            response = await self._post(client, request, self._format())
+            target = self.target()  # the params may have changed since the request was made
+            if isinstance(target, str):
+                raise LlmFailure("not_configured", target)
+            name, endpoint, model = target
+            key = _key(name, endpoint)
+            response = await self._post(client, request, self._format(), endpoint, model, key)
             refused = response.status_code in (400, 422) and self._format() == "json_schema"
             if refused and config.response_format == "auto":
                 self._json_schema_refused = True
                 self._quiet.warning("fallback", "llm endpoint refused json_schema (HTTP %s): "
                                     "json_object from now on", response.status_code)  # fmt: skip
-                response = await self._post(client, request, "json_object")
+                response = await self._post(client, request, "json_object", endpoint, model, key)
             decisions = parse_answer(response)
         except LlmFailure as failure:
-            self._fail(failure.kind, failure.detail)
+            self._fail(failure.kind, _scrub(failure.detail, key))
             return None
         except Exception as error:  # a bug here must not kill the worker
-            self._fail("error", repr(error))
+            self._fail("error", _scrub(repr(error), key))
             return None
         self.stats.answers += 1
         self.last_error = None
         return _Answer(request, decisions, model)
 
     async def _post(
-        self, client: httpx.AsyncClient, request: _Request, mode: str
+        self,
+        client: httpx.AsyncClient,
+        request: _Request,
+        mode: str,
+        endpoint: LlmEndpoint,
+        model: str,
+        key: str | None,
     ) -> httpx.Response:
         config = self.config
         system = SYSTEM_PROMPT.format(max_decisions=config.max_decisions)
@@ -461,7 +607,7 @@ class LlmStrategy(BuiltinStrategy[LlmConfig]):
             system += SCHEMA_PROMPT.format(schema=json.dumps(ANSWER_SCHEMA, ensure_ascii=False))
         summary = json.dumps(request.summary, ensure_ascii=False, separators=(",", ":"))
         body = {
-            "model": config.model,
+            "model": model,
             "messages": [
                 {"role": "system", "content": system},
                 {"role": "user", "content": summary},
@@ -471,26 +617,17 @@ class LlmStrategy(BuiltinStrategy[LlmConfig]):
             "response_format": response_format,
             "stream": False,
         }
-        headers = {}
-        key = self._key()
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        url = f"{(config.base_url or '').rstrip('/')}/chat/completions"
+        headers = {} if key is None else {"Authorization": f"Bearer {key}"}
         try:
             # httpx's timeout bounds each read; asyncio's bounds the whole exchange
             async with asyncio.timeout(config.timeout):
-                return await client.post(url, json=body, headers=headers, timeout=config.timeout)
+                return await client.post(
+                    endpoint.chat_url, json=body, headers=headers, timeout=config.timeout
+                )
         except (httpx.TimeoutException, TimeoutError) as error:
             raise LlmFailure("timeout", f"no answer within {config.timeout}s") from error
         except httpx.HTTPError as error:
             raise LlmFailure("transport", f"{type(error).__name__}: {error}") from error
-
-    def _key(self) -> str | None:
-        if self.config.api_key is not None:
-            return self.config.api_key.get_secret_value()
-        if self.config.api_key_env:
-            return os.environ.get(self.config.api_key_env) or None
-        return None
 
     def _format(self) -> str:
         mode = self.config.response_format
@@ -586,6 +723,25 @@ class LlmStrategy(BuiltinStrategy[LlmConfig]):
         text = json.dumps(raw, ensure_ascii=False, default=str)[:200]
         why = f"{reason}: {detail}" if detail else reason
         self._quiet.warning(f"drop:{reason}", "llm decision dropped (%s): %s", why, text)
+
+
+def _key(name: str, endpoint: LlmEndpoint) -> str | None:
+    """The endpoint's API key from its environment variable (the only one ever read), or
+    None for an endpoint without one; raises :class:`LlmFailure` when it is unset."""
+    if endpoint.api_key_env is None:
+        return None
+    key = environ.get(endpoint.api_key_env, "").strip()
+    if not key:
+        raise LlmFailure(
+            "no_key", f"endpoint {name}: its key variable (agent.llm.endpoints.{name}."
+            "api_key_env) is not set in the server's environment"
+        )  # fmt: skip
+    return key
+
+
+def _scrub(text: str, key: str | None) -> str:
+    """``text`` without the key (an endpoint may quote it back in an error)."""
+    return text.replace(key, "**********") if key else text
 
 
 def parse_answer(response: httpx.Response) -> list[dict[str, Any]]:

@@ -137,3 +137,51 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
+
+
+async def test_0006_keeps_the_data_of_an_older_database(empty_url: str) -> None:
+    """Orders, their events, fills, keys and tokens made before 0006 come through it:
+    keys become ``trade``, tokens are for the node they are named after, and orders and
+    fills are keyed by account."""
+    config = alembic_config(empty_url)
+    await asyncio.to_thread(command.upgrade, config, "0005")
+    async with Database(empty_url) as database:
+        async with database.engine.begin() as connection:
+            now = "2026-12-01 02:00:00"
+            for statement in (
+                "INSERT INTO api_keys (name, key_hash, prefix, created_at) "
+                f"VALUES ('old', 'h1', 'agp_x', '{now}')",
+                "INSERT INTO node_tokens (name, account, token_hash, prefix, created_at) "
+                f"VALUES ('pc-1', 'acct-1', 'h2', 'agn_x', '{now}')",
+                "INSERT INTO orders (id, account, symbol, side, type, quantity, status, "
+                "filled_quantity, filled_amount, reason, created_at, updated_at) VALUES "
+                f"('o1', 'acct-1', 'sh600519', 'buy', 'limit', 100, 'filled', 100, '1.0000', '',"
+                f" '{now}', '{now}')",
+                "INSERT INTO order_events (order_id, ts, status, filled_quantity, data) "
+                f"VALUES ('o1', '{now}', 'filled', 100, '{{}}')",
+                "INSERT INTO trades (id, order_id, account, symbol, side, quantity, price, amount,"
+                " commission, stamp_duty, transfer_fee, ts) VALUES ('t1', 'o1', 'acct-1', "
+                f"'sh600519', 'buy', 100, '1.0000', '100.0000', '0', '0', '0', '{now}')",
+            ):
+                await connection.execute(text(statement))
+        await database.upgrade()
+        async with database.engine.connect() as connection:
+            assert await connection.run_sync(_schema_diff) == []
+            scope = await connection.scalar(text("SELECT scope FROM api_keys"))
+            node = await connection.scalar(text("SELECT node_id FROM node_tokens"))
+            event = (
+                await connection.execute(text("SELECT account, order_id FROM order_events"))
+            ).one()
+        assert (scope, node, tuple(event)) == ("trade", "pc-1", ("acct-1", "o1"))
+        async with database.session() as session:
+            # The same ids in another account are other rows now.
+            await session.execute(
+                text(
+                    "INSERT INTO trades (id, order_id, account, symbol, side, quantity, price, "
+                    "amount, commission, stamp_duty, transfer_fee, ts) SELECT id, order_id, "
+                    "'acct-2', symbol, side, quantity, price, amount, commission, stamp_duty, "
+                    "transfer_fee, ts FROM trades"
+                )
+            )
+            await session.commit()
+            assert await session.scalar(text("SELECT count(*) FROM trades")) == 2

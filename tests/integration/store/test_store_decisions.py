@@ -107,7 +107,7 @@ async def test_a_decision_with_its_command_orders_and_fills(db: Database) -> Non
         by_command = await repo.orders_of(["c1"])
         assert [o["id"] for o in by_command["c1"]] == ["o1"]
         assert by_command["c1"][0]["filled_amount"] == Decimal("297600.00")
-        events, fills = await repo.order_history(["o1"])
+        events, fills = await repo.order_history([("acct-1", "o1")])
         assert [(e["status"], e["filled_quantity"]) for e in events] == [
             ("submitted", 0),
             ("filled", 200),

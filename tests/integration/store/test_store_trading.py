@@ -71,7 +71,7 @@ async def test_order_upsert_logs_events_only_on_change(db: Database) -> None:
         await session.commit()
 
         row = await repo.get("o1")
-        events = await repo.events("o1")
+        events = await repo.events("o1", "acct-1")
     assert row is not None
     assert row["status"] == "filled" and row["filled_quantity"] == 200
     assert row["filled_amount"] == Decimal("297602.00")
@@ -139,6 +139,26 @@ async def test_trade_add_is_idempotent(db: Database) -> None:
         assert [t["id"] for t in await repo.list(symbol="sh600519")] == ["t1"]
         assert [t["id"] for t in await repo.list(account="other")] == []
         assert [t["id"] for t in await repo.list(limit=1)] == ["t2"]
+
+
+async def test_orders_and_trades_are_keyed_per_account(db: Database) -> None:
+    """Brokers number orders and fills per account: the same id in another account is
+    another order, and a report for one account never touches the other's row."""
+    async with db.session() as session:
+        orders, trades = OrderRepo(session), TradeRepo(session)
+        await orders.upsert(_order(id="20261207-1001", account="acct-1"))
+        await orders.upsert(
+            _order(id="20261207-1001", account="acct-2", status="cancelled", reason="forged")
+        )
+        assert await trades.add(_trade("t1", account="acct-1")) is True
+        assert await trades.add(_trade("t1", account="acct-2", quantity=100_000)) is True
+        await session.commit()
+    async with db.session() as session:
+        orders, trades = OrderRepo(session), TradeRepo(session)
+        mine = await orders.get("20261207-1001", "acct-1")
+        assert mine is not None and mine["status"] != "cancelled" and mine["reason"] == ""
+        assert [e["account"] for e in await orders.events("20261207-1001", "acct-1")] == ["acct-1"]
+        assert [t["quantity"] for t in await trades.list(account="acct-1")] == [100]
 
 
 async def test_positions_replace_the_whole_snapshot(db: Database) -> None:

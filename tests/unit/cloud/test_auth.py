@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from aigupiao.cloud.auth import LoginThrottle, Principal
+from aigupiao.cloud.auth import SCOPE_ROLES, LoginThrottle, Principal
 from aigupiao.cloud.deps import allowed
 from aigupiao.domain.users import InvalidUsername, Role, check_username
 from aigupiao.store.passwords import (
@@ -14,6 +14,7 @@ from aigupiao.store.passwords import (
     new_password,
     verify_password,
 )
+from aigupiao.store.repositories.auth import Scope
 
 
 @pytest.mark.parametrize(
@@ -35,13 +36,18 @@ def test_each_role_includes_the_ones_below(role: Role, needed: Role, expected: b
     assert allowed(Principal("user", "u", role), needed) is expected
 
 
-def test_api_keys_are_traders_never_admins_and_nodes_have_no_role() -> None:
-    key = Principal("apikey", "bot", Role.TRADER)
+@pytest.mark.parametrize(
+    ("scope", "role"), [("read", Role.VIEWER), ("trade", Role.TRADER), ("admin", Role.ADMIN)]
+)
+def test_an_api_key_acts_as_the_role_of_its_scope(scope: Scope, role: Role) -> None:
+    assert SCOPE_ROLES[scope] is role
+    key = Principal("apikey", "bot", SCOPE_ROLES[scope], scope=scope)
     assert key.actor == "apikey:bot"
-    assert allowed(key, Role.TRADER) and not allowed(key, Role.ADMIN)
-    # Only where a route lets any API key through (node tokens' routes).
-    assert allowed(key, Role.ADMIN, api_keys=True)
-    assert not allowed(Principal("user", "v", Role.VIEWER), Role.ADMIN, api_keys=True)
+    for needed in Role:
+        assert allowed(key, needed) is role.includes(needed)
+
+
+def test_nodes_have_no_role() -> None:
     node = Principal("node", "pc-1", None)
     assert node.actor == "node:pc-1"
     assert not allowed(node, Role.VIEWER)
@@ -84,27 +90,53 @@ class FakeTime:
         return self.now
 
 
-def test_throttle_blocks_a_name_after_its_failures_until_the_window_moves_on() -> None:
+def test_after_its_failures_a_name_waits_a_growing_delay_then_may_try_again() -> None:
     clock = FakeTime()
-    throttle = LoginThrottle(per_user=3, per_address=100, window=60, clock=clock)
+    throttle = LoginThrottle(per_user=3, per_address=100, window=300, clock=clock)
     for _ in range(2):
-        assert throttle.retry_after("alice", "1.1.1.1") is None
         throttle.failed("alice", "1.1.1.1")
-        clock.now += 10
+        assert throttle.retry_after("alice", "1.1.1.1") is None  # below the limit: no wait
     throttle.failed("Alice", "2.2.2.2")  # names are compared without case
-    assert throttle.retry_after("alice", "3.3.3.3") == pytest.approx(40)  # oldest + 60 - now
-    assert throttle.retry_after("bob", "1.1.1.1") is None  # another name is not blocked
-    clock.now += 40
+    wait = throttle.retry_after("alice", "3.3.3.3")
+    assert wait is not None and wait.by == "user" and wait.failures == 3
+    assert wait.seconds == pytest.approx(1)
+    assert throttle.retry_after("bob", "1.1.1.1") is None  # another name does not wait
+    clock.now += 1
+    assert throttle.retry_after("alice", "1.1.1.1") is None  # the wait is over: try again
+    delays = []
+    for _ in range(8):  # each further failure doubles the wait, up to the cap
+        throttle.failed("alice", "1.1.1.1")
+        wait = throttle.retry_after("alice", "1.1.1.1")
+        assert wait is not None
+        delays.append(round(wait.seconds))
+        clock.now += wait.seconds
+    assert delays == [2, 4, 8, 16, 30, 30, 30, 30]
+    throttle.succeeded("alice")  # the right password, once the wait was over
     assert throttle.retry_after("alice", "1.1.1.1") is None
+    throttle.failed("alice", "1.1.1.1")
+    assert throttle.retry_after("alice", "1.1.1.1") is None  # counting starts over
 
 
-def test_throttle_counts_per_address_too_and_a_success_clears_the_name() -> None:
+def test_an_address_trying_many_names_waits_too_and_idle_counts_are_forgotten() -> None:
     clock = FakeTime()
-    throttle = LoginThrottle(per_user=3, per_address=4, window=60, clock=clock)
+    throttle = LoginThrottle(per_user=3, per_address=4, window=60, delay=2, clock=clock)
     for name in ("a", "b", "c", "d"):
         throttle.failed(name, "9.9.9.9")
-    assert throttle.retry_after("e", "9.9.9.9") is not None  # a guesser trying many names
+    wait = throttle.retry_after("e", "9.9.9.9")  # a guesser trying many names
+    assert wait is not None and wait.by == "address" and wait.seconds == pytest.approx(2)
     assert throttle.retry_after("e", "8.8.8.8") is None
+    clock.now += 2
+    assert throttle.retry_after("e", "9.9.9.9") is None
+    throttle.failed("e", "9.9.9.9")
+    assert throttle.retry_after("f", "9.9.9.9").seconds == pytest.approx(4)  # type: ignore[union-attr]
+    clock.now += 60  # a minute without failures: the address starts over
+    throttle.failed("g", "9.9.9.9")
+    assert throttle.retry_after("h", "9.9.9.9") is None
+
+
+def test_never_a_lockout_a_success_clears_the_name() -> None:
+    clock = FakeTime()
+    throttle = LoginThrottle(per_user=3, per_address=100, window=60, clock=clock)
     throttle.failed("carol", "1.1.1.1")
     throttle.failed("carol", "1.1.1.2")
     throttle.succeeded("carol")

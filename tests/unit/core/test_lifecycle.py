@@ -157,3 +157,153 @@ def test_start_outside_a_running_loop_raises() -> None:
         group.start("loop", coro)
     coro.close()
     assert group.health() == {}
+
+
+# -- supervised tasks: restarted with backoff ------------------------------------------
+
+
+class Flaky:
+    """A task factory whose runs fail ``failures`` times, then run until cancelled."""
+
+    def __init__(self, failures: int, *, run_for: float = 0.0) -> None:
+        self.failures, self.run_for = failures, run_for
+        self.runs = 0
+
+    async def __call__(self) -> None:
+        self.runs += 1
+        if self.runs <= self.failures:
+            await asyncio.sleep(self.run_for)
+            raise ValueError(f"run {self.runs} 失败")
+        await forever()
+
+
+def backoffs(caplog: pytest.LogCaptureFixture) -> list[float]:
+    """The waits before each restart, as logged."""
+    return [float(r.args[3]) for r in caplog.records if "restart" in r.msg]  # type: ignore[index]
+
+
+async def test_a_supervised_task_that_raises_is_restarted_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    group = TaskGroup("cloud", first_backoff=0.001)
+    flaky = Flaky(3)
+    with caplog.at_level(logging.ERROR, logger="aigupiao.core.lifecycle"):
+        task = group.start("quote-store", flaky)
+        await eventually(lambda: flaky.runs == 4)
+    try:
+        assert task.get_name() == "cloud/quote-store" and not task.done()
+        assert group.details() == {
+            "quote-store": {
+                "state": "running",
+                "restarts": 3,
+                "last_error": "ValueError: run 3 失败",
+            }
+        }
+        assert group.health() == {"quote-store": "running"}
+        assert group.healthy  # running again: the restarts are history
+        assert group.restarts("quote-store") == 3
+        logged = [r for r in caplog.records if "cloud/quote-store" in r.getMessage()]
+        assert len(logged) == 3 and all(r.exc_info for r in logged)
+    finally:
+        await group.stop()
+
+
+async def test_backoff_doubles_up_to_the_cap(caplog: pytest.LogCaptureFixture) -> None:
+    group = TaskGroup("cloud", first_backoff=0.001, max_backoff=0.004)
+    flaky = Flaky(6)
+    with caplog.at_level(logging.ERROR, logger="aigupiao.core.lifecycle"):
+        group.start("loop", flaky)
+        await eventually(lambda: flaky.runs == 7)
+    await group.stop()
+    assert backoffs(caplog) == [0.001, 0.002, 0.004, 0.004, 0.004, 0.004]
+
+
+async def test_backoff_starts_over_after_a_healthy_run(caplog: pytest.LogCaptureFixture) -> None:
+    group = TaskGroup("cloud", first_backoff=0.001, healthy_after=0.05)
+
+    runs = 0
+
+    async def fails_then_runs_a_while_then_fails() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 3:
+            await asyncio.sleep(0.06)  # longer than healthy_after
+        if runs <= 3:
+            raise ValueError(f"run {runs}")
+        await forever()
+
+    with caplog.at_level(logging.ERROR, logger="aigupiao.core.lifecycle"):
+        group.start("loop", fails_then_runs_a_while_then_fails)
+        await eventually(lambda: runs == 4)
+    await group.stop()
+    assert backoffs(caplog) == [0.001, 0.002, 0.001]
+
+
+async def test_a_task_waiting_to_restart_is_down_in_health() -> None:
+    group = TaskGroup("local", first_backoff=30)
+    flaky = Flaky(1)
+    group.start("cloud-link", flaky)
+    await eventually(lambda: group.details()["cloud-link"]["state"] == "restarting")
+    assert group.health() == {"cloud-link": "restarting: ValueError: run 1 失败"}
+    assert not group.healthy
+    assert group.details()["cloud-link"]["restarts"] == 1
+    await group.stop()
+
+
+async def test_stop_cancels_a_pending_restart() -> None:
+    group = TaskGroup("cloud", first_backoff=30)
+    flaky = Flaky(1)
+    task = group.start("loop", flaky)
+    await eventually(lambda: group.details()["loop"]["state"] == "restarting")
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await group.stop(grace=5)
+    assert loop.time() - began < 1.0  # neither the backoff nor the grace was waited out
+    assert task.cancelled() and flaky.runs == 1
+    assert group.details()["loop"]["state"] == "stopped"
+
+
+async def test_a_task_failing_while_stopping_is_not_restarted() -> None:
+    group = TaskGroup("cloud", first_backoff=0.001)
+    stop = asyncio.Event()
+    runs = 0
+
+    async def fails_on_stop() -> None:
+        nonlocal runs
+        runs += 1
+        await stop.wait()
+        raise RuntimeError("flush failed")
+
+    group.start("store", fails_on_stop)
+    await eventually(lambda: runs == 1)
+    stop.set()
+    await group.stop(grace=1)
+    assert runs == 1
+    assert group.health() == {"store": "failed: RuntimeError: flush failed"}
+
+
+async def test_a_supervised_task_that_returns_is_not_restarted() -> None:
+    group = TaskGroup("cloud", first_backoff=0.001)
+    runs = 0
+
+    async def once() -> int:
+        nonlocal runs
+        runs += 1
+        return 42
+
+    assert await group.start("once", once) == 42
+    assert runs == 1 and group.health() == {"once": "stopped"}
+
+
+async def test_a_coroutine_or_restart_false_runs_once() -> None:
+    group = TaskGroup("cloud", first_backoff=0.001)
+    one, other = Flaky(5), Flaky(5)
+    first = group.start("coroutine", one())
+    second = group.start("no-restart", other, restart=False)
+    await asyncio.wait([first, second])
+    assert one.runs == 1 and other.runs == 1
+    assert group.health() == {
+        "coroutine": "failed: ValueError: run 1 失败",
+        "no-restart": "failed: ValueError: run 1 失败",
+    }
+    assert group.details()["coroutine"]["restarts"] == 0

@@ -82,7 +82,7 @@ async def test_a_done_trade_reports_order_trades_and_account(
     assert seq is not None
     response = _response(await journal.body(seq))
     assert (response.command_id, response.seq, response.status) == ("c-1", 1, "done")
-    result = response.result
+    result = response.result.model_dump(mode="json")
     assert result["order"]["client_order_id"] == "c-1"
     assert result["order"]["status"] == "filled"
     assert result["order"]["filled_quantity"] == 100
@@ -152,10 +152,11 @@ async def test_a_broker_rejection_is_rejected_with_its_code(
     seq = await executor.execute(trade_command())
     response = _response(await journal.body(seq or 0))
     assert response.status == "rejected"
-    assert response.result["code"] == "cash"
-    assert response.result["message"] == "可用资金不足"
-    assert response.result["message_en"] == "not enough cash"
-    assert response.result["account"]["id"] == "paper-1"  # the account as it stands
+    assert response.result.model_dump(mode="json")["code"] == "cash"
+    assert response.result.model_dump(mode="json")["message"] == "可用资金不足"
+    assert response.result.model_dump(mode="json")["message_en"] == "not enough cash"
+    # The account as it stands.
+    assert response.result.model_dump(mode="json")["account"]["id"] == "paper-1"
     assert len(broker.called("place_order")) == 1
 
 
@@ -166,7 +167,7 @@ async def test_a_broker_timeout_is_unknown_not_failed(
     seq = await executor.execute(trade_command())
     response = _response(await journal.body(seq or 0))
     assert response.status == "unknown"
-    assert response.result["code"] == "broker_timeout"
+    assert response.result.model_dump(mode="json")["code"] == "broker_timeout"
     assert len(broker.called("place_order")) == 1  # never resubmitted
 
 
@@ -243,8 +244,8 @@ async def test_a_cancel_command(executor: Executor, broker: FakeBroker, journal:
     assert broker.called("cancel_order") == ["o-5"]
     response = _response(await journal.body(seq or 0))
     assert response.status == "done"
-    assert response.result["order"]["id"] == "o-5"
-    assert response.result["order"]["status"] == "cancelled"
+    assert response.result.model_dump(mode="json")["order"]["id"] == "o-5"
+    assert response.result.model_dump(mode="json")["order"]["status"] == "cancelled"
 
 
 # -- interrupted commands ----------------------------------------------------------

@@ -37,17 +37,18 @@ async def test_begin_is_new_once_then_returns_the_entry(journal: Journal) -> Non
 
 async def test_finish_records_the_outcome_and_queues_a_response(journal: Journal) -> None:
     await journal.begin("c-1", "trade", {})
-    seq = await journal.finish("c-1", "rejected", {"code": "lot", "price": "1488.01"})
+    refusal = {"kind": "error", "code": "lot", "message": "整手 (lot)"}
+    seq = await journal.finish("c-1", "rejected", refusal)
     assert seq == 1
     entry = await journal.get("c-1")
     assert entry is not None
     assert (entry.state, entry.status, entry.seq) == ("finished", "rejected", 1)
-    assert entry.result == {"code": "lot", "price": "1488.01"}
+    assert entry.result == refusal
     body = await journal.body(1)
     assert body is not None
     response = v1.parse_from_node(body)
-    assert response == v1.Response(
-        command_id="c-1", seq=1, status="rejected", result={"code": "lot", "price": "1488.01"}
+    assert response == v1.Response.model_validate(
+        {"command_id": "c-1", "seq": 1, "status": "rejected", "result": refusal}
     )
     assert await journal.body(2) is None
 

@@ -12,7 +12,7 @@ import pytest
 from aigupiao.core.clock import BEIJING
 from aigupiao.domain.market import Level, Quote
 from aigupiao.domain.symbols import parse_symbol
-from aigupiao.market.quote_json import quote_from_dict, quote_to_dict
+from aigupiao.market.quote_json import parse_json, quote_from_dict, quote_to_dict
 from aigupiao.market.validate import Reason, Refusal
 
 QUOTE = Quote(
@@ -98,6 +98,19 @@ def test_numbers_instead_of_strings_and_naive_times() -> None:
         (minimal(bids=[["1.00"]]), Reason.MALFORMED, "[price, volume]"),
         (minimal(bids="none"), Reason.MALFORMED, "list"),
         (minimal(name=5), Reason.MALFORMED, "'name' must be a string"),
+        (minimal(name="贵州\u202e茅台"), Reason.MALFORMED, "'name' must be printable"),
+        (minimal(name="茅" * 33), Reason.MALFORMED, "at most 32"),
+        # Numbers beyond what the market holds and the database stores.
+        (minimal(volume=Decimal("1e30")), Reason.OUT_OF_RANGE, "1.000e+30 is above 1000000000000"),
+        (minimal(volume=10**4000), Reason.OUT_OF_RANGE, "'volume' 1.000e+4000 is above"),
+        (minimal(high=Decimal("100000.01")), Reason.OUT_OF_RANGE, "100000.01 is above 100000"),
+        (minimal(amount="1e14"), Reason.OUT_OF_RANGE, "'amount' 1E+14 is above 10000000000000"),
+        (minimal(last="1e400"), Reason.OUT_OF_RANGE, "'last'"),
+        (minimal(high=Decimal("100000.01")), Reason.OUT_OF_RANGE, "'high'"),
+        (minimal(limit_up="1e999999999"), Reason.OUT_OF_RANGE, "'limit_up'"),
+        (minimal(bids=[["1.00", 10**13]]), Reason.OUT_OF_RANGE, "'bids'"),
+        (minimal(asks=[["1e6", 100]]), Reason.OUT_OF_RANGE, "'asks'"),
+        (minimal(last="1" * 65), Reason.MALFORMED, "'last' is not a number"),
     ],
 )
 def test_malformed_records(item: Any, reason: Reason, detail: str) -> None:
@@ -106,3 +119,9 @@ def test_malformed_records(item: Any, reason: Reason, detail: str) -> None:
     assert refusal.reason is reason and detail in refusal.detail
     if isinstance(item, dict) and item.get("code") == "600519":
         assert refusal.code == "sh600519"
+
+
+def test_parse_json_keeps_decimals_and_limits_depth() -> None:
+    assert parse_json('{"last": 1488.10}') == {"last": Decimal("1488.10")}
+    with pytest.raises(ValueError, match="nested deeper"):
+        parse_json("[" * 1000 + "]" * 1000)

@@ -81,6 +81,15 @@ def reason_of(validator: QuoteValidator, item: Quote) -> Reason | None:
         ({"last": Decimal("1490.51")}, Reason.LAST_OUTSIDE_RANGE),
         ({"last": Decimal("1479.98")}, Reason.LAST_OUTSIDE_RANGE),
         ({"last": Decimal("1490.50")}, None),
+        # Beyond what the market holds (feeds' quotes never pass quote_json's bounds).
+        ({"volume": 10**30}, Reason.OUT_OF_RANGE),
+        ({"volume": 10**12}, None),
+        ({"amount": Decimal("1e13") + 1}, Reason.OUT_OF_RANGE),
+        ({"last": Decimal("1e308"), "high": Decimal("1e308")}, Reason.OUT_OF_RANGE),
+        ({"previous_close": Decimal("100000.01")}, Reason.OUT_OF_RANGE),
+        ({"limit_up": Decimal("1e6")}, Reason.OUT_OF_RANGE),
+        ({"bids": (Level(Decimal("1487.99"), 10**13),)}, Reason.OUT_OF_RANGE),
+        ({"asks": (Level(Decimal("1e400"), 100),)}, Reason.OUT_OF_RANGE),
     ],
 )
 def test_each_rule(
@@ -121,6 +130,15 @@ def test_volume_never_goes_backwards_within_a_day_whatever_the_source() -> None:
     assert validator.screen([quote(ts=midnight, volume=10)], "a").accepted
     old = quote(ts=midnight - timedelta(minutes=1), volume=2000)  # 23:59:30, within max_age
     assert [r.reason for _, r in validator.screen([old], "a").refused] == [Reason.STALE]
+
+
+def test_a_quote_out_of_range_never_becomes_the_volume_to_beat() -> None:
+    # A volume of 1e30 was once accepted and refused every real quote of the day after it.
+    validator = QuoteValidator(ManualClock(NOW), max_age=120)
+    assert validator.screen([quote(volume=1000)], "feed").accepted
+    bogus = validator.screen([quote(volume=10**30)], "push:bot")
+    assert [r.reason for _, r in bogus.refused] == [Reason.OUT_OF_RANGE]
+    assert validator.screen([quote(volume=1001)], "feed").accepted
 
 
 def test_a_batch_is_screened_item_by_item_in_order(validator: QuoteValidator) -> None:

@@ -12,9 +12,40 @@ from pydantic import BaseModel, ValidationError
 
 from aigupiao.core.clock import BEIJING
 from aigupiao.protocol import v1
+from aigupiao.protocol.payloads import TradeResult
 
 ISSUED = datetime(2026, 11, 24, 10, 0, tzinfo=BEIJING)
 EXPIRES = ISSUED + timedelta(seconds=10)
+
+
+ORDER: dict[str, Any] = {
+    "id": "o-1",
+    "account": "paper-1",
+    "symbol": "sh600519",
+    "side": "buy",
+    "type": "limit",
+    "quantity": 100,
+    "price": "1488.01",
+    "status": "filled",
+    "filled_quantity": 100,
+    "filled_amount": "148801.00",
+    "created_at": ISSUED.isoformat(),
+}
+FILL: dict[str, Any] = {
+    "id": "t-1",
+    "order_id": "o-1",
+    "account": "paper-1",
+    "symbol": "sh600519",
+    "side": "buy",
+    "quantity": 100,
+    "price": "1488.01",
+    "amount": "148801.00",
+    "commission": "44.64",
+    "stamp_duty": "0",
+    "transfer_fee": "1.49",
+    "ts": ISSUED.isoformat(),
+}
+ACCOUNT: dict[str, Any] = {"id": "paper-1", "cash": "100.00"}
 
 
 def _trade(price: Decimal | None = Decimal("1488.01")) -> v1.TradeCommand:
@@ -38,15 +69,17 @@ NODE_TO_CLOUD: list[BaseModel] = [
         last_seq=7,
     ),
     v1.Ack(command_id="c-1"),
-    v1.Response(
-        command_id="c-1",
-        seq=3,
-        status="done",
-        result={"order": {"id": "o-1", "price": "1488.01"}},
+    v1.Response.model_validate(
+        {
+            "command_id": "c-1",
+            "seq": 3,
+            "status": "done",
+            "result": {"kind": "trade", "order": ORDER, "trades": [FILL], "account": ACCOUNT},
+        }
     ),
-    v1.Event(seq=4, kind="order_update", data={"id": "o-1", "status": "filled"}),
-    v1.Event(seq=5, kind="trade", data={"id": "t-1", "price": "1488.01"}),
-    v1.Event(seq=6, kind="account", data={"id": "paper-1", "cash": "100.00"}),
+    v1.OrderEvent.model_validate({"seq": 4, "data": ORDER}),
+    v1.TradeEvent.model_validate({"seq": 5, "data": FILL}),
+    v1.AccountEvent.model_validate({"seq": 6, "data": ACCOUNT}),
     v1.Heartbeat(ts=ISSUED),
     v1.Error(command_id="c-1", code="bad_message", message="无法解析 (unreadable)"),
     v1.Error(command_id=None, code="bad_message", message="x"),
@@ -158,7 +191,8 @@ def test_response_result_decimal_strings_stay_strings() -> None:
     assert '"price":"1488.01"' in text
     parsed = v1.parse_from_node(text)
     assert isinstance(parsed, v1.Response)
-    assert parsed.result["order"]["price"] == "1488.01"
+    assert isinstance(parsed.result, TradeResult)
+    assert str(parsed.result.order.price) == "1488.01"
 
 
 def test_null_price_means_market_order() -> None:
@@ -242,7 +276,7 @@ def test_non_positive_quantity_is_rejected(quantity: int) -> None:
 def test_non_positive_price_is_rejected(price: str) -> None:
     wire = _trade_wire()
     wire["data"]["price"] = price
-    with pytest.raises(ValidationError, match="price must be positive"):
+    with pytest.raises(ValidationError, match=r"price\n  Input should be greater than 0"):
         v1.parse_from_cloud(json.dumps(wire))
 
 
@@ -281,7 +315,7 @@ def test_empty_id_is_rejected() -> None:
     [
         v1.Ack(command_id="c-1"),
         v1.Response(command_id="c-1", seq=1, status="done"),
-        v1.Event(seq=1, kind="trade", data={}),
+        NODE_TO_CLOUD[4],
         NODE_TO_CLOUD[0],
     ],
     ids=["ack", "response", "event", "register"],
@@ -312,7 +346,7 @@ def test_seq_must_be_positive_for_responses_and_events() -> None:
     with pytest.raises(ValidationError):
         v1.Response(command_id="c", seq=0, status="done")
     with pytest.raises(ValidationError):
-        v1.Event(seq=0, kind="trade", data={})
+        v1.AccountEvent.model_validate({"seq": 0, "data": ACCOUNT})
     assert v1.Received(seq=0).seq == 0  # "nothing received yet" is a valid confirmation
 
 

@@ -17,27 +17,42 @@ from aigupiao.domain.symbols import parse_symbol
 from aigupiao.strategy.base import StrategyContext
 from aigupiao.strategy.llm import (
     ANSWER_SCHEMA,
-    MASK,
+    ENDPOINTS_CONTEXT,
     LlmConfig,
     LlmDecision,
     LlmFailure,
     LlmStrategy,
+    param_schema,
     parse_answer,
     summarize,
 )
+from aigupiao.strategy.llm_endpoint import LlmEndpoint
 from aigupiao.strategy.registry import BUILTINS, DEFAULT_SET, create, describe_builtins
 from aigupiao.strategy.state import MarketState
 
 from .build import MOUTAI, NOW, PINGAN, bars, context, holding, quote
 
-ENDPOINT = {"base_url": "http://127.0.0.1:9/v1", "model": "deepseek-chat"}
 KEY = "sk-unit-secret-42"
+ENDPOINTS = {
+    "deepseek": LlmEndpoint(
+        base_url="http://127.0.0.1:9/v1",
+        models=("deepseek-chat", "deepseek-reasoner"),
+        api_key_env="AIGUPIAO_UNIT_LLM_KEY",
+    ),
+    "local": LlmEndpoint(base_url="http://127.0.0.1:11434/v1/", models=("qwen2.5:7b",)),
+}
 
 
 def llm(**config: Any) -> LlmStrategy:
-    strategy = create("llm", {**ENDPOINT, **config})
+    strategy = create("llm", {"endpoint": "deepseek", **config})
     assert isinstance(strategy, LlmStrategy)
+    strategy.use_endpoints(ENDPOINTS)
     return strategy
+
+
+def checked(params: dict[str, Any]) -> LlmConfig:
+    """Validated as the API does: with the allowlist."""
+    return LlmConfig.model_validate(params, context={ENDPOINTS_CONTEXT: ENDPOINTS})
 
 
 # -- registration and config ---------------------------------------------------------------
@@ -47,7 +62,9 @@ def test_registered_but_never_in_the_default_set() -> None:
     assert BUILTINS["llm"] is LlmStrategy and "llm" not in DEFAULT_SET
     (described,) = [d for d in describe_builtins() if d["name"] == "llm"]
     assert described["default"] is False
-    assert described["schema"]["properties"]["api_key"]["anyOf"][0]["writeOnly"] is True
+    properties = described["schema"]["properties"]
+    assert "endpoint" in properties and "model" in properties
+    assert not {"base_url", "api_key", "api_key_env"} & set(properties)
 
 
 def test_without_config_it_is_off_and_asks_nothing() -> None:
@@ -58,6 +75,8 @@ def test_without_config_it_is_off_and_asks_nothing() -> None:
     assert strategy.evaluate(context(state)) == []  # no event loop needed, none started
     assert strategy.series_needed() == [] and strategy.status()["running"] is False
     assert strategy.stats.requests == 0 and strategy.last_error is None
+    reason = strategy.status()["not_configured"]
+    assert "未配置大模型接口" in reason and "agent.llm.endpoints" in reason
 
 
 @pytest.mark.parametrize(
@@ -71,38 +90,116 @@ def test_without_config_it_is_off_and_asks_nothing() -> None:
         {"temperature": 2.5},
         {"max_tokens": 10},
         {"response_format": "xml"},
-        {"base_url": "ftp://example.com"},
-        {"api_key_env": "NOT VALID"},
+        {"endpoint": "not valid"},
+        {"model": ""},
+        {"endpoints": {"x": {"base_url": "http://evil/v1", "models": ["m"]}}},
         {"typo": 1},
     ],
 )
 def test_config_is_bounded(bad: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
-        LlmConfig.model_validate({**ENDPOINT, **bad})
+        LlmConfig.model_validate({"endpoint": "deepseek", **bad})
 
 
-def test_endpoint_and_model_go_together() -> None:
-    with pytest.raises(ValidationError, match="go together"):
-        LlmConfig(base_url="http://localhost:11434/v1")
-    with pytest.raises(ValidationError, match="go together"):
-        LlmConfig(model="qwen2.5")
+@pytest.mark.parametrize(
+    "param",
+    [
+        {"base_url": "http://127.0.0.1:1/v1"},
+        {"base_url": None},
+        {"api_key_env": "HOME"},
+        {"api_key": KEY},
+        {"api_key": "**********"},
+    ],
+)
+def test_where_it_sends_and_which_variable_it_reads_are_never_params(
+    param: dict[str, Any],
+) -> None:
+    """Whatever the value, with or without the allowlist: the config file's, not the API's."""
+    (name,) = param
+    for validate in (LlmConfig.model_validate, checked):
+        with pytest.raises(ValidationError) as error:
+            validate({"endpoint": "deepseek", **param})
+        (problem,) = error.value.errors()
+        assert problem["loc"] == (name,) and problem["type"] == "operator_only"
+        assert name in problem["msg"] and "agent.llm.endpoints" in problem["msg"]
+        assert "运营者" in problem["msg"] and "never through the params" in problem["msg"]
+        assert KEY not in str(error.value)
+    with pytest.raises(ValidationError):
+        llm().configure(**param)
 
 
-def test_the_key_never_shows(caplog: pytest.LogCaptureFixture) -> None:
-    strategy = llm(api_key=KEY)
-    config = strategy.config
-    assert KEY not in repr(config) and KEY not in str(config)
-    assert config.model_dump(mode="json")["api_key"] == MASK
-    assert KEY not in json.dumps(strategy.status())
+def test_the_endpoint_and_model_must_be_allowlisted_when_the_api_checks() -> None:
+    assert checked({"endpoint": "local"}).model is None  # the endpoint's first model
+    assert checked({"endpoint": "deepseek", "model": "deepseek-reasoner"}).endpoint == "deepseek"
     with pytest.raises(ValidationError) as error:
-        LlmConfig(base_url="http://x/v1", api_key=KEY)  # an error does not echo the input
-    assert KEY not in str(error.value)
-    # a dump sent back keeps the key; the mask itself never becomes the key
-    strategy.configure(**{**config.model_dump(mode="json"), "temperature": 0.5})
-    assert strategy.config.api_key is not None
-    assert strategy.config.api_key.get_secret_value() == KEY
-    assert strategy.config.temperature == 0.5
-    assert llm(api_key=MASK).config.api_key is None
+        checked({"endpoint": "evil"})
+    (problem,) = error.value.errors()
+    assert problem["loc"] == ("endpoint",) and problem["type"] == "endpoint_not_allowed"
+    assert "deepseek, local" in problem["msg"] and "allowlist" in problem["msg"]
+    with pytest.raises(ValidationError) as error:
+        checked({"endpoint": "local", "model": "deepseek-chat"})
+    (problem,) = error.value.errors()
+    assert problem["loc"] == ("model",) and "qwen2.5:7b" in problem["msg"]
+    with pytest.raises(ValidationError, match="无 none"):
+        LlmConfig.model_validate({"endpoint": "local"}, context={ENDPOINTS_CONTEXT: {}})
+    # without the context (a stored setting after the operator changed the list) it loads,
+    # and the strategy says it is off and why
+    assert LlmConfig(endpoint="evil").endpoint == "evil"
+
+
+@pytest.mark.parametrize(
+    ("config", "endpoints", "expected"),
+    [
+        ({"endpoint": "deepseek"}, {}, "no LLM endpoint configured"),
+        ({}, ENDPOINTS, "no endpoint chosen: set the param endpoint to one of deepseek, local"),
+        ({"endpoint": "evil"}, ENDPOINTS, "endpoint evil is not in agent.llm.endpoints"),
+        ({"endpoint": "local", "model": "gpt-4o"}, ENDPOINTS, "model gpt-4o is not allowed"),
+    ],
+)
+def test_off_until_an_allowlisted_endpoint_and_model_are_chosen(
+    config: dict[str, Any], endpoints: dict[str, LlmEndpoint], expected: str
+) -> None:
+    strategy = LlmStrategy(LlmConfig(**config), endpoints=endpoints)
+    state = MarketState()
+    state.on_quote(quote(PINGAN, "10.50"))
+    assert not strategy.enabled and strategy.evaluate(context(state)) == []
+    status = strategy.status()
+    assert status["enabled"] is False and expected in status["not_configured"]
+    assert strategy.stats.requests == 0 and not strategy.stats.failures  # nothing attempted
+
+
+def test_the_endpoint_and_model_in_use() -> None:
+    strategy = llm()
+    target = strategy.target()
+    assert not isinstance(target, str)
+    name, endpoint, model = target
+    assert (name, model) == ("deepseek", "deepseek-chat") and endpoint is ENDPOINTS["deepseek"]
+    assert endpoint.chat_url == "http://127.0.0.1:9/v1/chat/completions"
+    assert ENDPOINTS["local"].chat_url == "http://127.0.0.1:11434/v1/chat/completions"
+    strategy.configure(model="deepseek-reasoner")
+    assert strategy.status()["model"] == "deepseek-reasoner"
+
+
+def test_nothing_secret_or_operator_only_shows(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Params, status and schema name endpoints and models: no URL, variable or key."""
+    monkeypatch.setenv("AIGUPIAO_UNIT_LLM_KEY", KEY)
+    strategy = llm()
+    dumped = strategy.config.model_dump(mode="json")
+    assert dumped["endpoint"] == "deepseek" and not {"base_url", "api_key", "api_key_env"} & set(
+        dumped
+    )
+    schema = param_schema(ENDPOINTS)
+    assert schema["properties"]["endpoint"]["enum"] == ["deepseek", "local"]
+    status = strategy.status()
+    assert status["endpoints"] == {
+        "deepseek": ["deepseek-chat", "deepseek-reasoner"],
+        "local": ["qwen2.5:7b"],
+    }
+    shown = json.dumps([dumped, schema, status, repr(strategy.config)], ensure_ascii=False)
+    for secret in (KEY, "AIGUPIAO_UNIT_LLM_KEY", "127.0.0.1", "base_url", "api_key"):
+        assert secret not in shown, secret
     with caplog.at_level(logging.DEBUG):
         strategy.evaluate(context(MarketState()))  # no loop: logged as a failure
     assert caplog.records and not any(KEY in r.getMessage() for r in caplog.records)

@@ -15,6 +15,7 @@ import type {
   AdminUser,
   AgentStatus,
   ApiKey,
+  ApiKeyScope,
   AuditEntry,
   Bar,
   Command,
@@ -155,7 +156,8 @@ export function createApi(options: ApiOptions = {}) {
     setRiskState: (state: TradingStateName, reason: string, account?: string | null) =>
       unwrap<unknown>(
         client.PUT('/api/risk/state', {
-          body: { state, reason, account: account ?? null, source: 'dashboard' },
+          // No source: the server records "dashboard" for a logged-in person.
+          body: { state, reason, account: account ?? null },
         }),
       ),
     riskLimits: (account?: string | null) =>
@@ -165,7 +167,7 @@ export function createApi(options: ApiOptions = {}) {
     setRiskLimits: (limits: Record<string, unknown>, account?: string | null) =>
       unwrap<RiskLimits>(
         client.PUT('/api/risk/limits', {
-          body: { limits, account: account ?? null, source: 'dashboard', reset: false },
+          body: { limits, account: account ?? null, reset: false },
         }),
       ),
     agentStatus: () => unwrap<AgentStatus>(client.GET('/api/agent/status')),
@@ -303,8 +305,10 @@ export function createApi(options: ApiOptions = {}) {
     revokeNodeToken: (name: string) =>
       unwrap<unknown>(client.DELETE('/api/nodes/tokens/{name}', { params: { path: { name } } })),
     apiKeys: () => unwrap<ApiKey[]>(client.GET('/api/admin/apikeys')),
-    createApiKey: (name: string) =>
-      unwrap<{ name: string; key: string }>(client.POST('/api/admin/apikeys', { body: { name } })),
+    createApiKey: (name: string, scope: ApiKeyScope = 'trade') =>
+      unwrap<{ name: string; scope: ApiKeyScope; key: string }>(
+        client.POST('/api/admin/apikeys', { body: { name, scope } }),
+      ),
     revokeApiKey: (name: string) =>
       unwrap<unknown>(client.DELETE('/api/admin/apikeys/{name}', { params: { path: { name } } })),
     settings: () => unwrap<Record<string, unknown>>(client.GET('/api/admin/settings')),

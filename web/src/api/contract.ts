@@ -7,6 +7,7 @@ import type {
   AdminUser,
   AgentStatus,
   ApiKey,
+  ApiKeyScope,
   AuditEntry,
   CommandAnswer,
   Decision,
@@ -65,7 +66,13 @@ export interface ContractPaths {
   }>
   '/api/admin/apikeys': Route<{
     get: Op<ApiKey[]>
-    post: Op<{ name: string; key: string }, { name: string }, never, never, 201>
+    post: Op<
+      { name: string; scope: ApiKeyScope; key: string },
+      { name: string; scope?: ApiKeyScope },
+      never,
+      never,
+      201
+    >
   }>
   '/api/admin/apikeys/{name}': Route<{
     delete: Op<unknown, never, never, { name: string }>

@@ -13,7 +13,9 @@ export interface paths {
         };
         /**
          * Health
-         * @description ``ok`` when the database answers and no background task has failed.
+         * @description ``ok`` when the database answers and no background task is down (failed, or
+         *     waiting to be restarted). ``tasks`` has each task's state, ``task_details`` also how
+         *     often it was restarted after a failure and its last error.
          */
         get: operations["health_api_health_get"];
         put?: never;
@@ -147,7 +149,8 @@ export interface paths {
         put?: never;
         /**
          * Create Api Key
-         * @description Create an API key (it acts as trader). The answer is the only time it is shown.
+         * @description Create an API key of ``scope`` (default trade). The answer is the only time the
+         *     key is shown.
          */
         post: operations["create_api_key_api_admin_apikeys_post"];
         delete?: never;
@@ -823,6 +826,8 @@ export interface paths {
          * Update Strategy
          * @description Enable, pause or configure one strategy for one account: validated (a bad param
          *     is a 422 with the reason and changes nothing), stored, audited, applied at once.
+         *     The LLM strategy's ``endpoint`` is a name from the operator's ``agent.llm.endpoints``;
+         *     ``base_url``, ``api_key`` and ``api_key_env`` are refused (config file only).
          */
         put: operations["update_strategy_api_agent_strategies__name__put"];
         post?: never;
@@ -927,6 +932,13 @@ export interface components {
         ApiKeyCreate: {
             /** Name */
             name: string;
+            /**
+             * Scope
+             * @description read (acts as viewer), trade (trader) or admin (admin)
+             * @default trade
+             * @enum {string}
+             */
+            scope: "read" | "trade" | "admin";
         };
         /** ApiKeyPublic */
         ApiKeyPublic: {
@@ -934,6 +946,11 @@ export interface components {
             name: string;
             /** Prefix */
             prefix: string;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "read" | "trade" | "admin";
             /**
              * Created At
              * Format: date-time
@@ -1042,12 +1059,6 @@ export interface components {
              * @default false
              */
             reset: boolean;
-            /**
-             * Source
-             * @default api
-             * @enum {string}
-             */
-            source: "api" | "cli" | "dashboard";
         };
         /** LoginAnswer */
         LoginAnswer: {
@@ -1095,7 +1106,10 @@ export interface components {
         NodeTokenCreate: {
             /** Name */
             name: string;
-            /** Account */
+            /**
+             * Account
+             * @description the one account this node trades
+             */
             account: string;
         };
         /**
@@ -1131,13 +1145,6 @@ export interface components {
              * @default
              */
             reason: string;
-            /**
-             * Source
-             * @description where the change comes from
-             * @default api
-             * @enum {string}
-             */
-            source: "api" | "cli" | "dashboard";
         };
         /** StrategyUpdate */
         StrategyUpdate: {
@@ -1326,7 +1333,7 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description too many wrong passwords lately (too_many_attempts) */
+            /** @description wait before trying again after wrong passwords (too_many_attempts) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2543,7 +2550,7 @@ export interface operations {
             query?: {
                 /** @description 默认：唯一在线节点的账户 (the only node's) */
                 account?: string | null;
-                /** @description 成本价容差 (CNY) */
+                /** @description 成本价容差 (CNY per share) */
                 cost_tolerance?: number | string;
             };
             header?: never;

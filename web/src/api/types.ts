@@ -277,9 +277,13 @@ export interface AdminUser {
   created_at: string
 }
 
+/** What an API key may do: read (acts as viewer), trade (trader), admin (admin). */
+export type ApiKeyScope = 'read' | 'trade' | 'admin'
+
 export interface ApiKey {
   name: string
   prefix: string
+  scope: ApiKeyScope
   created_at: string
   last_used_at: string | null
   revoked_at: string | null

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from aigupiao.core.files import private_sqlite
 from aigupiao.domain.orders import (
     Fees,
     MarketKind,
@@ -106,7 +107,7 @@ class PaperStore:
     """The SQLite file of the paper accounts (``<node data dir>/paper.db`` by default)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(path)  # the paper account: owner-only
         self.path = path
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigupiao.domain.orders import MarketKind
+from aigupiao.protocol.bounds import Identifier, Price, Quantity, SecurityCode
 
 DataType = Literal["positions", "trades", "orders", "all"]
 
@@ -17,8 +17,8 @@ class _Body(BaseModel):
 
 
 class Routing(_Body):
-    node_id: str | None = Field(None, description="send to this node")
-    account: str | None = Field(None, description="send to the node of this account")
+    node_id: Identifier | None = Field(None, description="send to this node")
+    account: Identifier | None = Field(None, description="send to the node of this account")
 
 
 _MARKET_KIND_HELP = (
@@ -31,22 +31,22 @@ class TradeCreate(Routing):
     """The seed's execute-trade body."""
 
     action: Literal["buy", "sell"]
-    stock_code: str = Field(examples=["600519"])
-    quantity: int = Field(gt=0, examples=[100])
-    price: Decimal | None = Field(None, description="null = market order", examples=[None])
-    agent_id: str | None = Field(None, max_length=64)
-    client_order_id: str | None = Field(
-        None, min_length=1, max_length=64, description="idempotency key: a retry never trades twice"
+    stock_code: SecurityCode = Field(examples=["600519"])
+    quantity: Quantity = Field(examples=[100])
+    price: Price | None = Field(None, description="null = market order", examples=[None])
+    agent_id: Identifier | None = None
+    client_order_id: Identifier | None = Field(
+        None, description="idempotency key: a retry never trades twice"
     )
     market_kind: MarketKind | None = Field(None, description=_MARKET_KIND_HELP)
 
 
 class AgentTradeCreate(Routing):
-    stock_code: str
-    quantity: int = Field(gt=0)
-    price: Decimal | None = None
-    agent_id: str | None = Field(None, max_length=64)
-    client_order_id: str | None = Field(None, min_length=1, max_length=64)
+    stock_code: SecurityCode
+    quantity: Quantity
+    price: Price | None = None
+    agent_id: Identifier | None = None
+    client_order_id: Identifier | None = None
     market_kind: MarketKind | None = Field(None, description=_MARKET_KIND_HELP)
 
 

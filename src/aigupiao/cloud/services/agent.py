@@ -109,6 +109,7 @@ class AgentRunner:
             },
             paths=settings.strategy_paths,
             prepare=self._prepare,
+            llm_endpoints=settings.llm.endpoints,
         )
         self._outbox: asyncio.Queue[Decision | None] = asyncio.Queue()
         self._wake = asyncio.Event()

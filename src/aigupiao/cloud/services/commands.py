@@ -17,9 +17,18 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aigupiao.core.logging import QuietLog
 from aigupiao.domain.decisions import Command, CommandStatus, CommandType, Decision
 from aigupiao.domain.errors import IllegalTransition
 from aigupiao.protocol import v1
+from aigupiao.protocol.payloads import (
+    CancelResult,
+    ResolvedResult,
+    TradeResult,
+    accounts_named,
+    result_account,
+    result_trades,
+)
 from aigupiao.store import (
     AuditRepo,
     CommandRepo,
@@ -27,6 +36,7 @@ from aigupiao.store import (
     DecisionRepo,
     DuplicateClientOrderId,
     NodeRepo,
+    NotYours,
 )
 from aigupiao.store import NotFound as StoreNotFound
 
@@ -91,8 +101,11 @@ class CommandService:
         self._db, self._hub, self._results, self._stats = db, hub, results, stats
         self._settings = settings
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._acks: dict[str, datetime] = {}  # seen, not yet written
-        self._ack_queue: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
+        # Acks seen, not yet written, by (node, command): a node's ack counts only for
+        # a command sent to it, so another node cannot mark it acked.
+        self._acks: dict[tuple[str, str], datetime] = {}
+        self._ack_queue: asyncio.Queue[tuple[NodeLink, str, float]] = asyncio.Queue()
+        self._quiet = QuietLog(log)
         hub.handler = self
 
     async def submit(
@@ -217,53 +230,113 @@ class CommandService:
             await session.commit()
 
     async def on_ack(self, link: NodeLink, message: v1.Ack) -> None:
-        self._acks.setdefault(message.command_id, datetime.now(UTC))
-        self._ack_queue.put_nowait((message.command_id, time.monotonic() + ACK_WRITE_DELAY))
+        self._acks.setdefault((link.node_id, message.command_id), datetime.now(UTC))
+        self._ack_queue.put_nowait((link, message.command_id, time.monotonic() + ACK_WRITE_DELAY))
 
     async def on_response(self, link: NodeLink, message: v1.Response) -> None:
+        """Store a node's answer: only to a command sent to that node, and only orders,
+        fills and snapshots of the account its token is bound to (else ``not_yours``)."""
         result = message.result
+        command_id = message.command_id
+        foreign = accounts_named(result) - {link.account}
+        if foreign:
+            await self._not_yours(link, command_id, f"account {sorted(foreign)[0]}")
+            return
         now = datetime.now(UTC)
         row = None
         async with self._db.session() as session:
-            await self._results.store_fills(session, link, message.command_id, result)
             try:
                 row = await CommandRepo(session).advance(
-                    message.command_id,
+                    command_id,
                     message.status,
-                    result=result,
+                    result=result.model_dump(mode="json"),
                     at=now,
-                    acked_at=self._acks.pop(message.command_id, None),
+                    acked_at=self._acks.get((link.node_id, command_id)),
+                    owner=(link.node_id, link.account),
                 )
+            except NotYours:
+                await session.rollback()
+                await self._not_yours(link, command_id, f"command {command_id}")
+                return
             except IllegalTransition:
-                log.info("duplicate or late response for %s ignored", message.command_id)
+                log.info("duplicate or late response for %s ignored", command_id)
             except StoreNotFound:
                 # Ran on the node's own API, not sent by the cloud: its order and fills
-                # are stored above all the same.
-                log.info("node %s reports its own command %s", link.node_id, message.command_id)
+                # (of the node's own account, checked above) are stored all the same.
+                log.info("node %s reports its own command %s", link.node_id, command_id)
+            orders = (
+                [result.order] if isinstance(result, TradeResult | CancelResult | ResolvedResult)
+                else []
+            )  # fmt: skip
+            await self._results.store_fills(
+                session, link, command_id, orders, result_trades(result)
+            )
             await session.commit()
+        self._acks.pop((link.node_id, command_id), None)
         self._stats.responses += 1
-        waiter = self._waiters.pop(message.command_id, None)
+        waiter = self._waiters.pop(command_id, None)
         if waiter is not None and not waiter.done():  # stored: the caller may have it now
-            waiter.set_result(row or await self._get(message.command_id))
+            waiter.set_result(row or await self._get(command_id))
         await link.send(v1.Received(seq=message.seq))
-        self._results.note(link, result, message.seq)
+        self._results.note(link, result_account(result), message.seq)
 
     async def on_event(self, link: NodeLink, message: v1.Event) -> None:
-        payload = {message.kind: message.data}
-        async with self._db.session() as session:
-            await self._results.store_fills(session, link, None, payload)
-            await session.commit()
+        """Store a broker push of the node's own account (else ``not_yours``)."""
+        match message:
+            case v1.OrderEvent():
+                orders, trades, account = [message.data], [], None
+            case v1.TradeEvent():
+                orders, trades, account = [], [message.data], None
+            case v1.AccountEvent():
+                orders, trades, account = [], [], message.data
+            case _:
+                raise TypeError(f"not an event: {message!r}")
+        foreign = accounts_named(message.data) - {link.account}
+        if foreign:
+            await self._not_yours(link, None, f"account {sorted(foreign)[0]}")
+            return
+        if orders or trades:
+            async with self._db.session() as session:
+                await self._results.store_fills(session, link, None, orders, trades)
+                await session.commit()
         await link.send(v1.Received(seq=message.seq))
-        self._results.note(link, payload, message.seq)
+        self._results.note(link, account, message.seq)
+
+    async def _not_yours(self, link: NodeLink, command_id: str | None, what: str) -> None:
+        """Refuse a node's message about what is not its own: nothing is stored, the node
+        is told ``not_yours``, the refusal is counted and logged (once per node and kind)."""
+        self._stats.refused_not_yours += 1
+        self._quiet.warning(
+            f"not_yours/{link.node_id}/{what.split()[0]}",
+            "node %s (account %s) sent a message about %s: refused (not_yours)",
+            link.node_id,
+            link.account,
+            what,
+        )
+        await link.send(
+            v1.Error(
+                command_id=command_id,
+                code="not_yours",
+                message=f"节点 {link.node_id} 只能上报账户 {link.account} 和发给它的指令，"
+                f"拒收：{what} (not yours: node {link.node_id} may only report account "
+                f"{link.account} and commands sent to it)",
+            )
+        )
 
     async def write_acks(self, stop: asyncio.Event) -> None:
         """Write the acks whose command has not been answered within ``ACK_WRITE_DELAY``."""
         while not stop.is_set():
-            command_id, due = await self._ack_queue.get()
+            link, command_id, due = await self._ack_queue.get()
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-            at = self._acks.pop(command_id, None)
-            if at is not None:  # still unanswered: show it as acked
-                await self._advance(command_id, "ack", at=at)
+            at = self._acks.pop((link.node_id, command_id), None)
+            if at is None:  # answered meanwhile
+                continue
+            try:
+                await self._advance(command_id, "ack", at=at, owner=(link.node_id, link.account))
+            except NotYours:
+                await self._not_yours(link, command_id, f"command {command_id}")
+            except StoreNotFound:
+                pass  # an ack of the node's own command (its own API)
 
     # -- internals ---------------------------------------------------------------
 
@@ -272,7 +345,7 @@ class CommandService:
         return (
             row["status"] == "sent"
             and row["attempts"] > self._settings.retry_attempts
-            and row["id"] not in self._acks
+            and (row["node_id"], row["id"]) not in self._acks
         )
 
     async def _give_up(self, link: NodeLink, row: dict[str, Any]) -> None:
@@ -319,11 +392,18 @@ class CommandService:
         *,
         at: datetime | None = None,
         result: dict[str, Any] | None = None,
+        owner: tuple[str, str] | None = None,
     ) -> dict[str, Any] | None:
+        """Move a command (sent to ``owner``, when given); None if the lifecycle forbids it.
+
+        Raises:
+            NotYours: ``owner`` is given and the command was sent to another node.
+            StoreNotFound: no such command.
+        """
         async with self._db.session() as session:
             try:
                 row = await CommandRepo(session).advance(
-                    command_id, trigger, result=result, at=at or datetime.now(UTC)
+                    command_id, trigger, result=result, at=at or datetime.now(UTC), owner=owner
                 )
             except IllegalTransition:
                 await session.rollback()

@@ -49,7 +49,9 @@ async def decision_story(db: Database, decision_id: str) -> dict[str, Any] | Non
         command_id = row["command_id"]
         command = (await repo.commands([command_id])).get(command_id) if command_id else None
         orders = (await repo.orders_of([command_id])).get(command_id, []) if command_id else []
-        events, fills = await repo.order_history([order["id"] for order in orders])
+        events, fills = await repo.order_history(
+            [(order["account"], order["id"]) for order in orders]
+        )
     outcome = _outcome(row, command, orders)
     stored = dict(row["inputs"] or {})
     zh, en = _messages(row, stored)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -26,10 +25,14 @@ from aigupiao.brokers.exports.writer import (
     render,
     trades_table,
 )
-from aigupiao.domain.account import Position
-from aigupiao.domain.orders import Fees, MarketKind, Order, OrderStatus, OrderType, Side, Trade
-from aigupiao.domain.symbols import parse_symbol
-from aigupiao.protocol.codec import account_from_dict
+from aigupiao.protocol.codec import (
+    account_from_payload,
+    order_from_payload,
+    parse_result,
+    position_from_payload,
+    trade_from_payload,
+)
+from aigupiao.protocol.payloads import ExportResult
 from aigupiao.store import Database, SymbolRepo
 
 from ..errors import NotFound, ServiceError
@@ -152,57 +155,18 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _table(kind: ExportKind, result: dict[str, Any], names: Callable[[str], str | None]) -> Table:
+    export = parse_result(result)
+    if not isinstance(export, ExportResult):
+        raise ExportFailed(
+            "导出指令的结果不是导出数据", "the export command's result is not an export"
+        )
     if kind is ExportKind.POSITIONS:
-        return positions_table(_positions(result), names)
+        positions = (
+            account_from_payload(export.account).positions
+            if export.positions is None
+            else tuple(position_from_payload(p) for p in export.positions)
+        )
+        return positions_table(positions, names)
     if kind is ExportKind.TRADES:
-        return trades_table([trade_from_dict(t) for t in result.get("trades") or ()], names)
-    return orders_table([order_from_dict(o) for o in result.get("orders") or ()], names)
-
-
-def _positions(result: dict[str, Any]) -> tuple[Position, ...]:
-    account = result.get("account")
-    if account:
-        return account_from_dict(account).positions
-    return account_from_dict({"id": "", "cash": "0", "positions": result["positions"]}).positions
-
-
-def order_from_dict(data: dict[str, Any]) -> Order:
-    """The inverse of :func:`aigupiao.protocol.codec.order_to_dict`."""
-    price, kind = data.get("price"), data.get("market_kind")
-    return Order(
-        id=str(data["id"]),
-        account=str(data["account"]),
-        symbol=parse_symbol(data["symbol"]),
-        side=Side(data["side"]),
-        type=OrderType(data["type"]),
-        quantity=int(data["quantity"]),
-        price=None if price is None else Decimal(price),
-        created_at=datetime.fromisoformat(data["created_at"]),
-        status=OrderStatus(data["status"]),
-        filled_quantity=int(data.get("filled_quantity", 0)),
-        filled_amount=Decimal(data.get("filled_amount", "0")),
-        broker_order_id=data.get("broker_order_id"),
-        client_order_id=data.get("client_order_id"),
-        reason=data.get("reason") or "",
-        market_kind=None if kind is None else MarketKind(kind),
-    )
-
-
-def trade_from_dict(data: dict[str, Any]) -> Trade:
-    """The inverse of :func:`aigupiao.protocol.codec.trade_to_dict`."""
-    return Trade(
-        id=str(data["id"]),
-        order_id=str(data["order_id"]),
-        account=str(data["account"]),
-        symbol=parse_symbol(data["symbol"]),
-        side=Side(data["side"]),
-        quantity=int(data["quantity"]),
-        price=Decimal(data["price"]),
-        amount=Decimal(data["amount"]),
-        fees=Fees(
-            commission=Decimal(data["commission"]),
-            stamp_duty=Decimal(data["stamp_duty"]),
-            transfer_fee=Decimal(data["transfer_fee"]),
-        ),
-        ts=datetime.fromisoformat(data["ts"]),
-    )
+        return trades_table([trade_from_payload(t) for t in export.trades or ()], names)
+    return orders_table([order_from_payload(o) for o in export.orders or ()], names)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from aigupiao.domain.account import Account
-from aigupiao.protocol.codec import account_from_dict
 
 
 class Ledger:
@@ -15,8 +13,9 @@ class Ledger:
     def __init__(self) -> None:
         self._accounts: dict[str, Account] = {}
 
-    def update(self, data: dict[str, Any]) -> Account:
-        account = account_from_dict(data)
+    def update(self, account: Account) -> Account:
+        """Keep ``account`` as its latest snapshot. The caller has checked that the node
+        reporting it is bound to this account (the risk gate sizes orders from it)."""
         self._accounts[account.id] = account
         return account
 
@@ -38,3 +37,6 @@ class Stats:
     orders: int = 0
     fills: int = 0
     responses: int = 0
+    # Messages from a node about another node's commands or another account, refused
+    # (``not_yours``): each one is an attack or a badly misconfigured node.
+    refused_not_yours: int = 0

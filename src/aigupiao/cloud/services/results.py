@@ -17,8 +17,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
-from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +24,8 @@ from aigupiao.core.clock import Clock, LiveClock
 from aigupiao.domain.account import Account
 from aigupiao.domain.market import Quote
 from aigupiao.domain.sessions import BEIJING, QUOTING_PHASES, is_trading_day, phase_at
+from aigupiao.protocol.codec import account_from_payload, order_columns, trade_columns
+from aigupiao.protocol.payloads import AccountPayload, OrderPayload, TradePayload
 from aigupiao.store import AccountRepo, Database, NodeRepo, OrderRepo, PositionRepo, TradeRepo
 
 from ..hub import NodeLink
@@ -79,29 +79,33 @@ class ResultRecorder:
         self._dirty = asyncio.Event()
 
     async def store_fills(
-        self, session: AsyncSession, link: NodeLink, command_id: str | None, result: dict[str, Any]
+        self,
+        session: AsyncSession,
+        link: NodeLink,
+        command_id: str | None,
+        orders: list[OrderPayload],
+        trades: list[TradePayload],
     ) -> None:
-        """Store the order and fills a response or event carries (in the caller's transaction)."""
-        order = result.get("order") or result.get("order_update")
-        if order:
+        """Store the orders and fills a response or event carries (in the caller's
+        transaction). The caller has checked that they are of the link's account."""
+        for order in orders:
             await OrderRepo(session).upsert(
                 {
-                    **_order_columns(order),
+                    **order_columns(order),
                     "node_id": link.node_id,
                     "command_id": command_id,
                     "updated_at": datetime.now(UTC),
                 }
             )
-        trades = result.get("trades") or ([result["trade"]] if result.get("trade") else [])
         for trade in trades:
-            if await TradeRepo(session).add({**_trade_columns(trade), "node_id": link.node_id}):
+            if await TradeRepo(session).add({**trade_columns(trade), "node_id": link.node_id}):
                 self._stats.fills += 1
 
-    def note(self, link: NodeLink, result: dict[str, Any], seq: int | None) -> None:
-        """Take the account snapshot in ``result`` (if any) and the node's newest seq."""
-        account = result.get("account")
-        if account:
-            snapshot = self._ledger.update(account)
+    def note(self, link: NodeLink, account: AccountPayload | None, seq: int | None) -> None:
+        """Take an account snapshot (checked to be the link's account) and the node's
+        newest seq."""
+        if account is not None:
+            snapshot = self._ledger.update(account_from_payload(account))
             self._snapshots[snapshot.id] = (link.node_id, snapshot, self._clock.now())
         seen = self._nodes.get(link.node_id)
         highest = max(seq or 0, seen.seq or 0) if seen else seq
@@ -220,39 +224,3 @@ async def _write_snapshot(session: AsyncSession, node_id: str, snapshot: Account
             for p in snapshot.positions
         ],
     )
-
-
-def _order_columns(order: dict[str, Any]) -> dict[str, Any]:
-    price = order.get("price")
-    return {
-        "id": order["id"],
-        "account": order["account"],
-        "symbol": order["symbol"],
-        "side": order["side"],
-        "type": order["type"],
-        "quantity": int(order["quantity"]),
-        "price": None if price is None else Decimal(price),
-        "status": order["status"],
-        "filled_quantity": int(order["filled_quantity"]),
-        "filled_amount": Decimal(order["filled_amount"]),
-        "broker_order_id": order.get("broker_order_id"),
-        "reason": order.get("reason", ""),
-        "created_at": datetime.fromisoformat(order["created_at"]),
-    }
-
-
-def _trade_columns(trade: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": trade["id"],
-        "order_id": trade["order_id"],
-        "account": trade["account"],
-        "symbol": trade["symbol"],
-        "side": trade["side"],
-        "quantity": int(trade["quantity"]),
-        "price": Decimal(trade["price"]),
-        "amount": Decimal(trade["amount"]),
-        "commission": Decimal(trade["commission"]),
-        "stamp_duty": Decimal(trade["stamp_duty"]),
-        "transfer_fee": Decimal(trade["transfer_fee"]),
-        "ts": datetime.fromisoformat(trade["ts"]),
-    }

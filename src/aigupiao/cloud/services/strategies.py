@@ -15,6 +15,11 @@ proposed today is remembered per account, like the built-ins.
 
 Every change through the API is validated first (a bad param changes nothing), then
 stored and written to the audit log in one transaction, then applied to the live set.
+
+The LLM strategy gets the operator's allowlist of endpoints (``agent.llm.endpoints``)
+from here, never from its params: the API may only name an endpoint, which is checked
+against the list; a stored param an older version accepted that only the operator may
+set (``base_url``, ``api_key``, ``api_key_env``) is dropped on load, with a warning.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from aigupiao.core.clock import Clock
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.store import AuditRepo, Database, DecisionRepo, SettingRepo
 from aigupiao.strategy.base import BuiltinStrategy, Strategy
-from aigupiao.strategy.llm import MASK
+from aigupiao.strategy.llm import ENDPOINTS_CONTEXT, LlmStrategy, param_schema
+from aigupiao.strategy.llm_endpoint import LlmEndpoint
 from aigupiao.strategy.loader import UserStrategies
 from aigupiao.strategy.registry import BUILTINS, DEFAULT_SET, StrategySet, StrategySetting
 
@@ -43,6 +49,7 @@ from ..errors import InvalidRequest, NotFound
 log = logging.getLogger(__name__)
 
 SETTINGS_PREFIX = "agent.strategies."
+MASK = "**********"  # how a secret param shows; sent back, it keeps the stored value
 _TITLE = re.compile(r"^(?P<zh>.*?)\s*\((?P<en>[^()]*)\)\s*$")
 
 
@@ -104,6 +111,8 @@ class StrategyBook:
         paths: the user strategy files or folders (``agent.strategy_paths``).
         prepare: called with every strategy created or reconfigured (registers its
             indicators with the shared market state).
+        llm_endpoints: the operator's allowlist for the LLM strategy
+            (``agent.llm.endpoints``); none: it stays off.
     """
 
     def __init__(
@@ -114,10 +123,12 @@ class StrategyBook:
         defaults: Mapping[str, Mapping[str, Any]],
         paths: Sequence[Path],
         prepare: Callable[[Strategy], None],
+        llm_endpoints: Mapping[str, LlmEndpoint] | None = None,
     ) -> None:
         self._db, self._clock = db, clock
         self._defaults = {name: dict(params) for name, params in defaults.items()}
-        self._prepare = prepare
+        self._prepare_hook = prepare
+        self._llm_endpoints = dict(llm_endpoints or {})
         self.user = UserStrategies(paths, reserved=BUILTINS)
         self._accounts: dict[str, _Account] = {}
         self.loaded_at: datetime | None = None
@@ -144,7 +155,7 @@ class StrategyBook:
         """:meth:`load_files` for the API, audited."""
         result = self.load_files()
         async with self._db.session() as session:
-            await AuditRepo(session, clock=self._clock).add(
+            await AuditRepo(session).add(
                 actor,
                 "agent.reload",
                 "strategy_files",
@@ -190,6 +201,8 @@ class StrategyBook:
         if account in self._accounts:  # built while we were reading
             return
         choices = _parse(stored)
+        for name, choice in choices.items():
+            self._drop_operator_only(account, name, choice)
         strategies = StrategySet([])
         for setting in self._builtin_settings(choices):
             try:
@@ -209,6 +222,26 @@ class StrategyBook:
                 }
                 remember(today, codes)
         self._accounts[account] = known
+
+    def _drop_operator_only(self, account: str, name: str, choice: _Choice) -> None:
+        """Forget stored params the API may no longer set (only the config file may)."""
+        builtin = BUILTINS.get(name)
+        refused = getattr(builtin.config_type, "operator_only", ()) if builtin else ()
+        params = choice.params or {}
+        dropped = sorted(key for key in refused if key in params)
+        for key in dropped:
+            del params[key]
+        if dropped:
+            log.warning(
+                "strategy %s of %s: stored params %s ignored (only the config file sets them)",
+                name, account, ", ".join(dropped),
+            )  # fmt: skip
+
+    def _prepare(self, strategy: Strategy) -> None:
+        """Hand a new or reconfigured strategy what it needs before it runs."""
+        if isinstance(strategy, LlmStrategy):
+            strategy.use_endpoints(self._llm_endpoints)
+        self._prepare_hook(strategy)
 
     def _builtin_settings(self, choices: Mapping[str, _Choice]) -> list[StrategySetting]:
         settings = []
@@ -299,7 +332,7 @@ class StrategyBook:
                 SETTINGS_PREFIX + account,
                 {"strategies": {n: c.as_json() for n, c in sorted(choices.items())}},
             )
-            await AuditRepo(session, clock=self._clock).add(
+            await AuditRepo(session).add(
                 actor,
                 "agent.strategy",
                 f"account:{account}/strategy:{name}",
@@ -322,7 +355,10 @@ class StrategyBook:
                 raise InvalidParams(name, "这个策略没有参数 (this strategy takes no params)")
             return
         try:
-            config_type.model_validate({**self._defaults.get(name, {}), **params})
+            config_type.model_validate(
+                {**self._defaults.get(name, {}), **params},
+                context={ENDPOINTS_CONTEXT: self._llm_endpoints},
+            )
         except ValidationError as exc:
             raise InvalidParams(name, exc) from exc
 
@@ -365,7 +401,10 @@ class StrategyBook:
         params: dict[str, Any] = {}
         schema: dict[str, Any] = {}
         if config_type is not None:
-            schema = config_type.model_json_schema()
+            if issubclass(cls, LlmStrategy):
+                schema = param_schema(self._llm_endpoints)  # the endpoint names to choose from
+            else:
+                schema = config_type.model_json_schema()
             config = getattr(live, "config", None)
             if config is None:
                 merged = {**self._defaults.get(name, {}), **((choice and choice.params) or {})}

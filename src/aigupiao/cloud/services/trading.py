@@ -251,7 +251,7 @@ class TradeService:
             NodeNotConnected: the account's node is not connected.
         """
         async with self._db.session() as session:
-            order = await OrderRepo(session).get(order_id)
+            order = await OrderRepo(session).get(order_id, account)
         if order is None or (account is not None and order["account"] != account):
             whose = f"账户 {account} 的" if account else ""
             raise NotFound(

@@ -14,6 +14,10 @@ _settings = table(SettingRow)
 
 
 class AuditRepo(Repository):
+    """The audit log. Its ``ts`` is wall time, when the change was made: give it no
+    ``clock`` but a wall clock (never the market's, which a simulation or a replay moves
+    to another day)."""
+
     async def add(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         """Record that ``actor`` did ``action`` to ``target``. Append-only."""
         # Built once: an audit row rides along with every order (same transaction).

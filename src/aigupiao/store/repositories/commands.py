@@ -17,7 +17,7 @@ from aigupiao.domain.decisions import (
     next_command_status,
 )
 
-from ..errors import DuplicateClientOrderId, NotFound
+from ..errors import DuplicateClientOrderId, NotFound, NotYours
 from ..models import CommandRow, DecisionRow, OrderEventRow, OrderRow, TradeRow
 from ._base import Repository, table, text_value
 
@@ -43,8 +43,9 @@ RESENDABLE = (CommandStatus.PENDING, CommandStatus.SENT, CommandStatus.ACKED)
 
 
 @functools.cache
-def _guarded_update(trigger: str, columns: tuple[str, ...]) -> Any:
-    """UPDATE the ``columns`` of one command if its status is one ``trigger`` may leave.
+def _guarded_update(trigger: str, columns: tuple[str, ...], owned: bool) -> Any:
+    """UPDATE the ``columns`` of one command if its status is one ``trigger`` may leave
+    (and, if ``owned``, if it was sent to node ``node_id`` for account ``account``).
 
     Parameters: ``command_id`` and ``new_<column>`` for each column. ``acked_at`` is
     only set when still empty (the first ack counts); a trigger leading to ``sent``
@@ -58,12 +59,14 @@ def _guarded_update(trigger: str, columns: tuple[str, ...]) -> Any:
         )
     if _TARGETS[trigger] is CommandStatus.SENT:
         values["attempts"] = c.attempts + 1
-    return (
-        update(_commands)
-        .where(c.id == bindparam("command_id"), c.status.in_(_SOURCES[trigger]))
-        .values(values)
-        .returning(*_commands.c)
+    statement = update(_commands).where(
+        c.id == bindparam("command_id"), c.status.in_(_SOURCES[trigger])
     )
+    if owned:
+        statement = statement.where(
+            c.node_id == bindparam("owner_node"), c.account == bindparam("owner_account")
+        )
+    return statement.values(values).returning(*_commands.c)
 
 
 class CommandRepo(Repository):
@@ -160,6 +163,7 @@ class CommandRepo(Repository):
         result: dict[str, Any] | None = None,
         at: datetime,
         acked_at: datetime | None = None,
+        owner: tuple[str, str] | None = None,
     ) -> dict[str, Any]:
         """Move a command along its lifecycle and return the new status.
 
@@ -168,10 +172,13 @@ class CommandRepo(Repository):
         ``sent_at`` and counts one more in ``attempts`` on every send, ``acked_at`` on
         the first ack, ``finished_at`` on a final status, and ``result`` when given.
         ``acked_at`` records an ack that was seen but not yet written (the answer
-        overtook it). Returns the updated row.
+        overtook it). ``owner`` is the ``(node id, account)`` a node's answer comes from:
+        only a command sent to that node for that account moves. Returns the updated row.
 
         Raises:
             NotFound: no command with this id.
+            NotYours: the command was sent to another node or for another account;
+                nothing is written.
             IllegalTransition: the lifecycle forbids ``trigger`` now; nothing is written.
         """
         c = _commands.c
@@ -188,9 +195,11 @@ class CommandRepo(Repository):
                 changes["finished_at"] = at
             if result is not None:
                 changes["result"] = result
+            parameters = {"command_id": command_id, **{f"new_{k}": v for k, v in changes.items()}}
+            if owner is not None:
+                parameters["owner_node"], parameters["owner_account"] = owner
             updated = await self._one(
-                _guarded_update(trigger, tuple(changes)),
-                {"command_id": command_id, **{f"new_{k}": v for k, v in changes.items()}},
+                _guarded_update(trigger, tuple(changes), owner is not None), parameters
             )
             if updated is not None:
                 return updated
@@ -199,11 +208,15 @@ class CommandRepo(Repository):
         # already holds the write lock (BEGIN IMMEDIATE).
         row = (
             await self._session.execute(
-                select(c.status, c.acked_at).where(c.id == command_id).with_for_update()
+                select(c.status, c.acked_at, c.node_id, c.account)
+                .where(c.id == command_id)
+                .with_for_update()
             )
         ).first()
         if row is None:
             raise NotFound("指令/command", command_id)
+        if owner is not None and (row.node_id, row.account) != owner:
+            raise NotYours(command_id)
         status = next_command_status(CommandStatus(row.status), trigger)
         changes = {"status": status.value, "updated_at": at}
         if status is CommandStatus.SENT:
@@ -317,14 +330,19 @@ class DecisionRepo(Repository):
             found.setdefault(row["command_id"], []).append(row)
         return found
 
-    async def order_history(self, order_ids: Collection[str]) -> tuple[Rows, Rows]:
-        """The events and the fills of these orders, each oldest first."""
-        if not order_ids:
+    async def order_history(self, orders: Collection[tuple[str, str]]) -> tuple[Rows, Rows]:
+        """The events and the fills of these ``(account, order id)`` orders, each oldest
+        first."""
+        if not orders:
             return [], []
-        ids = list(order_ids)
+        wanted = set(orders)
+        ids = list({order_id for _, order_id in wanted})
         e, t = _order_events.c, _trades.c
         events = await self._all(
             select(_order_events).where(e.order_id.in_(ids)).order_by(e.ts, e.id)
         )
         fills = await self._all(select(_trades).where(t.order_id.in_(ids)).order_by(t.ts, t.id))
-        return events, fills
+        return (
+            [row for row in events if (row["account"], row["order_id"]) in wanted],
+            [row for row in fills if (row["account"], row["order_id"]) in wanted],
+        )

@@ -46,19 +46,21 @@ class OrderRepo(Repository):
         # the stored order only when there is one.
         insert_new = self._prepared(
             "orders.insert_new",
-            lambda: self._insert(_orders).on_conflict_do_nothing(index_elements=["id"]),
+            lambda: self._insert(_orders).on_conflict_do_nothing(index_elements=["account", "id"]),
         )
         if await self._execute_count(insert_new, values):
             await self._add_event(values)
             return
-        current = await self._current(values["id"])
+        current = await self._current(values["account"], values["id"])
         assert current is not None  # the insert found it
         for name in (*_OPTIONAL_ORDER_COLUMNS, "reason"):
             if not values[name] and current[name]:
                 values[name] = current[name]
         values["created_at"] = current["created_at"]
         await self._session.execute(
-            update(_orders).where(_orders.c.id == values["id"]).values(values)
+            update(_orders)
+            .where(_orders.c.account == values["account"], _orders.c.id == values["id"])
+            .values(values)
         )
         changed = (current["status"], current["filled_quantity"]) != (
             values["status"],
@@ -67,13 +69,21 @@ class OrderRepo(Repository):
         if changed:
             await self._add_event(values)
 
-    async def get(self, order_id: str) -> dict[str, Any] | None:
-        return await self._one(select(_orders).where(_orders.c.id == order_id))
+    async def get(self, order_id: str, account: str | None = None) -> dict[str, Any] | None:
+        """The order with this id in ``account``; without an account, the newest order
+        with this id in any account (ids are unique per account only)."""
+        c = _orders.c
+        statement = select(_orders).where(c.id == order_id)
+        if account is not None:
+            statement = statement.where(c.account == account)
+        return await self._one(statement.order_by(c.created_at.desc()).limit(1))
 
-    async def events(self, order_id: str) -> list[dict[str, Any]]:
+    async def events(self, order_id: str, account: str) -> list[dict[str, Any]]:
         """The order's history, oldest first."""
         c = _order_events.c
-        return await self._all(select(_order_events).where(c.order_id == order_id).order_by(c.id))
+        return await self._all(
+            select(_order_events).where(c.account == account, c.order_id == order_id).order_by(c.id)
+        )
 
     async def list(self, *, account: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """Orders, newest first."""
@@ -83,14 +93,18 @@ class OrderRepo(Repository):
             statement = statement.where(c.account == account)
         return await self._all(statement)
 
-    async def _current(self, order_id: str) -> dict[str, Any] | None:
+    async def _current(self, account: str, order_id: str) -> dict[str, Any] | None:
         # FOR UPDATE: two reports of one order must not both log the same change.
-        return await self._one(select(_orders).where(_orders.c.id == order_id).with_for_update())
+        c = _orders.c
+        return await self._one(
+            select(_orders).where(c.account == account, c.id == order_id).with_for_update()
+        )
 
     async def _add_event(self, values: dict[str, Any]) -> None:
         await self._session.execute(
             _INSERT_EVENT,
             {
+                "account": values["account"],
                 "order_id": values["id"],
                 "ts": values["updated_at"],
                 "status": values["status"],
@@ -125,7 +139,7 @@ def _order_values(order: dict[str, Any]) -> dict[str, Any]:
 
 class TradeRepo(Repository):
     async def add(self, trade: dict[str, Any]) -> bool:
-        """Store a fill; False (and nothing changes) if a trade with this id exists.
+        """Store a fill; False (and nothing changes) if the account has a trade with this id.
 
         Keys: id, order_id, account, node_id, symbol, side, quantity, price, amount,
         commission, stamp_duty, transfer_fee, ts.
@@ -135,7 +149,7 @@ class TradeRepo(Repository):
         values["side"] = text_value(values["side"])
         insert_new = self._prepared(
             "trades.insert_new",
-            lambda: self._insert(_trades).on_conflict_do_nothing(index_elements=["id"]),
+            lambda: self._insert(_trades).on_conflict_do_nothing(index_elements=["account", "id"]),
         )
         return await self._execute_count(insert_new, values) > 0
 

@@ -1,7 +1,8 @@
 """Administration (role ``admin``): users, API keys, settings and the audit log.
 
 Every change is written to the audit log in the same transaction as the change.
-API keys never reach these routes (they act as ``trader``).
+Callers: admin sessions, and API keys of scope ``admin`` (keys of scope ``read`` or
+``trade`` get 403).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigupiao.domain.ranges import unsafe_character
 from aigupiao.domain.users import USERNAME_PATTERN, Role
+from aigupiao.protocol.http import JsonBodyRoute
 from aigupiao.store import (
     ApiKeyRepo,
     AuditRepo,
@@ -22,11 +25,12 @@ from aigupiao.store import (
     UserSessionRepo,
 )
 from aigupiao.store.passwords import MIN_PASSWORD_LENGTH
+from aigupiao.store.repositories.auth import Scope
 
 from ...deps import Admin, Runtime, SessionSecret
 from ...errors import InvalidRequest, NotFound, ServiceError
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=JsonBodyRoute)
 
 # Settings that a service owns and validates through its own API: writing them here
 # would bypass the validation and the service's copy in memory.
@@ -61,11 +65,15 @@ class UserPublic(BaseModel):
 
 class ApiKeyCreate(_Body):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    scope: Scope = Field(
+        "trade", description="read (acts as viewer), trade (trader) or admin (admin)"
+    )
 
 
 class ApiKeyPublic(BaseModel):
     name: str
     prefix: str
+    scope: Scope
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
@@ -142,7 +150,8 @@ async def update_user(
             detail["role"] = {"from": user["role"], "to": body.role.value}
         if body.password is not None:
             await users.set_password(username, body.password)
-            keep = secret if caller.name == username else None
+            own = caller.kind == "user" and caller.name == username
+            keep = secret if own else None
             detail["password"] = "changed"
             detail["sessions_ended"] = await UserSessionRepo(session).end_all(username, keep=keep)
         if detail:
@@ -180,19 +189,22 @@ async def list_api_keys(runtime: Runtime, _: Admin) -> Any:
 
 @router.post("/apikeys", status_code=201)
 async def create_api_key(body: ApiKeyCreate, runtime: Runtime, caller: Admin) -> dict[str, str]:
-    """Create an API key (it acts as trader). The answer is the only time it is shown."""
+    """Create an API key of ``scope`` (default trade). The answer is the only time the
+    key is shown."""
     async with runtime.db.session() as session:
         try:
-            key = await ApiKeyRepo(session).add(body.name)
+            key = await ApiKeyRepo(session).add(body.name, body.scope)
         except DuplicateName as exc:
             raise Conflict(
                 f"API 密钥名称已存在：{body.name}",
                 f"an API key named {body.name} exists",
                 code="duplicate_name",
             ) from exc
-        await AuditRepo(session).add(caller.actor, "apikey.create", body.name, {})
+        await AuditRepo(session).add(
+            caller.actor, "apikey.create", body.name, {"scope": body.scope}
+        )
         await session.commit()
-    return {"name": body.name, "key": key}
+    return {"name": body.name, "scope": body.scope, "key": key}
 
 
 @router.delete("/apikeys/{name}")
@@ -227,11 +239,14 @@ async def put_settings(
 ) -> dict[str, Any]:
     """Store settings ``{key: value}`` (any JSON values). Keys under ``risk.`` and ``agent.``
     belong to their services and are changed through their own APIs."""
-    for key in body:
-        if not key or len(key) > 128:
+    for key, value in body.items():
+        if not key or len(key) > 128 or unsafe_character(key) is not None:
             raise InvalidRequest(
-                f"设置键无效：{key!r}（1-128 个字符）", f"invalid setting key {key!r} (1-128)"
+                f"设置键无效：{key[:128]!r}（1-128 个可打印字符）",
+                f"invalid setting key {key[:128]!r} (1-128 printable characters)",
             )
+        if value is None:  # the column holds JSON values, never SQL NULL
+            raise InvalidRequest(f"设置 {key} 的值不能为 null", f"setting {key} may not be null")
         for prefix, api in MANAGED_PREFIXES.items():
             if key.startswith(prefix):
                 raise InvalidRequest(
@@ -259,8 +274,10 @@ async def audit_log(
     runtime: Runtime,
     _: Admin,
     limit: int = Query(200, ge=1, le=5000),
-    actor: str | None = Query(None, description="e.g. user:alice, apikey:bot"),
-    action: str | None = Query(None, description="e.g. user.create; user.* for a prefix"),
+    actor: str | None = Query(None, max_length=128, description="e.g. user:alice, apikey:bot"),
+    action: str | None = Query(
+        None, max_length=128, description="e.g. user.create; user.* for a prefix"
+    ),
 ) -> Any:
     """Who changed what, newest first."""
     async with runtime.db.session() as session:

@@ -7,11 +7,14 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigupiao.protocol.bounds import Identifier, Name
+from aigupiao.protocol.http import JsonBodyRoute
+
 from ...deps import ApiKeyName, Runtime, Viewer
 from ...errors import InvalidRequest
 from ...runtime import CloudRuntime
 
-router = APIRouter(prefix="/api/agent", tags=["agent"])
+router = APIRouter(prefix="/api/agent", tags=["agent"], route_class=JsonBodyRoute)
 
 
 class StrategyUpdate(BaseModel):
@@ -19,7 +22,7 @@ class StrategyUpdate(BaseModel):
 
     enabled: bool | None = Field(None, description="run it for the account (false drops it)")
     paused: bool | None = Field(None, description="keep it, with its memory, but do not run it")
-    params: dict[str, Any] | None = Field(
+    params: dict[Identifier, Any] | None = Field(
         None,
         description="params to change (validated against param_schema; the others stay)",
         examples=[{"threshold": "-0.06", "quantity": 200}],
@@ -46,7 +49,7 @@ async def status(runtime: Runtime, _: Viewer) -> dict[str, Any]:
 
 @router.get("/strategies")
 async def list_strategies(
-    runtime: Runtime, _: Viewer, account: str | None = None
+    runtime: Runtime, _: Viewer, account: Identifier | None = None
 ) -> list[dict[str, Any]]:
     """Every strategy for ``account`` (default: the only traded account): enabled,
     paused, params, the params' JSON schema and where it comes from."""
@@ -58,14 +61,16 @@ async def list_strategies(
     responses={404: {"description": "no such strategy"}, 422: {"description": "bad params"}},
 )
 async def update_strategy(
-    name: str,
+    name: Name,
     body: StrategyUpdate,
     runtime: Runtime,
     caller: ApiKeyName,
-    account: str | None = None,
+    account: Identifier | None = None,
 ) -> dict[str, Any]:
     """Enable, pause or configure one strategy for one account: validated (a bad param
-    is a 422 with the reason and changes nothing), stored, audited, applied at once."""
+    is a 422 with the reason and changes nothing), stored, audited, applied at once.
+    The LLM strategy's ``endpoint`` is a name from the operator's ``agent.llm.endpoints``;
+    ``base_url``, ``api_key`` and ``api_key_env`` are refused (config file only)."""
     return await runtime.agent.book.update(
         _account(runtime, account),
         name,

@@ -3,7 +3,12 @@
 A login makes a server-side session (``user_sessions``, the token stored hashed) that
 lasts ``auth.session_hours``. The token comes back in the body (for API clients:
 ``Authorization: Bearer <token>``) and as the cookie ``aigupiao_session`` (HttpOnly,
-SameSite=Strict) that the dashboard uses. Every login and logout is audited.
+SameSite=Strict; Secure when the request came over HTTPS, directly or through a proxy
+in ``server.trusted_proxies``, or always with ``auth.cookie_secure``) that the
+dashboard uses. Every login and logout is audited.
+
+Wrong passwords slow further attempts down (:class:`~aigupiao.cloud.auth.LoginThrottle`):
+an attempt inside the wait is answered 429 with ``Retry-After`` and the reason.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigupiao.protocol.http import JsonBodyRoute
 from aigupiao.store import AuditRepo, UserRepo, UserSessionRepo
 
 from ...auth import LoginThrottle
 from ...deps import SESSION_COOKIE, Runtime, SessionSecret, session_principal, unauthorized
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=JsonBodyRoute)
 
 
 class LoginBody(BaseModel):
@@ -59,7 +65,15 @@ def _throttle(request: Request) -> LoginThrottle:
 
 
 def _address(request: Request) -> str:
+    # The peer, or the client a trusted proxy names: the server (uvicorn) believes
+    # X-Forwarded-For only from server.trusted_proxies.
     return request.client.host if request.client else "unknown"
+
+
+def _secure(request: Request, runtime: Runtime) -> bool:
+    """Whether the session cookie is marked Secure: over HTTPS (the scheme is https with
+    TLS here, or as a trusted proxy's X-Forwarded-Proto says), or when configured."""
+    return runtime.settings.auth.cookie_secure or request.url.scheme == "https"
 
 
 @router.post(
@@ -67,7 +81,7 @@ def _address(request: Request) -> str:
     response_model=LoginAnswer,
     responses={
         401: {"description": "wrong username or password (bad_credentials)"},
-        429: {"description": "too many wrong passwords lately (too_many_attempts)"},
+        429: {"description": "wait before trying again after wrong passwords (too_many_attempts)"},
     },
 )
 async def login(body: LoginBody, request: Request, response: Response, runtime: Runtime) -> Any:
@@ -75,13 +89,20 @@ async def login(body: LoginBody, request: Request, response: Response, runtime: 
     throttle, address = _throttle(request), _address(request)
     wait = throttle.retry_after(body.username, address)
     if wait is not None:
-        seconds = max(1, math.ceil(wait))
-        raise _error(
+        seconds = max(1, math.ceil(wait.seconds))
+        who_zh = "该用户名" if wait.by == "user" else "该地址"
+        who_en = "this username" if wait.by == "user" else "this address"
+        raise HTTPException(
             429,
-            "too_many_attempts",
-            f"密码错误次数过多，请 {seconds} 秒后再试",
-            f"too many failed logins; try again in {seconds} s",
-            **{"Retry-After": str(seconds)},
+            {
+                "code": "too_many_attempts",
+                "message": f"{who_zh}已连续 {wait.failures} 次登录失败，请 {seconds} 秒后再试",
+                "message_en": f"{wait.failures} failed logins in a row for {who_en}; "
+                f"try again in {seconds} s",
+                "reason": "username" if wait.by == "user" else "address",
+                "retry_after": seconds,
+            },
+            headers={"Retry-After": str(seconds)},
         )
     lifetime = timedelta(hours=runtime.settings.auth.session_hours)
     async with runtime.db.session() as session:
@@ -109,7 +130,7 @@ async def login(body: LoginBody, request: Request, response: Response, runtime: 
         path="/",
         httponly=True,
         samesite="strict",
-        secure=runtime.settings.auth.cookie_secure,
+        secure=_secure(request, runtime),
     )
     return {
         "user": {"username": user["username"], "role": user["role"]},
@@ -137,7 +158,7 @@ async def logout(request: Request, runtime: Runtime, secret: SessionSecret) -> R
         path="/",
         httponly=True,
         samesite="strict",
-        secure=runtime.settings.auth.cookie_secure,
+        secure=_secure(request, runtime),
     )
     return answer
 

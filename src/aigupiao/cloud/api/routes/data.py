@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import parse_symbol
+from aigupiao.protocol.bounds import Identifier, Moment, SecurityCode
 from aigupiao.store import (
     AccountRepo,
     OrderRepo,
@@ -36,7 +37,7 @@ def _full_code(code: str) -> str:
 async def list_orders(
     runtime: Runtime,
     _: Viewer,
-    account: str | None = None,
+    account: Identifier | None = None,
     limit: int = Query(200, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     async with runtime.db.session() as session:
@@ -47,8 +48,8 @@ async def list_orders(
 async def list_trades(
     runtime: Runtime,
     _: Viewer,
-    account: str | None = None,
-    code: str | None = None,
+    account: Identifier | None = None,
+    code: SecurityCode | None = None,
     limit: int = Query(200, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     symbol = _full_code(code) if code else None
@@ -58,7 +59,7 @@ async def list_trades(
 
 @router.get("/positions")
 async def list_positions(
-    runtime: Runtime, _: Viewer, account: str | None = None
+    runtime: Runtime, _: Viewer, account: Identifier | None = None
 ) -> list[dict[str, Any]]:
     await runtime.results.flush()  # read your own fills: write pending snapshots first
     async with runtime.db.session() as session:
@@ -85,13 +86,11 @@ async def list_accounts(runtime: Runtime, _: Viewer) -> list[dict[str, Any]]:
 
 @router.get("/accounts/{account}/equity")
 async def account_equity(
-    account: str,
+    account: Identifier,
     runtime: Runtime,
     _: Viewer,
-    start: datetime | None = Query(
-        None, description="from this time on (ISO 8601; naive: Beijing)"
-    ),
-    end: datetime | None = Query(None, description="up to this time (ISO 8601; naive: Beijing)"),
+    start: Moment | None = Query(None, description="from this time on (ISO 8601; naive: Beijing)"),
+    end: Moment | None = Query(None, description="up to this time (ISO 8601; naive: Beijing)"),
     limit: int = Query(1000, ge=1, le=20_000, description="the newest rows in range"),
 ) -> list[dict[str, Any]]:
     """The account's equity history, oldest first: ``[{ts, equity, cash}]``, at most one
@@ -120,15 +119,15 @@ def _beijing(moment: datetime | None) -> datetime | None:
 async def list_commands(
     runtime: Runtime,
     _: Viewer,
-    status: str | None = None,
-    node_id: str | None = None,
+    status: Identifier | None = None,
+    node_id: Identifier | None = None,
     limit: int = Query(100, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     return await runtime.commands.list(limit=limit, status=status, node_id=node_id)
 
 
 @router.get("/commands/{command_id}")
-async def get_command(command_id: str, runtime: Runtime, _: Viewer) -> dict[str, Any]:
+async def get_command(command_id: Identifier, runtime: Runtime, _: Viewer) -> dict[str, Any]:
     row = await runtime.commands.get(command_id)
     if row is None:
         raise NotFound(f"指令 {command_id} 不存在", f"no command {command_id}")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import parse_symbol
+from aigupiao.protocol.bounds import Identifier, Moment, Name, SecurityCode
 
 from ...deps import Runtime, Viewer
 from ...errors import InvalidRequest, NotFound
@@ -37,14 +38,14 @@ def _aware(moment: datetime | None) -> datetime | None:
 async def get_decisions(
     runtime: Runtime,
     _: Viewer,
-    account: str | None = None,
-    strategy: str | None = None,
-    code: str | None = None,
+    account: Identifier | None = None,
+    strategy: Name | None = None,
+    code: SecurityCode | None = None,
     verdict: Literal["accepted", "rejected"] | None = None,
-    since: datetime | None = Query(None, description="from this time on (ISO 8601)"),
-    until: datetime | None = Query(None, description="before this time (ISO 8601)"),
+    since: Moment | None = Query(None, description="from this time on (ISO 8601)"),
+    until: Moment | None = Query(None, description="before this time (ISO 8601)"),
     limit: int = Query(200, ge=1, le=5000),
-    before_id: str | None = Query(None, description="the next page: older than this one"),
+    before_id: Identifier | None = Query(None, description="the next page: older than this one"),
 ) -> list[dict[str, Any]]:
     """Decisions newest first, each with its verdict, command and outcome status."""
     rows = await list_decisions(
@@ -62,7 +63,7 @@ async def get_decisions(
 
 
 @router.get("/{decision_id}", responses={404: {"description": "no such decision"}})
-async def get_decision(decision_id: str, runtime: Runtime, _: Viewer) -> dict[str, Any]:
+async def get_decision(decision_id: Identifier, runtime: Runtime, _: Viewer) -> dict[str, Any]:
     """The whole story: strategy, inputs, reason, the risk verdict with its rule and
     values, the command it became, its outcome and every event on the way."""
     story = await decision_story(runtime.db, decision_id)

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from aigupiao.protocol.bounds import Identifier
+
 from ...deps import ApiKeyName, Runtime
 from ...services.exports import ExportService
 
@@ -23,7 +25,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/{command_id}/{kind}", response_class=Response, responses=_RESPONSES)
 async def download_export(
-    command_id: str,
+    command_id: Identifier,
     kind: Literal["positions", "trades", "orders"],
     runtime: Runtime,
     _: ApiKeyName,

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api", tags=["health"])
 
 @router.get("/health")
 async def health(runtime: Runtime) -> JSONResponse:
-    """``ok`` when the database answers and no background task has failed."""
+    """``ok`` when the database answers and no background task is down (failed, or
+    waiting to be restarted). ``tasks`` has each task's state, ``task_details`` also how
+    often it was restarted after a failure and its last error."""
     try:
         async with runtime.db.session() as session:
             await session.execute(text("SELECT 1"))
@@ -31,6 +33,7 @@ async def health(runtime: Runtime) -> JSONResponse:
         "version": __version__,
         "database": database,
         "tasks": runtime.tasks.health(),
+        "task_details": runtime.tasks.details(),
         "nodes_online": len(runtime.hub.links),
         "symbols": len(runtime.market.latest),
         "market_time": runtime.clock.now().isoformat(),
@@ -41,6 +44,8 @@ async def health(runtime: Runtime) -> JSONResponse:
             "orders": stats.orders,
             "fills": stats.fills,
             "quotes_refused": runtime.market.validator.counters()["refused"],
+            # Node messages about another node's commands or another account.
+            "node_messages_refused": stats.refused_not_yours,
             "bars_stored": runtime.bars.stored,
         },
     }

@@ -18,11 +18,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, WebSocket, WebSocketDisconnect
 
+from aigupiao.core import jsontext
 from aigupiao.domain.errors import DomainError
+from aigupiao.domain.ranges import FIRST_YEAR, LAST_YEAR, time_in_range
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import parse_symbol
 from aigupiao.domain.users import Role
-from aigupiao.market.quote_json import quote_to_dict
+from aigupiao.market.quote_json import parse_json, quote_to_dict
+from aigupiao.protocol.bounds import SecurityCode
 from aigupiao.store import BarRepo, QuoteRepo, SymbolRepo
 
 from ...deps import Reader, Runtime, Trader, Viewer, websocket_principal
@@ -86,10 +89,14 @@ async def list_quotes(
     _: Reader,
     response: Response,
     codes: Annotated[
-        str | None, Query(description="逗号分隔的代码 (comma-separated codes), sh600519,sz000001")
+        str | None,
+        Query(
+            max_length=MAX_CODES * 10,
+            description="逗号分隔的代码 (comma-separated codes), sh600519,sz000001",
+        ),
     ] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_CODES, description="默认全部 (all)")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     """The latest quote per symbol from memory, by code; ``X-Total-Count`` has the total."""
     latest = runtime.market.latest
@@ -104,7 +111,7 @@ async def list_quotes(
 
 
 @router.get("/quotes/{code}")
-async def get_quote(code: str, runtime: Runtime, _: Reader) -> dict[str, Any]:
+async def get_quote(code: SecurityCode, runtime: Runtime, _: Reader) -> dict[str, Any]:
     """The latest quote of one symbol: from memory, else the last one stored."""
     full = _full_code(code)
     quote = runtime.market.quote(full)
@@ -123,14 +130,17 @@ async def get_quote(code: str, runtime: Runtime, _: Reader) -> dict[str, Any]:
 
 @router.get("/bars/{code}")
 async def list_bars(
-    code: str,
+    code: SecurityCode,
     runtime: Runtime,
     _: Reader,
-    freq: Annotated[str, Query(description="1m 或 1d")] = "1m",
+    freq: Annotated[str, Query(max_length=8, description="1m 或 1d")] = "1m",
     start: Annotated[
-        str | None, Query(description="起始日期或时间 (ISO 8601; 无时区为北京时间)")
+        str | None,
+        Query(max_length=40, description="起始日期或时间 (ISO 8601; 无时区为北京时间)"),
     ] = None,
-    end: Annotated[str | None, Query(description="截止日期或时间（含）(inclusive)")] = None,
+    end: Annotated[
+        str | None, Query(max_length=40, description="截止日期或时间（含）(inclusive)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[dict[str, Any]]:
     """Bars of one symbol, oldest first; the newest ``limit`` when more match."""
@@ -187,11 +197,11 @@ async def push_quotes(request: Request, runtime: Runtime, caller: Trader) -> dic
     Answers how many were accepted and, for each refused one, its index, code and reason.
     """
     try:
-        body = json.loads(await request.body(), parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = parse_json(await request.body())
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, JsonTooDeep
         raise ServiceError(
-            "请求体不是有效的 JSON",
-            f"the request body is not valid JSON: {exc}",
+            f"请求体不是有效的 JSON，或嵌套超过 {jsontext.MAX_DEPTH} 层",
+            f"the request body is not valid JSON: {str(exc)[:200]}",
             code="malformed_json",
         ) from exc
     items = _push_items(body)
@@ -214,11 +224,9 @@ async def push_socket(websocket: WebSocket) -> None:
             if text is None:
                 return
             try:
-                body = json.loads(text, parse_float=Decimal)
-            except ValueError:
-                await _send_error(
-                    websocket, None, "invalid_json", "消息不是有效的 JSON", "not JSON"
-                )
+                body = parse_json(text)
+            except ValueError:  # not JSON, or nested too deep: the socket stays open
+                await _send_error(websocket, None, "invalid_json", *_NOT_JSON)
                 continue
             message_id = body.get("id") if isinstance(body, dict) else None
             if not isinstance(message_id, str | int) or isinstance(message_id, bool):
@@ -230,6 +238,11 @@ async def push_socket(websocket: WebSocket) -> None:
             ack = {"type": "ack", "id": message_id, **runtime.market.push(items, source)}
             await websocket.send_text(json.dumps(ack, ensure_ascii=False))
 
+
+_NOT_JSON = (
+    f"消息不是有效的 JSON，或嵌套超过 {jsontext.MAX_DEPTH} 层",
+    f"not JSON, or nested deeper than {jsontext.MAX_DEPTH} levels",
+)
 
 _PUSH_SHAPE_ERRORS = {
     "invalid_shape": (
@@ -303,9 +316,9 @@ async def _stream_commands(
         if text is None:
             return
         try:
-            body = json.loads(text)
+            body = jsontext.loads(text)
         except ValueError:
-            await send(_error_text(None, "invalid_json", "消息不是有效的 JSON", "not JSON"))
+            await send(_error_text(None, "invalid_json", *_NOT_JSON))
             continue
         op = body.get("op") if isinstance(body, dict) else None
         raw_codes = body.get("codes", []) if isinstance(body, dict) else None
@@ -382,17 +395,23 @@ def _moment(text: str | None, name: str, *, end_of_day: bool) -> datetime | None
         return None
     value = text.strip()
     try:
-        if len(value) <= 10:
-            day = date.fromisoformat(value)
-            moment = datetime.combine(day, time(0), BEIJING)
-            return moment + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else moment
-        parsed = datetime.fromisoformat(value)
+        day = date.fromisoformat(value) if len(value) <= 10 else None
+        parsed = datetime.fromisoformat(value) if day is None else datetime.combine(day, time(0))
     except ValueError as exc:
         raise InvalidRequest(
             f"{name} 不是 ISO 8601 日期或时间：{value[:40]}",
             f"{name} is not an ISO 8601 date or time: {value[:40]}",
             code="invalid_range",
         ) from exc
+    if not time_in_range(parsed):
+        raise InvalidRequest(
+            f"{name} 须在 {FIRST_YEAR} 年到 {LAST_YEAR} 年之间：{value[:40]}",
+            f"{name} must fall between the years {FIRST_YEAR} and {LAST_YEAR}: {value[:40]}",
+            code="invalid_range",
+        )
+    if day is not None:
+        moment = datetime.combine(day, time(0), BEIJING)
+        return moment + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else moment
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=BEIJING)
 
 

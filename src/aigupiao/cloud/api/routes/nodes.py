@@ -1,4 +1,5 @@
-"""Local nodes and their tokens: ``/api/nodes``."""
+"""Local nodes and their tokens: ``/api/nodes``. Tokens are managed with admin rights only
+(an admin session, or an API key of scope ``admin``)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,20 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigupiao.protocol.bounds import Identifier
+from aigupiao.protocol.http import JsonBodyRoute
 from aigupiao.store import AuditRepo, DuplicateName, NodeRepo, NodeTokenRepo
 
-from ...deps import NodeTokenAdmin, Runtime, Viewer
+from ...deps import Admin, Runtime, Viewer
 from ...errors import InvalidRequest, NotFound
 
-router = APIRouter(prefix="/api/nodes", tags=["nodes"])
+router = APIRouter(prefix="/api/nodes", tags=["nodes"], route_class=JsonBodyRoute)
 
 
 class NodeTokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    account: str = Field(min_length=1, max_length=64)
+    account: Identifier = Field(description="the one account this node trades")
 
 
 @router.get("")
@@ -33,16 +36,14 @@ async def list_nodes(runtime: Runtime, _: Viewer) -> list[dict[str, Any]]:
 
 
 @router.get("/tokens")
-async def list_tokens(runtime: Runtime, _: NodeTokenAdmin) -> list[dict[str, Any]]:
+async def list_tokens(runtime: Runtime, _: Admin) -> list[dict[str, Any]]:
     """Node tokens by name (only a prefix of each token; the token itself is never stored)."""
     async with runtime.db.session() as session:
         return await NodeTokenRepo(session).list()
 
 
 @router.post("/tokens", status_code=201)
-async def create_token(
-    body: NodeTokenCreate, runtime: Runtime, caller: NodeTokenAdmin
-) -> dict[str, str]:
+async def create_token(body: NodeTokenCreate, runtime: Runtime, caller: Admin) -> dict[str, str]:
     """Create a node token. The answer is the only time the token is shown."""
     async with runtime.db.session() as session:
         try:
@@ -59,7 +60,7 @@ async def create_token(
 
 
 @router.delete("/tokens/{name}")
-async def revoke_token(name: str, runtime: Runtime, caller: NodeTokenAdmin) -> dict[str, Any]:
+async def revoke_token(name: str, runtime: Runtime, caller: Admin) -> dict[str, Any]:
     """Revoke a token; a node connected with it is disconnected at once (close code 4401)."""
     async with runtime.db.session() as session:
         revoked = await NodeTokenRepo(session).revoke(name)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+
+from aigupiao.protocol.bounds import Identifier, PriceOrZero
 
 from ...deps import ApiKeyName, Runtime
 from ...services.reconcile import COST_TOLERANCE, Reconciler
@@ -23,8 +24,12 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def reconcile(
     runtime: Runtime,
     _: ApiKeyName,
-    account: str | None = Query(None, description="默认：唯一在线节点的账户 (the only node's)"),
-    cost_tolerance: Decimal = Query(COST_TOLERANCE, ge=0, description="成本价容差 (CNY)"),
+    account: Annotated[
+        Identifier | None, Query(description="默认：唯一在线节点的账户 (the only node's)")
+    ] = None,
+    cost_tolerance: Annotated[
+        PriceOrZero, Query(description="成本价容差 (CNY per share)")
+    ] = COST_TOLERANCE,
 ) -> dict[str, Any]:
     """对账：券商持仓与当日成交 vs 云端记录 (broker positions and today's trades vs the cloud).
 

@@ -10,13 +10,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigupiao.domain.decisions import CommandType
+from aigupiao.protocol.bounds import Identifier
+from aigupiao.protocol.http import JsonBodyRoute
 
 from ...deps import ApiKeyName, Runtime, Viewer
 from ...services.commands import Outcome
 from ...services.trading import MANUAL, OUTSIDE_AGENT, TradeRequest
 from ..schemas import AgentTradeCreate, CommandPublic, DataType, ExportCreate, Routing, TradeCreate
 
-router = APIRouter(prefix="/api/cloud-local-trading", tags=["cloud-local-trading"])
+router = APIRouter(
+    prefix="/api/cloud-local-trading", tags=["cloud-local-trading"], route_class=JsonBodyRoute
+)
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "still running after api_timeout; poll status_url"},
@@ -90,8 +94,8 @@ class CancelCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    order_id: str = Field(min_length=1, max_length=64)
-    account: str | None = Field(None, description="the order must be this account's")
+    order_id: Identifier
+    account: Identifier | None = Field(None, description="the order must be this account's")
 
 
 _CANCEL_RESPONSES: dict[int | str, dict[str, Any]] = {
