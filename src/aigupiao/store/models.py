@@ -378,7 +378,8 @@ class AuditRow(Base):
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(index=True)
-    actor: Mapped[str] = mapped_column(String(ID))
+    # ``user:NAME``, ``apikey:NAME``, ``node:NAME``: a prefix and a 64-character name.
+    actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(ID))
     target: Mapped[str] = mapped_column(String(255))
     detail: Mapped[dict[str, Any]]

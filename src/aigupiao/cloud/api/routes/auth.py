@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigupiao.domain.users import USERNAME_PATTERN
 from aigupiao.protocol.http import JsonBodyRoute
 from aigupiao.store import AuditRepo, UserRepo, UserSessionRepo
 
@@ -31,7 +32,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=JsonBodyRoute)
 
 class LoginBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(pattern=USERNAME_PATTERN)  # what a user can be named, nothing else
     # Bounded: hashing a megabyte of "password" would be a cheap way to burn our CPU.
     password: str = Field(min_length=1, max_length=256)
 

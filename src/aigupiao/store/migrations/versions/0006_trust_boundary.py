@@ -11,6 +11,7 @@ Create Date: 2026-12-07
 - Orders and trades are keyed by ``(account, id)``: brokers number them per account
   (合同编号, 成交编号), so two accounts may report the same id, and a report for one
   account must never overwrite another's row. ``order_events`` gains ``account``.
+- ``audit_log.actor`` holds 128 characters: ``user:`` and a 64-character name did not fit.
 """
 
 from __future__ import annotations
@@ -55,9 +56,13 @@ def upgrade() -> None:
     with op.batch_alter_table("trades") as batch:
         batch.drop_constraint("pk_trades", type_="primary")
         batch.create_primary_key("pk_trades", ["account", "id"])
+    with op.batch_alter_table("audit_log") as batch:
+        batch.alter_column("actor", existing_type=sa.String(64), type_=sa.String(128))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_log") as batch:
+        batch.alter_column("actor", existing_type=sa.String(128), type_=sa.String(64))
     with op.batch_alter_table("trades") as batch:
         batch.drop_constraint("pk_trades", type_="primary")
         batch.create_primary_key("pk_trades", ["id"])
