@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -189,7 +190,10 @@ async def test_a_hostile_node_cannot_answer_another_nodes_command(tmp_path: Path
         assert all(t["quantity"] == 100 for t in trades)
 
 
-async def test_events_and_snapshots_for_another_account_are_refused(tmp_path: Path) -> None:
+async def test_events_and_snapshots_for_another_account_are_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="aigupiao.cloud.services.commands")
     async with running_stack(tmp_path, agent=GATE) as stack:
         async with stack.client() as client:
             # The gate refuses this buy on the real account (15% > 10%).
@@ -247,6 +251,9 @@ async def test_events_and_snapshots_for_another_account_are_refused(tmp_path: Pa
             health = (await client.get("/api/health")).json()
         assert health["stats"]["node_messages_refused"] == 4
         assert "local-1" in stack.cloud.hub.links
+        # Counted every time, logged once.
+        logged = [r for r in caplog.records if "not_yours" in r.getMessage()]
+        assert len(logged) == 1 and "evil" in logged[0].getMessage()
 
 
 async def test_bad_numbers_and_deep_nesting_kill_nothing(tmp_path: Path) -> None:
