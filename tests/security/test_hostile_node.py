@@ -190,6 +190,45 @@ async def test_a_hostile_node_cannot_answer_another_nodes_command(tmp_path: Path
         assert all(t["quantity"] == 100 for t in trades)
 
 
+async def test_a_forged_export_answer_never_reaches_the_http_caller(tmp_path: Path) -> None:
+    """The finding as found: a node answered another node's pending ``export`` and the
+    HTTP caller got the forgery. Here the real node is a raw socket that answers only when
+    told to, so the forgery surely comes first."""
+    async with running_stack(tmp_path, with_node=False) as stack, stack.client() as client:
+        evil_token = await _evil_token(stack)
+        async with _socket(stack, stack.node_token) as real, _socket(stack, evil_token) as evil:
+            assert (await _register(real, "local-1", "paper-1"))["type"] == "register_ack"
+            assert (await _register(evil, "evil", "acct-b"))["type"] == "register_ack"
+            caller = asyncio.create_task(
+                client.post(
+                    "/api/cloud-local-trading/export-data",
+                    json={"data_type": "positions", "node_id": "local-1"},
+                )
+            )
+            command = await _next(real, "export")
+            forged = {
+                "type": "response", "v": 1, "command_id": command["id"], "seq": 1,
+                "status": "done",
+                "result": {"kind": "export", "data_type": "positions",
+                           "account": {**RICH, "id": "acct-b"}},
+            }  # fmt: skip
+            assert (await _refused(evil, forged))["code"] == "not_yours"
+            assert not caller.done()
+            stored = await stack.cloud.commands.get(command["id"])
+            assert stored is not None and stored["status"] in ("sent", "acked")
+            genuine = {
+                "type": "response", "v": 1, "command_id": command["id"], "seq": 1,
+                "status": "done",
+                "result": {"kind": "export", "data_type": "positions",
+                           "account": {"id": "paper-1", "cash": "1000000.00"}},
+            }  # fmt: skip
+            await real.send(json.dumps(genuine))
+            answer = (await asyncio.wait_for(caller, 10)).json()
+        assert answer["status"] == "done"
+        assert answer["result"]["account"]["id"] == "paper-1"
+        assert answer["result"]["account"]["cash"] == "1000000.00"
+
+
 async def test_events_and_snapshots_for_another_account_are_refused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
