@@ -238,7 +238,7 @@ def test_help_is_chinese_first() -> None:
     commands = _commands(output)
     expected = {
         "up", "cloud", "local", "db", "apikey", "node", "bench",
-        "calendar", "reconcile", "export", "broker", "data", "halt", "resume", "feed",
+        "calendar", "symbols", "reconcile", "export", "broker", "data", "halt", "resume", "feed",
         "user", "openapi",
     }  # fmt: skip
     assert set(commands) == expected, output

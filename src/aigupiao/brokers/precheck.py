@@ -53,7 +53,7 @@ class PreTradeCheck:
                     f"账户 {request.account} 不是本账户 {self.account_id}",
                     f"account {request.account} is not {self.account_id}",
                 )
-            rules.check_session(request.type, phase_at(now))
+            rules.check_session(request.type, phase_at(now, request.symbol.exchange))
             rules.market_kind(request)
             if request.side is Side.BUY:
                 rules.check_size(request, 0)

@@ -58,6 +58,7 @@ from aigupiao.store.repositories.auth import SCOPES
 from .brokers import UnknownBroker, build_broker, check_broker_name
 from .calendar import use_calendar_update
 from .feeds import build_feed, universe_for
+from .symbols import use_securities_update
 
 app = typer.Typer(help="aigupiao：A股自动交易（云端 Agent + 本地执行节点）", no_args_is_help=True)
 db_app = typer.Typer(help="数据库 (database)")
@@ -93,6 +94,7 @@ def build_cloud(settings: CloudSettings) -> tuple[CloudRuntime, SimMarket | None
     """The cloud runtime with the configured feed (``market.feed``); the simulator too when
     that is the feed (``aigupiao up`` shows its size)."""
     use_calendar_update(settings.var_dir / "calendar.json")  # before the clock: it walks days
+    use_securities_update(settings.var_dir / "symbols.json")  # before the feed and the broker
     market = settings.market
     universe = universe_for(market)
     clock: Clock = (
@@ -418,6 +420,7 @@ def local(config: ConfigOption = None) -> None:
         raise _fail(str(exc)) from exc
     setup_logging(settings.log_level)
     use_calendar_update(settings.node.data_dir.parent / "calendar.json")  # var/ by default
+    use_securities_update(settings.node.data_dir.parent / "symbols.json")
     try:
         check_broker_name(settings)
     except UnknownBroker as exc:

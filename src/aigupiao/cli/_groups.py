@@ -19,6 +19,7 @@ from .feed import feed
 from .openapi import openapi
 from .reconcile import reconcile
 from .risk import halt, resume
+from .symbols import symbols_app
 from .users import user_app
 
 broker_app = typer.Typer(help="券商适配器 (broker adapters)")
@@ -27,6 +28,7 @@ app.add_typer(broker_app, name="broker")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(data_app, name="data")
 app.add_typer(export_app, name="export")
+app.add_typer(symbols_app, name="symbols")
 app.add_typer(user_app, name="user")
 app.command("reconcile")(reconcile)
 app.command("halt")(halt)

@@ -22,6 +22,7 @@ from .services.commands import CommandService
 from .services.equity import EquityHistory
 from .services.ledger import Ledger, Stats
 from .services.market import Feed, MarketService
+from .services.pipeline import DecisionPipeline
 from .services.raw import RawRecorder
 from .services.results import ResultRecorder
 from .services.risk import RiskService
@@ -112,6 +113,8 @@ class CloudRuntime:
         risk = RiskService(
             db, RiskLimits(**{name: getattr(agent_settings, name) for name in LIMIT_NAMES})
         )
+        # The one path of every order: gate, decision + command in one transaction, send.
+        pipeline = DecisionPipeline(db=db, risk=risk, commands=commands, ledger=ledger)
         trading = TradeService(
             db=db,
             clock=market_clock,
@@ -119,14 +122,14 @@ class CloudRuntime:
             ledger=ledger,
             hub=hub,
             commands=commands,
-            risk=risk,
+            pipeline=pipeline,
         )
         agent = AgentRunner(
             db=db,
             clock=market_clock,
             market=market,
             bars=bars,
-            commands=commands,
+            pipeline=pipeline,
             hub=hub,
             ledger=ledger,
             stats=stats,

@@ -35,6 +35,9 @@ class Quote:
     asks: tuple[Level, ...] = field(default_factory=tuple)
     limit_up: Decimal | None = None
     limit_down: Decimal | None = None
+    # The source says the security has no price limit today (a new listing's first days);
+    # limits None and this False mean the source did not say, and users work them out.
+    no_limit: bool = False
 
     @property
     def change_pct(self) -> Decimal:

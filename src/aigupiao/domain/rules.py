@@ -8,15 +8,16 @@ Pure functions of the order, the quote and the trading date. Each check raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
 from .errors import RuleViolation
 from .market import Quote
 from .orders import OrderType, Side, check_price_tick, check_quantity
+from .securities import SecurityFacts, facts_for, limit_prices
 from .sessions import Phase
-from .symbols import Board, Symbol, is_st_name, price_limits
+from .symbols import Board, Symbol
 
 # Limit orders are taken whenever the broker takes orders; those placed outside
 # continuous trading wait for the auction (9:15-9:25, 14:57-15:00) or the next
@@ -97,22 +98,42 @@ def check_order_size(
             f"at most {maximum} shares per market order",
         )
     if side is Side.SELL and quantity > available:
+        if facts_for(symbol).t_plus_zero:
+            why_zh, why_en = "", ""
+        else:
+            why_zh = "（T+1：当日买入次日可卖）"
+            why_en = " (T+1: shares bought today can be sold from the next trading day)"
         raise violation(
             "available",
-            f"{symbol.full} 可卖 {available} 股，不足 {quantity} 股（T+1：当日买入次日可卖）",
-            f"{symbol.full} has {available} shares available, not {quantity} "
-            "(T+1: shares bought today can be sold from the next trading day)",
+            f"{symbol.full} 可卖 {available} 股，不足 {quantity} 股{why_zh}",
+            f"{symbol.full} has {available} shares available, not {quantity}{why_en}",
         )
 
 
-def day_limits(quote: Quote, day: date, listed_on: date | None = None) -> Limits:
-    """(limit up, limit down) from the quote, else computed from its previous close;
-    (None, None) when the security has no limit today (a new listing)."""
+def day_limits(
+    quote: Quote,
+    day: date,
+    listed_on: date | None = None,
+    facts: SecurityFacts | None = None,
+) -> Limits:
+    """(limit up, limit down) from the quote, else computed from its previous close and
+    the security's facts; (None, None) when the security has no limit today (a new
+    listing, which a quote may say with ``no_limit``).
+
+    Args:
+        listed_on: the listing date, where the caller knows better than the facts.
+        facts: the security's facts; default those of the table in use
+            (:func:`~aigupiao.domain.securities.facts_for`). The quote's name is
+            fresher than either: it decides special treatment.
+    """
+    if quote.no_limit:
+        return None, None
     if quote.limit_up is not None and quote.limit_down is not None:
         return quote.limit_up, quote.limit_down
-    limits = price_limits(
-        quote.symbol, quote.previous_close, day, is_st=is_st_name(quote.name), listed_on=listed_on
-    )
+    known = facts if facts is not None else facts_for(quote.symbol)
+    if listed_on is not None:
+        known = replace(known, listed_on=listed_on)
+    limits = limit_prices(known.seen_as(quote.name, day), quote.previous_close, day)
     return limits if limits is not None else (None, None)
 
 

@@ -3,6 +3,10 @@
 Trading days come from a :class:`~aigupiao.domain.calendar.TradingCalendar`: the
 built-in one (real exchange calendars, see ``calendar_data``) unless the process
 installs a newer one at start with :func:`use_calendar`.
+
+Sessions depend on the exchange and the date: the closing call auction (14:57-15:00)
+began on SZSE on 2006-07-01 and on SSE only on 2018-08-20; before those dates the
+exchange traded continuously until 15:00 (:func:`has_closing_auction`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from .calendar import TradingCalendar, builtin_calendar
+from .symbols import Exchange
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -38,6 +43,9 @@ _PHASES: tuple[tuple[time, time, Phase], ...] = (
     (time(14, 57), time(15, 0), Phase.CLOSING_AUCTION),
 )
 
+
+SZSE_CLOSING_AUCTION_SINCE = date(2006, 7, 1)
+SSE_CLOSING_AUCTION_SINCE = date(2018, 8, 20)
 
 # The weekday closures of the built-in calendar (all years it covers). The calendar in
 # use may be newer: see ``current_calendar()``.
@@ -76,18 +84,41 @@ def previous_trading_day(day: date) -> date:
     return _calendar.previous_trading_day(day)
 
 
-def phase_at(moment: datetime) -> Phase:
-    """The market phase at ``moment`` (aware times are converted; naive ones are Beijing time)."""
+def has_closing_auction(exchange: Exchange | None, day: date) -> bool:
+    """Whether ``exchange`` closed ``day`` with a call auction (14:57-15:00).
+
+    SZSE since 2006-07-01, SSE since 2018-08-20, BSE always. ``None`` (no particular
+    exchange) follows SZSE: the schedule the whole market has kept since 2018.
+    """
+    if exchange is Exchange.BJ:
+        return True
+    if exchange is Exchange.SH:
+        return day >= SSE_CLOSING_AUCTION_SINCE
+    return day >= SZSE_CLOSING_AUCTION_SINCE
+
+
+def phase_at(moment: datetime, exchange: Exchange | None = None) -> Phase:
+    """The phase of ``exchange``'s market at ``moment`` (aware times are converted; naive
+    ones are Beijing time).
+
+    Before its closing call auction began (:func:`has_closing_auction`), an exchange's
+    14:57-15:00 is continuous trading. Give the exchange of the security concerned;
+    ``None`` is for questions about the market as a whole (quotes flowing, watchdogs).
+    """
     if moment.tzinfo is not None:
         moment = moment.astimezone(BEIJING)
-    if not is_trading_day(moment.date()):
+    day = moment.date()
+    if not is_trading_day(day):
         return Phase.CLOSED
     now = moment.time()
     for start, end, phase in _PHASES:
         if start <= now < end:
+            if phase is Phase.CLOSING_AUCTION and not has_closing_auction(exchange, day):
+                return Phase.CONTINUOUS
             return phase
     return Phase.CLOSED
 
 
-def is_continuous(moment: datetime) -> bool:
-    return phase_at(moment) is Phase.CONTINUOUS
+def is_continuous(moment: datetime, exchange: Exchange | None = None) -> bool:
+    """Whether ``exchange`` is in continuous trading at ``moment`` (see :func:`phase_at`)."""
+    return phase_at(moment, exchange) is Phase.CONTINUOUS

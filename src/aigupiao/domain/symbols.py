@@ -11,7 +11,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 
 from .errors import InvalidSymbol
@@ -53,6 +53,7 @@ _BOARD_PREFIXES: tuple[tuple[Exchange, str, Board], ...] = (
     (Exchange.SZ, "302", Board.CHINEXT),
     (Exchange.SZ, "159", Board.FUND),
     (Exchange.SZ, "16", Board.FUND),
+    (Exchange.SZ, "18", Board.FUND),  # 180 REITs, 184 closed-end funds
     (Exchange.SZ, "399", Board.INDEX),
     (Exchange.BJ, "920", Board.BSE),
     (Exchange.BJ, "43", Board.BSE),
@@ -69,6 +70,7 @@ _BARE_EXCHANGE: tuple[tuple[str, Exchange], ...] = (
     ("30", Exchange.SZ),
     ("159", Exchange.SZ),
     ("16", Exchange.SZ),
+    ("18", Exchange.SZ),
     ("92", Exchange.BJ),
     ("43", Exchange.BJ),
     ("83", Exchange.BJ),
@@ -170,17 +172,58 @@ def _board_of(exchange: Exchange, code: str) -> Board:
     return best[1]
 
 
-def is_st_name(name: str) -> bool:
-    """True for names flagged ST or *ST (spaces inside names are common)."""
+class Special(StrEnum):
+    """Special treatment shown by the name: main-board limits of +-5% (REFERENCE.md)."""
+
+    ST = "ST"  # 风险警示
+    STAR_ST = "*ST"  # 退市风险警示
+    SHARE_REFORM = "S"  # share reform not completed (600182 S佳通)
+
+
+def special_of_name(name: str) -> Special | None:
+    """The special treatment a security's name shows (spaces inside names are common).
+
+    ``ST``/``SST`` names are ST, ``*ST``/``S*ST`` names *ST, and a name of ``S`` and then
+    Chinese (``S佳通``) has not completed the share reform.
+    """
     compact = name.replace(" ", "").upper()
-    return compact.startswith(("ST", "*ST", "S*ST", "SST"))
+    if compact.startswith(("*ST", "S*ST")):
+        return Special.STAR_ST
+    if compact.startswith(("ST", "SST")):
+        return Special.ST
+    if len(compact) > 1 and compact[0] == "S" and not compact[1].isascii():
+        return Special.SHARE_REFORM
+    return None
 
 
-def limit_pct(symbol: Symbol, trading_date: date, *, is_st: bool = False) -> Decimal | None:
-    """The daily price-limit fraction for ``symbol`` on ``trading_date``; None means no limit."""
+def is_st_name(name: str) -> bool:
+    """True for names under special treatment: ST, *ST, or S (share reform not completed)."""
+    return special_of_name(name) is not None
+
+
+def new_listing_day_of_name(name: str) -> int | None:
+    """The listing day a name shows: 1 for ``N`` (the first day), 2 for ``C`` (days 2-5 of
+    a registration IPO, which have no limit either), None for any other name."""
+    compact = name.replace(" ", "")
+    if len(compact) > 1 and not compact[1].isascii():
+        return {"N": 1, "C": 2}.get(compact[0])
+    return None
+
+
+def limit_pct(
+    symbol: Symbol, trading_date: date, *, is_st: bool = False, ratio: Decimal | None = None
+) -> Decimal | None:
+    """The daily price-limit fraction for ``symbol`` on ``trading_date``; None means no limit.
+
+    ``is_st`` covers every special treatment (:class:`Special`); ``ratio`` is the
+    security's own limit where it differs from its board's (a fund tracking a STAR or
+    ChiNext index: +-20%).
+    """
     board = symbol.board
     if board is Board.INDEX:
         return None
+    if ratio is not None:
+        return ratio
     if board is Board.STAR or (board is Board.CHINEXT and trading_date >= CHINEXT_REFORM):
         return Decimal("0.20")
     if board is Board.BSE:
@@ -212,6 +255,7 @@ def limit_fractions(
     *,
     is_st: bool = False,
     listed_on: date | None = None,
+    ratio: Decimal | None = None,
 ) -> tuple[Decimal, Decimal] | None:
     """(up, down) price-limit fractions for ``trading_date``; None means no limit.
 
@@ -233,7 +277,7 @@ def limit_fractions(
             return None
         if not registered and board is not Board.BSE and number == 1:
             return Decimal("0.44"), Decimal("0.36")
-    pct = limit_pct(symbol, trading_date, is_st=is_st)
+    pct = limit_pct(symbol, trading_date, is_st=is_st, ratio=ratio)
     return None if pct is None else (pct, pct)
 
 
@@ -244,20 +288,35 @@ def price_limits(
     *,
     is_st: bool = False,
     listed_on: date | None = None,
+    ratio: Decimal | None = None,
 ) -> tuple[Decimal, Decimal] | None:
-    """(limit up, limit down) from the previous close, rounded half up to the tick;
-    None when the security has no limit that day (indexes, new listings).
+    """(limit up, limit down) from the previous close, on the tick; None when the
+    security has no limit that day (indexes, new listings).
 
-    If the rounded limit is less than one tick away from the previous close,
-    the limit is the previous close plus or minus one tick.
+    SSE and SZSE round half up; BSE cuts toward the previous close (the up limit
+    rounded down, the down limit rounded up: 15.29 gives 19.87 and 10.71). If the
+    rounded limit is less than one tick away from the previous close, the limit is the
+    previous close plus or minus one tick.
     """
-    fractions = limit_fractions(symbol, trading_date, is_st=is_st, listed_on=listed_on)
+    fractions = limit_fractions(symbol, trading_date, is_st=is_st, listed_on=listed_on, ratio=ratio)
     if fractions is None:
         return None
+    return limit_prices_of(symbol, previous_close, fractions)
+
+
+def limit_prices_of(
+    symbol: Symbol, previous_close: Decimal, fractions: tuple[Decimal, Decimal]
+) -> tuple[Decimal, Decimal]:
+    """(limit up, limit down) from the previous close and the (up, down) fractions,
+    rounded as the security's exchange rounds (see :func:`price_limits`)."""
     up_pct, down_pct = fractions
     tick = symbol.tick
-    up = round_half_up(previous_close * (1 + up_pct), tick)
-    down = round_half_up(previous_close * (1 - down_pct), tick)
+    if symbol.board is Board.BSE:
+        up = (previous_close * (1 + up_pct)).quantize(tick, rounding=ROUND_FLOOR)
+        down = (previous_close * (1 - down_pct)).quantize(tick, rounding=ROUND_CEILING)
+    else:
+        up = round_half_up(previous_close * (1 + up_pct), tick)
+        down = round_half_up(previous_close * (1 - down_pct), tick)
     if up - previous_close < tick:
         up = previous_close + tick
     if previous_close - down < tick:

@@ -122,4 +122,5 @@ def quote_from_public(row: dict[str, Any]) -> Quote:
         asks=levels(row["asks"]),
         limit_up=optional(row.get("limit_up")),
         limit_down=optional(row.get("limit_down")),
+        no_limit=bool(row.get("no_limit", False)),
     )

@@ -14,8 +14,9 @@ One object per quote, money and prices as decimal strings::
       "bids": [["1487.99", 300], ...],  # optional, best first, volume in shares
       "asks": [["1488.00", 200], ...],  # optional
       "limit_up": "1628.00",            # optional
-      "limit_down": "1332.00"           # optional
-    }
+      "limit_down": "1332.00",          # optional
+      "no_limit": false                 # optional: true when the security has no limit
+    }                                   # today (a new listing's first days)
 
 Answers also carry ``change_pct`` (percent, two places), which is ignored on input.
 Inputs may give numbers instead of strings; parse pushed text with :func:`parse_json`
@@ -87,6 +88,7 @@ def quote_to_dict(quote: Quote) -> dict[str, Any]:
         "asks": [[str(level.price), level.volume] for level in quote.asks],
         "limit_up": None if quote.limit_up is None else str(quote.limit_up),
         "limit_down": None if quote.limit_down is None else str(quote.limit_down),
+        "no_limit": quote.no_limit,
     }
 
 
@@ -129,6 +131,7 @@ def quote_from_dict(item: Any) -> Quote | Refusal:
             asks=_levels(item.get("asks"), "asks"),
             limit_up=_optional_decimal(item, "limit_up"),
             limit_down=_optional_decimal(item, "limit_down"),
+            no_limit=_flag(item, "no_limit"),
         )
     except _Malformed as exc:
         return Refusal(code, exc.reason, exc.detail)
@@ -167,6 +170,13 @@ def _decimal(item: Mapping[str, Any], name: str) -> Decimal:
 def _optional_decimal(item: Mapping[str, Any], name: str) -> Decimal | None:
     value = item.get(name)
     return None if value is None else _number(value, name, _LIMITS[name])
+
+
+def _flag(item: Mapping[str, Any], name: str) -> bool:
+    value = item.get(name, False)
+    if not isinstance(value, bool):
+        raise _Malformed(f"'{name}' must be true or false")
+    return value
 
 
 def _integer(value: Any, name: str) -> int:

@@ -31,9 +31,9 @@ get *news*: at a random moment the price jumps several percent, and a third of
 those fall to limit down and stay sealed (no bids). The :data:`ANCHORS` are
 always normal so manual tests and demos trade them at normal prices.
 
-Prices are limited by board, ST flag and date
-(:func:`~aigupiao.domain.symbols.price_limits`), on the tick (0.001 for funds),
-and volumes are whole lots. The simulation is deterministic: the same
+Prices are limited by the security's facts and the date (board, fund limits, special
+treatment, new listings: :func:`~aigupiao.domain.securities.limit_prices`), on the tick
+(0.001 for funds), and volumes are whole lots. The simulation is deterministic: the same
 seed and the same sequence of clock times give the same quotes. Internally
 prices are integer counts of ticks and amounts integer tick-shares; ``Decimal``
 objects are made only when a value changes (and shared between symbols), and book
@@ -58,8 +58,9 @@ from statistics import NormalDist
 
 from aigupiao.core.clock import Clock
 from aigupiao.domain.market import Level, Quote
+from aigupiao.domain.securities import facts_for, limit_fractions_of, limit_prices
 from aigupiao.domain.sessions import BEIJING, QUOTING_PHASES, Phase, phase_at
-from aigupiao.domain.symbols import Board, Symbol, limit_pct, price_limits
+from aigupiao.domain.symbols import Board, Symbol
 
 from .feeds.base import FeedStats, Publish
 from .universe import SymbolInfo
@@ -376,6 +377,7 @@ class SimMarket:
     ) -> _Book:
         symbol = info.symbol
         full = symbol.full
+        facts = facts_for(symbol).seen_as(info.name, day)  # limits from the security's facts
         rng = random.Random(f"{self.seed}:{full}:{day.isoformat()}")
         sigma = self._sigmas[full]
         growth = 1.3 if symbol.board in (Board.CHINEXT, Board.STAR, Board.BSE) else 1.0
@@ -389,7 +391,8 @@ class SimMarket:
             gap, target = rng.uniform(0.01, 0.03), rng.uniform(0.04, 0.09)
             inv_ramp, ceiling, busy = 1 / rng.uniform(60.0, 600.0), 1.0, 2.0
         elif mood is Mood.LIMIT_UP:
-            pct = limit_pct(symbol, day, is_st=info.is_st) or Decimal("0.1")
+            fractions = limit_fractions_of(facts, day)
+            pct = fractions[0] if fractions is not None else Decimal("0.1")
             gap, target = rng.uniform(0.02, 0.05), float(pct) + 0.02
             inv_ramp, ceiling, busy = 1 / rng.uniform(300.0, 1800.0), 1.0, 2.0
         else:
@@ -403,7 +406,7 @@ class SimMarket:
         tick = symbol.tick
         exponent = int(tick.as_tuple().exponent)
         base = int(previous_close / tick)
-        limits = price_limits(symbol, previous_close, day, is_st=info.is_st)
+        limits = limit_prices(facts, previous_close, day)
         amount = float(info.amount) if info.amount > 0 else DEFAULT_AMOUNT
         price = float(previous_close)
         day_lots = amount / price / 100 * math.exp(rng.gauss(0.0, 0.3)) * busy

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from aigupiao.domain.errors import InvalidSymbol
 from aigupiao.domain.money import ZERO, round_half_up
-from aigupiao.domain.symbols import Board, Symbol, is_st_name, parse_symbol
+from aigupiao.domain.securities import facts_for
+from aigupiao.domain.symbols import Board, Symbol, is_st_name, parse_symbol, special_of_name
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +41,22 @@ class SymbolInfo:
     amount: Decimal = Decimal(0)  # 成交额 of the snapshot day in CNY (0: unknown): liquidity
 
     def as_row(self) -> dict[str, object]:
-        """The shape of a ``symbols`` table row."""
+        """The shape of a ``symbols`` table row, with the security's facts in use
+        (:mod:`aigupiao.domain.securities`; the name here is fresher than the table's)."""
+        facts = facts_for(self.symbol)
+        special = special_of_name(self.name) if self.name else facts.special
         return {
             "code": self.symbol.full,
             "exchange": self.symbol.exchange.value,
             "board": self.symbol.board.value,
             "name": self.name,
             "previous_close": self.previous_close,
-            "is_st": self.is_st,
+            "is_st": self.is_st or special is not None,
+            "special": None if special is None else special.value,
+            "listed_on": facts.listed_on,
+            "fund_kind": None if facts.fund_kind is None else facts.fund_kind.value,
+            "settlement": facts.settlement.value,
+            "limit_ratio": facts.limit_ratio,
         }
 
 

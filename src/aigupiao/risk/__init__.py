@@ -6,6 +6,7 @@ the cloud's risk service persists and audits what must survive a restart.
 
 from .gate import Observation, RiskGate
 from .limits import LIMIT_NAMES, LimitProblem, RiskLimits
+from .pending import OpenOrders, PendingOrder
 from .state import StateRecord, TradingState
 from .stops import ExitSignal
 from .verdict import ACCEPT, RiskVerdict
@@ -16,6 +17,8 @@ __all__ = [
     "ExitSignal",
     "LimitProblem",
     "Observation",
+    "OpenOrders",
+    "PendingOrder",
     "RiskGate",
     "RiskLimits",
     "RiskVerdict",

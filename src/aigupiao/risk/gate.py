@@ -11,6 +11,11 @@ daily loss (buys), exchange rules (lot, market-order maximum, T+1 available
 quantity, limit price, tick, price limits, price cage), stop-loss and trailing
 stop (buys), number of positions (buys), cash (buys), position size (buys),
 order rate and duplicates. An accepted order counts toward the last two.
+
+Open orders (:mod:`.pending`), when the caller passes them: open buys count toward
+their symbol's position value and the number of symbols held; the cash and shares of
+open orders the account snapshot does not know of yet are taken from its available
+cash and available quantity. An accepted order is added to them.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from aigupiao.domain.symbols import lot_rule
 from .daily import DayStart, loss_fraction, valued_equity
 from .history import RATE_WINDOW, AcceptedOrder, OrderHistory
 from .limits import RiskLimits
+from .pending import OpenOrders, PendingOrder
 from .state import SOURCE_DAILY_LOSS, StateRecord, TradingState, strictest
 from .stops import ExitSignal, StopBook
 from .verdict import ACCEPT, RiskVerdict
@@ -159,15 +165,22 @@ class RiskGate:
         return Observation(started, highs_changed, change)
 
     def exits(
-        self, account_id: str, account: Account, quotes: Mapping[str, Quote], now: datetime
+        self,
+        account_id: str,
+        account: Account,
+        quotes: Mapping[str, Quote],
+        now: datetime,
+        pending: OpenOrders | None = None,
     ) -> list[ExitSignal]:
         """The sells the stop-loss and trailing stop call for now (continuous trading only;
-        none while the account is halted). Each still has to pass :meth:`check`."""
+        none while the account is halted), of the shares no open sell holds yet. Each
+        still has to pass :meth:`check`."""
         book = self.stop_book(account_id)
         book.observe(account, quotes)  # the trailing highs include the latest prices
         if not is_continuous(now) or self.state_for(account_id).state is TradingState.HALTED:
             return []
-        return book.exits(account, quotes, self.limits_for(account_id), now)
+        held = None if pending is None else pending.unfrozen_sells
+        return book.exits(account, quotes, self.limits_for(account_id), now, held=held)
 
     # -- the check ---------------------------------------------------------------------
 
@@ -183,14 +196,16 @@ class RiskGate:
         account_id: str | None = None,
         quotes: Mapping[str, Quote] | None = None,
         client_order_id: str | None = None,
+        pending: OpenOrders | None = None,
     ) -> RiskVerdict:
         """Judge one order (``price`` None = market). An accepted order is remembered for
-        the order-rate and duplicate rules.
+        the order-rate and duplicate rules, and added to ``pending``.
 
         Args:
             account_id: the account traded; default ``account.id``.
             quotes: the latest quotes, to value positions (default: just ``quote``).
             client_order_id: the caller's own order id, if any (see the duplicate rule).
+            pending: the account's open orders (see the module docstring); None: none.
         """
         account_id = account_id or (account.id if account is not None else _UNKNOWN_ACCOUNT)
         record = self.state_for(account_id)
@@ -213,7 +228,7 @@ class RiskGate:
             )
         symbol = quote.symbol
         order_type = OrderType.MARKET if price is None else OrderType.LIMIT
-        phase = phase_at(now)
+        phase = phase_at(now, symbol.exchange)  # SSE had no closing auction before 2018
         try:
             check_session(order_type, phase)
             if phase is Phase.LUNCH:  # a broker would queue it until 13:00: refuse it here
@@ -236,6 +251,9 @@ class RiskGate:
         limits = self.limits_for(account_id)
         position = account.position(symbol)
         available = position.available if position else 0
+        held_by_sells = 0 if pending is None else pending.unfrozen_sells(symbol.full)
+        if side is Side.SELL and held_by_sells:
+            available = max(0, available - held_by_sells)
         prices = quotes if quotes is not None else {symbol.full: quote}
         if side is Side.BUY:
             rejection = self._daily_loss(account_id, account, prices, limits)
@@ -247,6 +265,8 @@ class RiskGate:
             check_order_size(symbol, side, quantity, order_type, available)
         except RuleViolation as exc:
             rule = lot_rule(symbol)
+            if side is Side.SELL and held_by_sells:
+                exc = _held_by_sells(exc, symbol.full, available, held_by_sells)
             return RiskVerdict.from_error(
                 exc,
                 code=symbol.full,
@@ -254,6 +274,11 @@ class RiskGate:
                 available=available if side is Side.SELL else None,
                 lot_minimum=rule.minimum,
                 lot_step=rule.step,
+                **(
+                    {"open_sell_quantity": held_by_sells}
+                    if side is Side.SELL and held_by_sells
+                    else {}
+                ),
             )
         if price is not None:
             try:
@@ -273,11 +298,15 @@ class RiskGate:
                 )
         if side is Side.BUY:
             rejection = self._buy_rules(
-                account_id, account, quote, prices, limits, quantity, price, limit_prices
-            )
+                account_id, account, quote, prices, limits, quantity, price, limit_prices,
+                pending=pending, today=today,
+            )  # fmt: skip
             if rejection is not None:
                 return rejection
-        return self._flow(account_id, symbol.full, side, quantity, client_order_id, limits, now)
+        verdict = self._flow(account_id, symbol.full, side, quantity, client_order_id, limits, now)
+        if verdict.accepted and pending is not None:
+            pending.add(PendingOrder(symbol.full, side, quantity, price, source="accepted"))
+        return verdict
 
     # -- rule groups -------------------------------------------------------------------
 
@@ -320,6 +349,9 @@ class RiskGate:
         quantity: int,
         price: Decimal | None,
         limit_prices: Limits,
+        *,
+        pending: OpenOrders | None,
+        today: date,
     ) -> RiskVerdict | None:
         symbol = quote.symbol
         position = account.position(symbol)
@@ -333,45 +365,70 @@ class RiskGate:
                     f"{breach.en}: no buying more of it",
                     **breach.values,
                 )
-        count = sum(1 for p in account.positions if p.total > 0)
-        if not held and limits.max_positions is not None and count >= limits.max_positions:
+        holding = {p.symbol.full for p in account.positions if p.total > 0}
+        buying = set() if pending is None else pending.buy_codes() - holding
+        count = len(holding) + len(buying)
+        new = symbol.full not in holding and symbol.full not in buying
+        if new and limits.max_positions is not None and count >= limits.max_positions:
+            zh_open = f"（其中 {len(buying)} 只是尚未成交的买入）" if buying else ""
+            en_open = f" ({len(buying)} of them by buys not filled yet)" if buying else ""
             return RiskVerdict.reject(
                 "max_positions",
-                f"已持有 {count} 只证券，达到上限 {limits.max_positions}，"
+                f"已持有 {count} 只证券{zh_open}，达到上限 {limits.max_positions}，"
                 f"不能买入新的 {symbol.full}",
-                f"{count} symbols held, the limit is {limits.max_positions}: "
+                f"{count} symbols held{en_open}, the limit is {limits.max_positions}: "
                 f"no new position in {symbol.full}",
                 positions=count,
                 max_positions=limits.max_positions,
+                **({"open_buy_symbols": len(buying)} if buying else {}),
             )
         order_type = OrderType.MARKET if price is None else OrderType.LIMIT
         worst = worst_price(Side.BUY, order_type, price, quote, limit_prices)
         needed = cny(worst * quantity * (1 + _COST_MARGIN))
-        if needed > account.cash:
+        reserved = Decimal(0) if pending is None else _reserved(pending, quotes, today)
+        cash = account.cash - reserved
+        if needed > cash:
+            if reserved:
+                zh = (
+                    f"可用资金 {account.cash} 扣除未成交买单占用的 {reserved} 后为 {cash}，"
+                    f"不足 {needed}"
+                )
+                en = (
+                    f"cash {account.cash} less the {reserved} held by buys not filled yet is "
+                    f"{cash}, below the {needed} needed"
+                )
+            else:
+                zh = f"可用资金 {account.cash} 不足 {needed}"
+                en = f"cash {account.cash} below the {needed} needed"
             return RiskVerdict.reject(
                 "cash",
-                f"可用资金 {account.cash} 不足 {needed}",
-                f"cash {account.cash} below the {needed} needed",
+                zh,
+                en,
                 cash=account.cash,
                 needed=needed,
                 worst_price=worst,
+                **({"open_buy_cash": reserved} if reserved else {}),
             )
         reference = price if price is not None else quote.last
         value = position.market_value if position is not None else Decimal(0)
-        after = value + reference * quantity
+        open_value = Decimal(0) if pending is None else _open_buy_value(pending, symbol.full, quote)
+        after = value + open_value + reference * quantity
         equity = valued_equity(account, quotes)
         cap = equity * limits.max_position_size
         if after > cap:
+            zh_open = f"（含尚未成交的买入 {open_value:.2f}）" if open_value else ""
+            en_open = f" (with {open_value:.2f} of buys not filled yet)" if open_value else ""
             return RiskVerdict.reject(
                 "max_position_size",
-                f"持仓将达 {after:.2f}，超过单票上限 {cap:.2f}"
+                f"持仓将达 {after:.2f}{zh_open}，超过单票上限 {cap:.2f}"
                 f"（权益的 {_pct(limits.max_position_size)}%）",
-                f"position would be {after:.2f}, above the cap {cap:.2f} "
+                f"position would be {after:.2f}{en_open}, above the cap {cap:.2f} "
                 f"({_pct(limits.max_position_size)}% of equity {cny(equity)})",
                 position_value=cny(after),
                 cap=cny(cap),
                 equity=cny(equity),
                 max_position_size=limits.max_position_size,
+                **({"open_buy_value": cny(open_value)} if open_value else {}),
             )
         return None
 
@@ -419,6 +476,48 @@ class RiskGate:
                 )
         history.add(AcceptedOrder(now, code, side, quantity, client_order_id))
         return ACCEPT
+
+
+def _open_buy_value(pending: OpenOrders, code: str, quote: Quote) -> Decimal:
+    """What the open buys of ``code`` add to its position: the limit price, or the last
+    price for a market order, times the shares not filled yet."""
+    return sum(
+        (
+            (order.price if order.price is not None else quote.last) * order.quantity
+            for order in pending.of(code)
+            if order.side is Side.BUY
+        ),
+        Decimal(0),
+    )
+
+
+def _reserved(pending: OpenOrders, quotes: Mapping[str, Quote], today: date) -> Decimal:
+    """The cash open buys hold that the snapshot still shows available: each at the price a
+    broker freezes (the limit price, or limit up for a market order), with costs."""
+    total = Decimal(0)
+    for order in pending.unfrozen_buys():
+        if order.price is not None:
+            worst = order.price
+        else:
+            quote = quotes.get(order.code)
+            if quote is None:  # never judged without one; nothing to value it at
+                continue
+            order_type = OrderType.MARKET
+            worst = worst_price(Side.BUY, order_type, None, quote, day_limits(quote, today))
+        total += worst * order.quantity * (1 + _COST_MARGIN)
+    return cny(total)
+
+
+def _held_by_sells(error: RuleViolation, code: str, available: int, held: int) -> RuleViolation:
+    """The exchange rule's refusal, saying that open sells hold part of the position."""
+    if error.code != "available":
+        return error
+    return RuleViolation(
+        f"{code} 可卖 {available} 股（另有 {held} 股已挂在未成交的卖单上），不足本次卖出数量",
+        f"{code} has {available} shares available ({held} more are held by sells not filled "
+        "yet), fewer than this sell",
+        code="available",
+    )
 
 
 def _seconds(value: float) -> timedelta:

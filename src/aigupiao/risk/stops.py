@@ -7,7 +7,7 @@ measures from the highest price since the position was bought, kept per position
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -146,16 +146,20 @@ class StopBook:
         quotes: Mapping[str, Quote],
         limits: RiskLimits,
         now: datetime,
+        *,
+        held: Callable[[str], int] | None = None,
     ) -> list[ExitSignal]:
         """Market sells of everything available in positions past a stop.
 
-        T+1 shares bought today are not available and wait for the next day. An exit
-        is proposed again only after :data:`EXIT_RETRY`.
+        T+1 shares bought today are not available and wait for the next day; shares
+        ``held(code)`` says open sells hold (an exit on its way, say) are not sold twice.
+        An exit is proposed again only after :data:`EXIT_RETRY`.
         """
         signals = []
         for position in account.positions:
             code = position.symbol.full
-            if position.available <= 0:
+            available = position.available - (held(code) if held is not None else 0)
+            if available <= 0:
                 continue
             last_time = self._proposed.get(code)
             if last_time is not None and now - last_time < EXIT_RETRY:
@@ -164,7 +168,7 @@ class StopBook:
             if breach is None:
                 continue
             self._proposed[code] = now
-            quantity = position.available
+            quantity = available
             signals.append(
                 ExitSignal(
                     symbol=position.symbol,

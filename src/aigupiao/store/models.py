@@ -11,7 +11,7 @@ are :class:`~aigupiao.store.types.Money`, times are
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +66,12 @@ class SymbolRow(Base):
     name: Mapped[str] = mapped_column(String(ID))
     previous_close: Mapped[Decimal | None]
     is_st: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The security facts (aigupiao.domain.securities) the cloud knew at start.
+    special: Mapped[str | None] = mapped_column(String(4))  # ST, *ST, S
+    listed_on: Mapped[date | None]
+    fund_kind: Mapped[str | None] = mapped_column(String(STATE))
+    settlement: Mapped[str] = mapped_column(String(4), default="T+1")  # T+0 or T+1
+    limit_ratio: Mapped[Decimal | None]  # where it differs from the board's
     updated_at: Mapped[datetime]
 
 

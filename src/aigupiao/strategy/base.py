@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict
 from aigupiao.domain.account import Account, Position
 from aigupiao.domain.market import Bar, Quote
 from aigupiao.domain.orders import Side
+from aigupiao.domain.rules import MARKET_ORDER_MAXIMUM
 from aigupiao.domain.symbols import Symbol, lot_rule
 
 from .series import SeriesKey
@@ -253,13 +254,40 @@ def order_price(quote: Quote, mode: str, offset_ticks: int = 0) -> Decimal | Non
     return max(price, tick)
 
 
+def largest_buy(symbol: Symbol, *, market: bool) -> int:
+    """The most shares one buy may carry on the symbol's board (a market order's
+    maximum is lower on STAR and ChiNext)."""
+    most = lot_rule(symbol).maximum
+    market_most = MARKET_ORDER_MAXIMUM.get(symbol.board)
+    return min(most, market_most) if market and market_most is not None else most
+
+
+def buy_size(symbol: Symbol, shares: int, *, market: bool = False) -> int:
+    """``shares`` as a buy the symbol's board takes: down to the board's step, but at
+    least its minimum (200 on STAR, 100 elsewhere) and at most one order's maximum.
+    100 shares of a STAR stock are a 200-share buy; 250 stay 250 there, and are 200 on
+    the main board."""
+    rule = lot_rule(symbol)
+    if shares <= rule.minimum:
+        return rule.minimum
+    steps = (shares - rule.minimum) // rule.step
+    return min(rule.minimum + steps * rule.step, largest_buy(symbol, market=market))
+
+
 def shares_for_weight(
-    symbol: Symbol, weight: Decimal, account: Account, price: Decimal, *, side: Side
+    symbol: Symbol,
+    weight: Decimal,
+    account: Account,
+    price: Decimal,
+    *,
+    side: Side,
+    market: bool = False,
 ) -> int:
     """Shares to buy (or sell) so the position in ``symbol`` comes to ``weight`` of the
-    account's equity at ``price``: buys in whole lots (the board's lot rule), sells
-    down to the target (a remainder below one lot only when selling everything);
-    0 when nothing is to be done."""
+    account's equity at ``price``: buys in sizes the board takes (its lot rule, and at
+    most one order's maximum, lower for a ``market`` order on STAR and ChiNext), sells
+    down to the target in sizes the board takes (a remainder below one lot only when
+    selling all that is available); 0 when nothing is to be done."""
     if price <= 0:
         raise ValueError("price must be positive")
     position = account.position(symbol)
@@ -271,13 +299,18 @@ def shares_for_weight(
         wanted = int((target - held).to_integral_value(rounding=ROUND_FLOOR))
         if wanted < rule.minimum:
             return 0
-        steps = (wanted - rule.minimum) // rule.step
-        return min(rule.minimum + steps * rule.step, rule.maximum)
+        return buy_size(symbol, wanted, market=market)
     if weight == 0:
         return available
     surplus = int((held - target).to_integral_value(rounding=ROUND_FLOOR))
-    lots = min(surplus, available) // 100 * 100
-    return max(lots, 0)
+    wanted = min(surplus, available)
+    if wanted <= 0:
+        return 0
+    if wanted == available:  # all that is available, odd lot and all
+        return available
+    if wanted < rule.minimum:
+        return 0
+    return rule.minimum + (wanted - rule.minimum) // rule.step * rule.step
 
 
 def rounded(value: float, places: int = 4) -> str:

@@ -16,7 +16,14 @@ from aigupiao.domain.orders import Side
 from aigupiao.domain.sessions import previous_trading_day
 from aigupiao.domain.symbols import board_lot
 
-from .base import BuiltinStrategy, Signal, StrategyConfig, StrategyContext, order_price
+from .base import (
+    BuiltinStrategy,
+    Signal,
+    StrategyConfig,
+    StrategyContext,
+    buy_size,
+    order_price,
+)
 from .filters import StockFilterConfig, buy_mask, filter_series, sell_mask
 from .patterns import BoolArray
 from .series import SeriesKey
@@ -81,13 +88,19 @@ class EntryStrategy(BuiltinStrategy[E]):
         return Signal(
             symbol=quote.symbol,
             side=Side.BUY,
-            quantity=0 if weighted else config.lots * board_lot(quote.symbol),
+            quantity=0 if weighted else self.lots_size(quote),
             price=order_price(quote, config.price, config.price_offset_ticks),
             reason=reason,
             inputs=inputs,
             confidence=_clip(confidence),
             target_weight=config.target_weight,
         )
+
+    def lots_size(self, quote: Quote) -> int:
+        """``lots`` board lots (200 shares each on STAR), at most one order's maximum."""
+        market = self.config.price == "market"
+        lots = self.config.lots * board_lot(quote.symbol)
+        return buy_size(quote.symbol, lots, market=market)
 
     def sell(
         self,

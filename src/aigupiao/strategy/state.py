@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, Self, TypeVar, overload
@@ -39,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aigupiao.domain.market import Bar, Quote
+from aigupiao.domain.securities import facts_for
 from aigupiao.domain.sessions import next_trading_day
 from aigupiao.domain.symbols import Board, Symbol, is_st_name, limit_fractions
 
@@ -108,7 +110,9 @@ class MarketState:
         self._cache_version = (-1, -1)
         self._bars_cache: dict[object, npt.NDArray[Any]] = {}
         self._bars_cache_version = -1
-        self._fractions: dict[tuple[Board, bool, date | None, date], tuple[Decimal, Decimal] | None]
+        self._fractions: dict[
+            tuple[Board, bool, date | None, date, Decimal | None], tuple[Decimal, Decimal] | None
+        ]
         self._fractions = {}
         self._grow(capacity)
 
@@ -467,13 +471,23 @@ class MarketState:
         self._capacity = capacity
 
     def _day_rules(self, slot: int) -> None:
-        """Facts that hold for the whole trading day: ST, listing day, price-limit rules."""
+        """Facts that hold for the whole trading day: ST, listing day, price-limit rules;
+        from the security facts in use (:mod:`aigupiao.domain.securities`) where
+        :meth:`add_symbol` was not told them, and the name (fresher than any table)."""
         symbol, name = self.symbols[slot], self.names[slot]
-        given = self._st_given[slot]
-        is_st = given if given is not None else is_st_name(name)
-        self._bools["is_st"][slot] = is_st
+        facts = facts_for(symbol)
+        if self._listed_on[slot] is not None:
+            facts = replace(facts, listed_on=self._listed_on[slot])
         day = self.day
-        listed_on = self._listed_on[slot]
+        if day is not None:
+            facts = facts.seen_as(name, day)
+        given = self._st_given[slot]
+        if given is not None:
+            is_st = given
+        else:
+            is_st = is_st_name(name) if name else facts.special is not None
+        self._bools["is_st"][slot] = is_st
+        listed_on = facts.listed_on
         number = NOT_NEW
         if day is not None and listed_on is not None:
             number = _listing_day_number(listed_on, day)
@@ -483,26 +497,35 @@ class MarketState:
         fractions = None
         if day is not None:
             recent = listed_on if number < NOT_NEW else None
-            key = (symbol.board, is_st, recent, day)
+            ratio = facts.ratio_on(day)
+            key = (symbol.board, is_st, recent, day, ratio)
             if key not in self._fractions:
-                self._fractions[key] = limit_fractions(symbol, day, is_st=is_st, listed_on=recent)
+                self._fractions[key] = limit_fractions(
+                    symbol, day, is_st=is_st, listed_on=recent, ratio=ratio
+                )
             fractions = self._fractions[key]
         self._floats["limit_up_pct"][slot] = NAN if fractions is None else float(fractions[0])
         self._floats["limit_down_pct"][slot] = NAN if fractions is None else float(fractions[1])
 
     def _refresh_limits(self, slots: npt.NDArray[np.intp]) -> None:
-        """Limit prices from the quotes that carry them, else from the board's rule
-        (:func:`~aigupiao.domain.symbols.price_limits`, rounded half up to the tick)."""
+        """Limit prices from the quotes that carry them, else from the security's rule
+        (:func:`~aigupiao.domain.symbols.price_limits`: rounded half up to the tick, on
+        BSE toward the previous close)."""
         f = self._floats
         base = f["previous_close"][slots]
         tick = f["tick"][slots]
-        up = np.floor(base * (1 + f["limit_up_pct"][slots]) / tick + 0.5 + 1e-9) * tick
-        down = np.floor(base * (1 - f["limit_down_pct"][slots]) / tick + 0.5 + 1e-9) * tick
+        raw_up = base * (1 + f["limit_up_pct"][slots]) / tick
+        raw_down = base * (1 - f["limit_down_pct"][slots]) / tick
+        bse = self._bools["is_bse"][slots]
+        up = np.where(bse, np.floor(raw_up + 1e-9), np.floor(raw_up + 0.5 + 1e-9)) * tick
+        down = np.where(bse, np.ceil(raw_down - 1e-9), np.floor(raw_down + 0.5 + 1e-9)) * tick
         up = np.where(up - base < tick - 1e-9, base + tick, up)
         down = np.maximum(np.where(base - down < tick - 1e-9, base - tick, down), tick)
         for i, slot in enumerate(slots.tolist()):
             quote = self._quotes[slot]
-            if quote is not None and quote.limit_up is not None and quote.limit_down is not None:
+            if quote is not None and quote.no_limit:
+                up[i] = down[i] = NAN
+            elif quote is not None and quote.limit_up is not None and quote.limit_down is not None:
                 up[i], down[i] = float(quote.limit_up), float(quote.limit_down)
         f["limit_up"][slots] = up
         f["limit_down"][slots] = down

@@ -1,6 +1,7 @@
 """The paper broker: fills, fees, cash, T+1, resting orders."""
 
 import asyncio
+import dataclasses
 import random
 from decimal import Decimal
 
@@ -98,7 +99,10 @@ async def test_limit_order_in_auction_fills_at_the_opening_price(
     broker.on_quote(market.quotes["sh600519"])  # still the auction: no match
     assert (await broker.get_orders())[0].status is OrderStatus.SUBMITTED
     clock.set(at(9, 30))
-    broker.on_quote(market.set(make_quote(MAOTAI, "1466.00", ts=at(9, 30))))  # opened at 1466.00
+    # Opened at 1466.00. The 9:16 book showed 10,000 shares bid at 1466.80 ahead of the
+    # order, all above the opening price, so the auction matched at least those.
+    opening = dataclasses.replace(make_quote(MAOTAI, "1466.00", ts=at(9, 30)), volume=20_000)
+    broker.on_quote(market.set(opening))
     (order,) = await broker.get_orders()
     assert order.status is OrderStatus.FILLED and order.average_price == Decimal("1466.00")
 

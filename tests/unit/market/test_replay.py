@@ -481,7 +481,8 @@ def test_universe_for_honours_the_market_section(shared_dir: Path) -> None:
     everything = universe_for(
         MarketSection(shared_dir=shared_dir, symbols=6000, include_st=True, include_bse=True)
     )
-    assert len(plain) == 5009 and len(everything) == 5480
+    # 600182 S佳通 is under special treatment (+-5%, REFERENCE.md): left out with the ST ones
+    assert len(plain) == 5008 and len(everything) == 5480
     assert any(info.symbol.board is Board.BSE for info in everything)
     assert not any(info.symbol.board is Board.BSE or info.is_st for info in plain)
     assert all(isinstance(info, SymbolInfo) for info in everything)

@@ -4,7 +4,7 @@ import itertools
 import time as time_module
 from collections import Counter
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from itertools import pairwise
 from pathlib import Path
 
@@ -328,8 +328,9 @@ def test_a_whole_day_of_a_sampled_full_market(market_sample: list[SymbolInfo]) -
     main = (Board.SH_MAIN, Board.SZ_MAIN)
     st = [info for info in market_sample if info.is_st and info.symbol.board in main]
     assert bse and st
-    for quote in bse:
-        assert quote.limit_up == round_half_up(quote.previous_close * Decimal("1.3"), tick(quote))
+    for quote in bse:  # BSE cuts its limits toward the previous close (REFERENCE.md)
+        up = (quote.previous_close * Decimal("1.3")).quantize(tick(quote), rounding=ROUND_FLOOR)
+        assert quote.limit_up == up
     for info in st:
         first = by_symbol[info.symbol.full][0]
         assert (first.limit_up, first.limit_down) == price_limits(

@@ -129,7 +129,7 @@ def test_the_whole_snapshot_with_bse_st_and_new_listings(shared_dir: Path) -> No
     boards = Counter(info.symbol.board for info in everything)
     assert boards[Board.BSE] == 294
     assert {Board.SH_MAIN, Board.SZ_MAIN, Board.CHINEXT, Board.STAR, Board.BSE} == set(boards)
-    assert sum(info.is_st for info in everything) == 178
+    assert sum(info.is_st for info in everything) == 179  # 178 ST / *ST and 600182 S佳通
     assert [info.symbol.full for info in everything[:2]] == ["sh600519", "sz000001"]
     amounts = [info.amount for info in everything[len(PREFERRED_CODES) :]]
     assert amounts == sorted(amounts, reverse=True)  # the rest by turnover
@@ -145,7 +145,7 @@ def test_the_whole_snapshot_with_bse_st_and_new_listings(shared_dir: Path) -> No
         "sh688818",
     }
     sh_sz = load_universe(shared_dir, None)
-    assert len(sh_sz) == 5009
+    assert len(sh_sz) == 5008  # without ST, *ST and S (600182 S佳通) names
     assert not any(info.is_st or info.symbol.board is Board.BSE for info in sh_sz)
     assert load_universe(shared_dir) == sh_sz[:50]  # the default is unchanged
 

@@ -113,6 +113,7 @@ export interface Quote {
   asks?: [DecimalString, number][]
   limit_up?: DecimalString | null
   limit_down?: DecimalString | null
+  no_limit?: boolean // no price limit today (a new listing's first days)
 }
 
 export interface Bar {

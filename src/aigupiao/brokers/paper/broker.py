@@ -1,28 +1,37 @@
 """The paper broker: an ordinary adapter behind the Broker port, matching against quotes.
 
 It applies the A-share rules a real broker would (``rules.py``): sessions, lots
-and odd-lot sells, the market-order maximum, tick, daily price limits by board,
-ST status and date, new listings, the price cage, T+1 available quantity, and
-cash including fees. A rejection names the rule, in Chinese and English.
+and odd-lot sells, the market-order maximum, tick, daily price limits from the
+security's facts (:mod:`aigupiao.domain.securities`: board, fund limits, special
+treatment, date, new listings), the price cage, T+1 available quantity (T+0 for
+cross-border, gold, commodity, bond and money funds: shares bought can be sold at
+once), and cash including fees. Sessions follow the security's exchange and the date
+(SSE had no closing call auction before 2018-08-20). A rejection names the rule, in
+Chinese and English.
 
 Matching, against the latest Level-1 snapshot of the symbol (``matching.py``):
 
 * **Limit orders** fill against the opposite levels at or better than their
-  price; the rest rests. A resting order fills from later snapshots whose
-  opposite side reaches its price, or at its price when the market trades
-  strictly through it.
+  price; the rest rests, behind the shares its side shows at its price. A
+  resting order fills from later snapshots: from new depth the opposite side
+  shows at or better than its price, and, at its price, from the volume traded
+  since the last snapshot that can have been at or better than it (bounded by
+  volume and amount) beyond the queue ahead of it.
 * **Market orders** (continuous trading only) by kind: best five then cancel
   (the default); best five then the rest as a limit order at the last fill
   price; counterparty best and own best (a limit order at that price; cancelled
   when that side is empty); and on SZSE immediate-or-cancel and fill-or-kill.
   A buy never pays more than the day's limit up (a sell never below limit down).
 * **Call auctions**: limit orders placed 9:15-9:25 fill at the opening price
-  (the first snapshot from 9:25) when it crosses them, up to the auction's
-  volume; orders resting at 14:57 or placed later fill at the closing price of
-  the first snapshot from 15:00. Orders placed 9:25-9:30 or in the lunch break
-  wait for continuous trading. A buy at limit up with no sellers does not fill.
-* Depth taken from one snapshot is remembered, so the same snapshot never
-  fills the same shares twice.
+  (the first snapshot from 9:25) when it crosses them, from the auction's
+  volume beyond the queue ahead of them (their side's shares at their price
+  and better when they arrived); orders resting at 14:57 or placed later fill
+  at the closing price of the first snapshot from 15:00 the same way. Orders
+  placed 9:25-9:30 or in the lunch break wait for continuous trading. A buy at
+  limit up with no sellers does not fill.
+* Depth taken is remembered per price level for the trading day: a level frees
+  only what it shows beyond what we took (``matching.py``; the assumptions and
+  their tests are listed in ``docs/paper-broker.md``).
 * Open orders are day orders: they expire when the trading date changes, and
   at that moment every position becomes available (T+1).
 
@@ -39,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,8 +60,18 @@ from aigupiao.domain.account import Account, Position
 from aigupiao.domain.errors import RuleViolation
 from aigupiao.domain.market import Quote
 from aigupiao.domain.money import ZERO, cny, round_half_up, to_decimal
-from aigupiao.domain.orders import MarketKind, Order, OrderType, Side, Trade
-from aigupiao.domain.sessions import Phase, phase_at
+from aigupiao.domain.orders import (
+    ORDER_TRANSITIONS,
+    MarketKind,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    Trade,
+)
+from aigupiao.domain.securities import facts_for
+from aigupiao.domain.sessions import Phase, has_closing_auction, phase_at
+from aigupiao.domain.states import next_state
 from aigupiao.domain.symbols import parse_symbol
 
 from ..base import (
@@ -72,6 +92,8 @@ COST_PRICE_STEP = Decimal("0.001")
 ALL_LEVELS = 10**6  # immediate-or-cancel and fill-or-kill may take every visible level
 
 _MARKET_CANCELLED = "市价委托剩余部分已撤销 / unfilled rest of market order cancelled"
+# The state the port's contract gives an accepted order (checked against the table once).
+_SUBMITTED = next_state(ORDER_TRANSITIONS, OrderStatus.NEW, "submit", "委托/order")
 
 
 @dataclass(slots=True)
@@ -89,12 +111,35 @@ class _Holding:
 class _Tape:
     """What the broker remembers of a symbol's snapshots today."""
 
-    ts: datetime | None = None  # the snapshot whose depth ``used`` records
-    used: dict[Decimal, int] = dataclasses.field(default_factory=dict)
-    volume: int | None = None  # cumulative volume of the latest snapshot seen
+    # The shares our orders took from each price level today (matching.take): a level
+    # frees only what it shows beyond them.
+    asks: dict[Decimal, int] = dataclasses.field(default_factory=dict)
+    bids: dict[Decimal, int] = dataclasses.field(default_factory=dict)
     volume_before_close: int = 0  # of the latest snapshot before the closing auction
     opened: bool = False  # the opening auction has been matched
     closed: bool = False  # the closing auction has been matched
+
+    def saved(self) -> str:
+        return json.dumps(
+            {
+                "asks": [[str(price), shares] for price, shares in self.asks.items()],
+                "bids": [[str(price), shares] for price, shares in self.bids.items()],
+            }
+        )
+
+
+@dataclass(slots=True)
+class _Queue:
+    """Where a resting order stands in the market, as far as the snapshots show."""
+
+    ahead: int | None  # shares ahead of it at its price; None while that price is not shown
+    better: int  # shares its side shows at better prices (ahead of it in a call auction)
+    crossed: int  # opposite shares shown at or better than its price in ``seen``
+    crossed_through: int = 0  # of those, the shares shown at strictly better prices
+    seen: Quote | None = None  # the last snapshot it was matched against (None: none yet)
+
+    def saved(self) -> str:
+        return json.dumps({"ahead": self.ahead, "better": self.better})
 
 
 @dataclass(slots=True)
@@ -104,6 +149,7 @@ class _Change:
     orders: dict[str, Order] = dataclasses.field(default_factory=dict)
     holdings: set[str] = dataclasses.field(default_factory=set)
     trades: list[Trade] = dataclasses.field(default_factory=list)
+    tapes: set[str] = dataclasses.field(default_factory=set)  # symbols whose memory changed
 
 
 class PaperBroker:
@@ -150,6 +196,8 @@ class PaperBroker:
         self._by_client: dict[str, str] = {}
         self._trades: list[Trade] = []  # today's
         self._tapes: dict[str, _Tape] = {}
+        self._queues: dict[str, _Queue] = {}  # open order id -> its place in the market
+        self._rank: dict[str, tuple[bool, Decimal]] = {}  # open order id -> (side, price) priority
         self._limits: dict[str, rules.Limits] = {}  # today's, by symbol
         self._closed = False
         self._listener: BrokerListener | None = None
@@ -197,7 +245,8 @@ class PaperBroker:
                 )
             try:
                 rules.check_cancel(
-                    phase_at(now), before_opening_cutoff=now.time() < OPENING_CANCEL_CUTOFF
+                    phase_at(now, order.symbol.exchange),
+                    before_opening_cutoff=now.time() < OPENING_CANCEL_CUTOFF,
                 )
             except RuleViolation as exc:
                 raise BrokerRejected.from_violation(exc) from exc
@@ -259,10 +308,7 @@ class PaperBroker:
         tape = self._tapes.get(full)
         if tape is None:
             tape = self._tapes[full] = _Tape()
-        # Shares traded since the last snapshot (none known for the first one seen).
-        through = 0 if tape.volume is None else max(0, quote.volume - tape.volume)
-        tape.volume = quote.volume
-        phase = phase_at(now)
+        phase = phase_at(now, quote.symbol.exchange)  # SSE had no closing auction before 2018
         if phase is Phase.CONTINUOUS and now.time() < CLOSING_AUCTION_START:
             tape.volume_before_close = quote.volume
         resting = self._resting.get(full)
@@ -274,14 +320,21 @@ class PaperBroker:
         if phase in (Phase.PRE_OPEN, Phase.CONTINUOUS) and not tape.opened:
             tape.opened = True  # the first snapshot after the opening match carries its price
             self._auction(resting, quote, quote.open, quote.volume, now, change, opening=True)
-            through = 0  # that volume was the auction's
-        elif phase is Phase.CLOSED and now.time() >= MARKET_CLOSE and not tape.closed:
+            for order_id in list(resting):  # the auction's volume is spent: start from here
+                queue = self._queues.get(order_id)
+                if queue is not None:
+                    self._observe(self._orders[order_id], queue, quote)
+        elif (
+            phase is Phase.CLOSED
+            and now.time() >= MARKET_CLOSE
+            and not tape.closed
+            and has_closing_auction(quote.symbol.exchange, now.date())
+        ):
             tape.closed = True
             volume = quote.volume - tape.volume_before_close
             self._auction(resting, quote, quote.last, volume, now, change, opening=False)
         if phase is Phase.CONTINUOUS:
-            for order_id in list(resting):
-                through -= self._match_resting(self._orders[order_id], quote, through, now, change)
+            self._match_continuous(resting, quote, now, change)
         self._publish(change)
 
     # -- placing -----------------------------------------------------------------
@@ -307,7 +360,7 @@ class PaperBroker:
                 f"客户委托号 {request.client_order_id} 已使用",
                 f"client order id {request.client_order_id} was already used",
             )
-        phase = phase_at(now)
+        phase = phase_at(now, symbol.exchange)
         rules.check_session(request.type, phase)
         kind = rules.market_kind(request)
         quote = self._quotes(symbol.full)
@@ -342,6 +395,14 @@ class PaperBroker:
         self._order_seq += 1
         order_id = f"P{self._run}-{self._order_seq:06d}"
         full = request.symbol.full
+        price = request.price if request.type is OrderType.LIMIT else None
+        if kind is MarketKind.COUNTERPARTY_BEST or kind is MarketKind.OWN_BEST:
+            # A limit order at the best price of the side its kind names (none: cancelled).
+            counterparty = kind is MarketKind.COUNTERPARTY_BEST
+            side = quote.asks if (request.side is Side.BUY) == counterparty else quote.bids
+            price = side[0].price if side else None
+        # Accepted is submitted: built in that state at once (new -> submit), as orders are
+        # placed by the thousand.
         order = Order(
             id=order_id,
             account=self.account_id,
@@ -349,11 +410,13 @@ class PaperBroker:
             side=request.side,
             type=request.type,
             quantity=request.quantity,
-            price=request.price if request.type is OrderType.LIMIT else None,
+            price=price,
             created_at=now,
+            status=_SUBMITTED,
+            broker_order_id=order_id,
             client_order_id=request.client_order_id,
             market_kind=kind,
-        ).submit(broker_order_id=order_id)
+        )
         if request.side is Side.BUY:
             self._cash -= reserve
             self._frozen_cash += reserve
@@ -364,7 +427,7 @@ class PaperBroker:
         self._by_client[request.client_order_id] = order_id
         self._orders[order_id] = order
         self._open[order_id] = phase is Phase.OPENING_AUCTION
-        self._resting.setdefault(full, {})[order_id] = None
+        self._rest(order)
         before = len(change.trades)
         if phase is Phase.CONTINUOUS:
             if kind is None:
@@ -376,6 +439,7 @@ class PaperBroker:
         else:
             self._orders[order_id] = order
             change.orders[order_id] = order
+            self._enter(order, quote)
         self._save(change)
         return OrderResult(order, tuple(change.trades[before:]))
 
@@ -392,20 +456,22 @@ class PaperBroker:
         buying = order.side is Side.BUY
         up, down = limits
         cap = up if buying else down  # the price its cash was reserved at
-        opposite, own = (quote.asks, quote.bids) if buying else (quote.bids, quote.asks)
+        opposite = quote.asks if buying else quote.bids
         if kind is MarketKind.COUNTERPARTY_BEST or kind is MarketKind.OWN_BEST:
-            side = opposite if kind is MarketKind.COUNTERPARTY_BEST else own
-            if not side:
+            if order.price is None:  # its side was empty (``_accept`` set the price)
                 return order.cancel(
                     f"{kind.label_zh}：无可用价格，委托已撤销 / no {kind.value} price; cancelled"
                 )
-            order = dataclasses.replace(order, price=side[0].price)
             return self._take(order, quote, order.price, matching.DEPTH, now, change)
         if kind is MarketKind.FOK:
             tape = self._tape(quote)
             if (
                 matching.available(
-                    opposite, buying=buying, cap=cap, used=tape.used, depth=ALL_LEVELS
+                    opposite,
+                    buying=buying,
+                    cap=cap,
+                    used=tape.asks if buying else tape.bids,
+                    depth=ALL_LEVELS,
                 )
                 < order.quantity
             ):
@@ -432,9 +498,6 @@ class PaperBroker:
         tape = self._tapes.get(full)
         if tape is None:
             tape = self._tapes[full] = _Tape()
-        if tape.ts != quote.ts:  # a new snapshot: its depth is untouched
-            tape.ts = quote.ts
-            tape.used = {}
         return tape
 
     def _take(
@@ -447,36 +510,153 @@ class PaperBroker:
         change: _Change,
     ) -> Order:
         buying = order.side is Side.BUY
+        tape = self._tape(quote)
         fills = matching.take(
             quote.asks if buying else quote.bids,
             buying=buying,
             cap=cap,
             quantity=order.remaining_quantity,
-            used=self._tape(quote).used,
+            used=tape.asks if buying else tape.bids,
             depth=depth,
         )
-        for price, quantity in fills:
-            order = self._fill(order, quantity, price, now, change)
+        if fills:
+            change.tapes.add(quote.symbol.full)
+            for price, quantity in fills:
+                order = self._fill(order, quantity, price, now, change)
         return order
 
+    def _enter(self, order: Order, quote: Quote) -> None:
+        """Put an order that rests at the back of its price's queue in ``quote``."""
+        if order.price is None:
+            return
+        queue = _Queue(None, 0, 0)
+        self._queues[order.id] = queue
+        self._rest(order)  # its price may have been set in matching (best five to limit)
+        self._observe(order, queue, quote)
+
+    def _observe(self, order: Order, queue: _Queue, quote: Quote) -> None:
+        """Update a resting order's place from a snapshot it has been matched against.
+
+        The shares ahead of it can only be fewer than its side now shows at its price
+        (the rest were traded or cancelled); all of those may still be ahead of it.
+        """
+        price = order.price
+        assert price is not None
+        if order.side is Side.BUY:
+            shown, queue.better, queue.crossed, queue.crossed_through = matching.place(
+                quote.bids, quote.asks, price, buying=True
+            )
+        else:
+            shown, queue.better, queue.crossed, queue.crossed_through = matching.place(
+                quote.asks, quote.bids, price, buying=False
+            )
+        if shown is not None and (queue.ahead is None or shown < queue.ahead):
+            queue.ahead = shown
+        if queue.seen is None or quote.volume >= queue.seen.volume:
+            queue.seen = quote
+
+    def _match_continuous(
+        self, resting: dict[str, None], quote: Quote, now: datetime, change: _Change
+    ) -> None:
+        """Match the resting orders of ``quote``'s symbol, best price first, then oldest.
+
+        The volume traded since the last snapshot is shared: what one of our orders
+        got from it, no other gets.
+        """
+        ids = list(resting)
+        if len(ids) > 1:
+            ids.sort(key=self._rank.__getitem__)
+        high = quote.high if quote.high > quote.last else quote.last
+        low = quote.low if 0 < quote.low < quote.last else quote.last
+        shared = 0
+        for order_id in ids:
+            order = self._orders[order_id]
+            shared += self._match_resting(order, quote, shared, high, low, now, change)
+
+    def _rest(self, order: Order) -> None:
+        """Count an order among the resting ones of its symbol, ranked by its price."""
+        price = order.price if order.price is not None else ZERO
+        buying = order.side is Side.BUY
+        self._rank[order.id] = (not buying, -price if buying else price)
+        self._resting.setdefault(order.symbol.full, {})[order.id] = None
+
     def _match_resting(
-        self, order: Order, quote: Quote, through: int, now: datetime, change: _Change
+        self,
+        order: Order,
+        quote: Quote,
+        shared: int,
+        high: Decimal,
+        low: Decimal,
+        now: datetime,
+        change: _Change,
     ) -> int:
-        """Fill a resting order from a new snapshot; returns the traded-through shares used."""
-        assert order.price is not None
-        filled = self._take(order, quote, order.price, matching.DEPTH, now, change)
-        used = 0
-        if (
-            not filled.status.is_final
-            and through > 0
-            and matching.through(order.price, quote.last, order.side is Side.BUY)
-        ):
-            # The market traded through our price: an order resting there was ahead.
-            used = min(filled.remaining_quantity, through)
-            filled = self._fill(filled, used, order.price, now, change)
+        """Fill a resting order from a new snapshot; returns the traded shares it used.
+
+        First (in time) the trades since the snapshot it last saw, if this one shows the
+        market reached its price (the last price, or a new low for a buy / high for a
+        sell, at or through it): of the volume that can have traded at or better than its
+        price, less the opposite depth shown at those prices then (taken already, or
+        lifted by buyers there), what passes the queue ahead of it; or, when the market
+        went strictly through its price (the queue had to be gone first), what can have
+        traded strictly through it, less the opposite depth shown strictly through it;
+        less what ``shared`` of it went to our other orders. Then the new depth shown at
+        or better than its price.
+        """
+        price = order.price
+        assert price is not None
+        buying = order.side is Side.BUY
+        queue = self._queues.get(order.id)
+        if queue is None:  # restored without a place: behind everything shown now
+            queue = self._queues[order.id] = _Queue(None, 0, 0)
+        seen = queue.seen
+        filled = order
+        traded = 0
+        if seen is not None and quote.volume > seen.volume:
+            if buying:
+                extreme = quote.low if 0 < quote.low < seen.low else quote.last
+                reached, went_through = extreme <= price, extreme < price
+            else:
+                extreme = quote.high if quote.high > seen.high else quote.last
+                reached, went_through = extreme >= price, extreme > price
+            last = quote.last
+            if last != extreme:  # the last price may reach it where the new extreme did not
+                reached = reached or matching.crosses(price, last, buying)
+                went_through = went_through or matching.through(price, last, buying)
+        else:
+            reached = went_through = False
+        if reached:
+            assert seen is not None
+            volume = quote.volume - seen.volume
+            amount = quote.amount - seen.amount
+            reach = matching.traded_at_or_better(
+                volume, amount, price, buying=buying, high=high, low=low
+            ) - queue.crossed  # fmt: skip
+            beyond = -1 if queue.ahead is None else reach - queue.ahead
+            if went_through:
+                tick = order.symbol.tick
+                through = matching.traded_at_or_better(
+                    volume, amount, price - tick if buying else price + tick,
+                    buying=buying, high=high, low=low,
+                ) - queue.crossed_through  # fmt: skip
+                beyond = max(beyond, through)
+            traded = min(filled.remaining_quantity, beyond - shared)
+            if traded > 0:
+                filled = self._fill(filled, traded, price, now, change)
+            else:
+                traded = 0
+            if went_through:
+                queue.ahead = 0  # the market traded through its price: nobody is ahead
+            elif queue.ahead is not None and reach > 0:
+                queue.ahead = max(0, queue.ahead - reach)
+        opposite = quote.asks if buying else quote.bids
+        if opposite and matching.crosses(price, opposite[0].price, buying):
+            if not filled.status.is_final:
+                filled = self._take(filled, quote, price, matching.DEPTH, now, change)
         if filled is not order:
             self._settle(filled, change)
-        return used
+        if not filled.status.is_final:
+            self._observe(filled, queue, quote)
+        return traded
 
     def _auction(
         self,
@@ -490,18 +670,28 @@ class PaperBroker:
         opening: bool,
     ) -> None:
         """Fill the orders that take part in a call auction at its price, oldest first,
-        up to the auction's volume; the rest go on resting."""
+        from the auction's volume beyond the queue ahead of each (its side's shares at
+        its price and better; unknown: it does not fill); the rest go on resting."""
+        used = 0
         for order_id in list(resting):
             waits_for_opening = self._open.get(order_id, False)
             if opening and not waits_for_opening:
                 continue
             self._open[order_id] = False
             order = self._orders[order_id]
-            if order.price is None or price <= 0 or volume <= 0:
+            queue = self._queues.get(order_id)
+            if order.price is None or price <= 0 or volume <= 0 or queue is None:
                 continue
-            if matching.crosses(order.price, price, order.side is Side.BUY):
-                quantity = min(order.remaining_quantity, volume)
-                volume -= quantity
+            if queue.ahead is None or not matching.crosses(
+                order.price, price, order.side is Side.BUY
+            ):
+                continue
+            ahead = queue.ahead + queue.better
+            quantity = min(order.remaining_quantity, volume - ahead - used)
+            # The auction's volume went to the better prices first, then to this queue.
+            queue.ahead = max(0, queue.ahead - max(0, volume - queue.better))
+            if quantity > 0:
+                used += quantity
                 self._settle(self._fill(order, quantity, price, now, change), change)
 
     def _settle(self, order: Order, change: _Change) -> None:
@@ -541,6 +731,8 @@ class PaperBroker:
             self._frozen_cash -= cost
             holding.total += quantity
             holding.cost += cost
+            if facts_for(order.symbol).t_plus_zero:  # cross-border, gold, bond, money funds
+                holding.available += quantity
         else:
             sold_cost = cny(holding.cost * quantity / holding.total)
             holding.total -= quantity
@@ -556,6 +748,8 @@ class PaperBroker:
         self._orders[order.id] = order
         change.orders[order.id] = order
         self._open.pop(order.id, None)
+        self._queues.pop(order.id, None)
+        self._rank.pop(order.id, None)
         full = order.symbol.full
         resting = self._resting.get(full)
         if resting is not None:
@@ -639,10 +833,12 @@ class PaperBroker:
                     open=order.id in self._open,
                     auction=self._open.get(order.id, False),
                     reserved=self._reserved.get(order.id, ZERO),
+                    queue=queue.saved() if (queue := self._queues.get(order.id)) else None,
                 )
                 for order in change.orders.values()
             ],
             trades=change.trades,
+            tapes=[(full, self._tapes[full].saved()) for full in change.tapes],
         )
 
     def _restore(self, saved: SavedAccount) -> None:
@@ -659,9 +855,18 @@ class PaperBroker:
                 self._by_client[order.client_order_id] = order.id
             if entry.open:
                 self._open[order.id] = entry.auction
-                self._resting.setdefault(order.symbol.full, {})[order.id] = None
+                self._rest(order)
                 if order.side is Side.BUY:
                     self._reserved[order.id] = entry.reserved
+                if entry.queue is not None:  # where it stood; it sees trades from the next quote
+                    place = json.loads(entry.queue)
+                    self._queues[order.id] = _Queue(place["ahead"], place["better"], 0)
+        for symbol, data in saved.tapes:
+            memory = json.loads(data)
+            self._tapes[symbol] = _Tape(
+                asks={Decimal(price): shares for price, shares in memory["asks"]},
+                bids={Decimal(price): shares for price, shares in memory["bids"]},
+            )
         self._trades = list(saved.trades)
 
     def _position(self, holding: _Holding) -> Position:

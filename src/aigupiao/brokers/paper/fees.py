@@ -1,9 +1,9 @@
 """Trading costs of an A-share fill (REFERENCE.md, "Costs").
 
 Defaults: commission 0.025% with a 5.00 CNY minimum per order (both sides),
-stamp duty 0.05% on sells (0.1% before 2023-08-28; none for funds), transfer
-fee 0.001% on both sides (0.002% before 2022-04-29). Each item is rounded to
-the cent, half up.
+stamp duty 0.05% on sells (0.1% before 2023-08-28), transfer fee 0.001% on both
+sides (0.002% before 2022-04-29). Stamp duty and transfer fee are charged on stocks
+only: funds (ETFs, LOFs) pay neither. Each item is rounded to the cent, half up.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ class FeeSchedule:
         if amount <= 0:
             return Fees(ZERO, ZERO, ZERO)
         commission = max(cny(amount * self.commission_rate), self.commission_minimum)
+        if symbol.board is Board.FUND:
+            return Fees(commission, ZERO, ZERO)
         stamp_duty = ZERO
-        if side is Side.SELL and symbol.board is not Board.FUND:
+        if side is Side.SELL:
             rate = (
                 self.stamp_duty_rate
                 if trading_date >= self.stamp_duty_cut

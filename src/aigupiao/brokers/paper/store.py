@@ -1,8 +1,9 @@
 """Paper accounts on disk: one SQLite file holds any number of them, side by side.
 
 The paper broker writes what each call changed (the account's cash and counters,
-the holdings, orders and fills it touched) in one transaction before it answers,
-so a restarted node finds its account exactly as it left it. Writes are a few
+the holdings, orders and fills it touched, where its resting orders stand in their
+queues and the depth it took from each symbol's book) in one transaction before it
+answers, so a restarted node finds its account exactly as it left it. Writes are a few
 small rows (WAL, ``synchronous=NORMAL``): tens of microseconds, on the caller's
 thread, like the broker's own bookkeeping.
 """
@@ -57,7 +58,8 @@ CREATE TABLE IF NOT EXISTS orders (
     open INTEGER NOT NULL,       -- 1 while the order rests
     auction INTEGER NOT NULL,    -- 1 while it waits for the opening call auction
     reserved TEXT NOT NULL,      -- cash a buy still has frozen
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    queue TEXT                   -- JSON: where a resting order stands (ahead, better)
 );
 CREATE INDEX IF NOT EXISTS orders_client ON orders (account, client_order_id);
 CREATE INDEX IF NOT EXISTS orders_open ON orders (account, open);
@@ -68,6 +70,13 @@ CREATE TABLE IF NOT EXISTS trades (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trades_day ON trades (account, day);
+CREATE TABLE IF NOT EXISTS tapes (
+    account TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    day TEXT NOT NULL,
+    data TEXT NOT NULL,          -- JSON: the depth taken from the book, by side and price
+    PRIMARY KEY (account, symbol)
+);
 """
 
 
@@ -85,6 +94,7 @@ class SavedOrder:
     open: bool
     auction: bool
     reserved: Decimal
+    queue: str | None = None  # the broker's JSON of where a resting order stands
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +111,7 @@ class SavedAccount:
     holdings: tuple[SavedHolding, ...]
     orders: tuple[SavedOrder, ...]  # open ones and those of ``day``
     trades: tuple[Trade, ...]  # those of ``day``
+    tapes: tuple[tuple[str, str], ...] = ()  # (symbol, the broker's JSON) of ``day``
 
 
 class PaperStore:
@@ -113,6 +124,9 @@ class PaperStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(orders)")}
+        if "queue" not in columns:  # a file written before queues were kept
+            self._conn.execute("ALTER TABLE orders ADD COLUMN queue TEXT")
         self._lock = threading.Lock()  # several brokers (accounts) may share one store
 
     def close(self) -> None:
@@ -133,13 +147,16 @@ class PaperStore:
                 (account_id,),
             ).fetchall()
             orders = self._conn.execute(
-                "SELECT open, auction, reserved, data FROM orders "
+                "SELECT open, auction, reserved, data, queue FROM orders "
                 "WHERE account=? AND (open=1 OR day=?) ORDER BY rowid",
                 (account_id, day),
             ).fetchall()
             trades = self._conn.execute(
                 "SELECT data FROM trades WHERE account=? AND day=? ORDER BY rowid",
                 (account_id, day),
+            ).fetchall()
+            tapes = self._conn.execute(
+                "SELECT symbol, data FROM tapes WHERE account=? AND day=?", (account_id, day)
             ).fetchall()
         return SavedAccount(
             id=account_id,
@@ -154,10 +171,13 @@ class PaperStore:
                 for symbol, total, available, cost in holdings
             ),
             orders=tuple(
-                SavedOrder(order_from_json(data), bool(is_open), bool(auction), Decimal(reserved))
-                for is_open, auction, reserved, data in orders
+                SavedOrder(
+                    order_from_json(data), bool(is_open), bool(auction), Decimal(reserved), queue
+                )
+                for is_open, auction, reserved, data, queue in orders
             ),
             trades=tuple(trade_from_json(data) for (data,) in trades),
+            tapes=tuple((symbol, data) for symbol, data in tapes),
         )
 
     def save(
@@ -167,9 +187,10 @@ class PaperStore:
         holdings: Iterable[SavedHolding] = (),
         orders: Iterable[SavedOrder] = (),
         trades: Iterable[Trade] = (),
+        tapes: Iterable[tuple[str, str]] = (),
     ) -> None:
         """Write one change in one transaction. ``account`` has the columns of ``accounts``;
-        a holding with ``total == 0`` is deleted."""
+        a holding with ``total == 0`` is deleted; ``tapes`` are (symbol, JSON) of its day."""
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
@@ -205,7 +226,8 @@ class PaperStore:
                 for saved in orders:
                     order = saved.order
                     conn.execute(
-                        "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO orders (id, account, client_order_id, day, open, "
+                        "auction, reserved, data, queue) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             order.id,
                             account["id"],
@@ -215,8 +237,16 @@ class PaperStore:
                             int(saved.auction),
                             str(saved.reserved),
                             order_to_json(order),
+                            saved.queue if saved.open else None,
                         ),
                     )
+                conn.executemany(
+                    "INSERT OR REPLACE INTO tapes VALUES (?, ?, ?, ?)",
+                    [
+                        (account["id"], symbol, account["day"].isoformat(), data)
+                        for symbol, data in tapes
+                    ],
+                )
                 conn.executemany(
                     "INSERT OR IGNORE INTO trades VALUES (?, ?, ?, ?)",
                     [

@@ -1,17 +1,20 @@
-"""The agent runner: strategies -> risk gate -> stored decisions -> commands.
+"""The agent runner: strategies -> the decision pipeline (risk gate, decision + command, send).
 
 Every ``decision_interval`` seconds, and as soon as 1-minute bars close, the runner
 evaluates each account's active strategies (:class:`~.strategies.StrategyBook`) against
 one shared :class:`~aigupiao.strategy.state.MarketState`, fed with every quote batch and
 loaded with the stored daily bars before the first round. Each signal becomes a
-:class:`Decision`, passes the risk gate, and is stored with its inputs and verdict
-whatever happens next. The gate adds its own exits (stop-loss, trailing stop) as
-decisions of strategy ``stop_loss`` or ``trailing_stop``; a strategy's sell of a symbol
-the gate exits in the same round is dropped (the exit sells everything available).
+proposal of the :class:`~.pipeline.DecisionPipeline`, the path manual orders take too:
+per account, the round's proposals pass the risk gate (which counts the account's open
+orders and each proposal it accepted before), and one transaction stores every decision
+with its inputs and verdict and, for the accepted, the command it becomes. The gate
+adds its own exits (stop-loss, trailing stop) as decisions of strategy ``stop_loss`` or
+``trailing_stop``, of the shares no open sell holds; a strategy's sell of a symbol the
+gate exits in the same round is dropped (the exit sells everything available).
 
 A strategy that raises is logged with its name, recorded in :meth:`AgentRunner.status`
 and skipped for that round; the agent goes on. The garbage collector is paused while
-the strategies run (docs/strategies.md). Accepted decisions are queued and sent to the
+the strategies run (docs/strategies.md). The stored commands are queued and sent to the
 account's node by the runner's own sender task, so a round never waits on a node.
 """
 
@@ -23,10 +26,9 @@ import gc
 import logging
 import time as monotonic
 import traceback
-import uuid
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -34,25 +36,24 @@ from aigupiao.core.clock import Clock
 from aigupiao.core.collector import freeze_startup_heap
 from aigupiao.core.logging import QuietLog
 from aigupiao.domain.account import Account
-from aigupiao.domain.decisions import CommandType, Decision, Verdict
+from aigupiao.domain.decisions import Decision
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.market import Bar, Quote
 from aigupiao.domain.orders import Side
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import parse_symbol
 from aigupiao.risk import ExitSignal, RiskGate
-from aigupiao.store import BarRepo, Database, DecisionRepo, SymbolRepo
+from aigupiao.store import BarRepo, Database, SymbolRepo
 from aigupiao.strategy.base import Signal, Strategy, StrategyContext, shares_for_weight
 from aigupiao.strategy.series import FIELDS
 from aigupiao.strategy.state import MarketState
 
-from ..errors import ServiceError
 from ..hub import NodeHub
 from ..settings import AgentSection
 from .bars import BarRecorder
-from .commands import CommandService
 from .ledger import Ledger, Stats
 from .market import MarketService
+from .pipeline import RUNNER_INPUTS, DecisionPipeline, Placement, Proposal
 from .risk import RiskService
 from .strategies import StrategyBook
 
@@ -61,9 +62,7 @@ log = logging.getLogger(__name__)
 HISTORY_DAYS = 220  # calendar days of daily bars loaded at start (about 150 trading days)
 MAX_ERRORS = 100  # strategy failures kept for the status
 CLOSE = time(15, 0)
-# Keys the runner adds to a decision's inputs (besides the strategy's own values).
-RUNNER_INPUTS = ("risk_values", "risk_message_zh", "risk_message_en", "confidence",
-                 "target_weight")  # fmt: skip
+__all__ = ["RUNNER_INPUTS", "AgentRunner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +86,7 @@ class AgentRunner:
         clock: Clock,
         market: MarketService,
         bars: BarRecorder,
-        commands: CommandService,
+        pipeline: DecisionPipeline,
         hub: NodeHub,
         ledger: Ledger,
         stats: Stats,
@@ -95,7 +94,7 @@ class AgentRunner:
         settings: AgentSection,
     ) -> None:
         self._db, self._clock, self._market, self._bars = db, clock, market, bars
-        self._commands, self._hub, self._ledger, self._stats = commands, hub, ledger, stats
+        self._pipeline, self._hub, self._ledger, self._stats = pipeline, hub, ledger, stats
         self.risk = risk
         self.settings = settings
         self.interval = settings.decision_interval
@@ -111,7 +110,7 @@ class AgentRunner:
             prepare=self._prepare,
             llm_endpoints=settings.llm.endpoints,
         )
-        self._outbox: asyncio.Queue[Decision | None] = asyncio.Queue()
+        self._outbox: asyncio.Queue[Placement | None] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._fed = False  # the market state is fed by the quote bus (else: each round)
         self._last_bar_end: datetime | None = None
@@ -264,24 +263,9 @@ class AgentRunner:
         self.last_eval_ms = (monotonic.perf_counter() - started) * 1000
         decisions: list[Decision] = []
         for account_id in accounts:
+            signals = [proposal for proposal in proposals if proposal.account == account_id]
             account = snapshots[account_id]
-            exits = await self.risk.exits(account_id, account, quotes, now)
-            exiting = {exit_signal.symbol.full for exit_signal in exits}
-            mine = [_Proposal(account_id, e.rule, e) for e in exits]
-            for proposal in proposals:
-                if proposal.account != account_id:
-                    continue
-                signal = proposal.signal
-                if signal.side is Side.SELL and signal.symbol.full in exiting:
-                    log.debug("%s: the gate already exits %s", proposal.strategy, signal.symbol)
-                    continue
-                mine.append(proposal)
-            for proposal in mine:
-                decision = await self._decide(proposal, account, quotes, now)
-                if decision is not None:
-                    decisions.append(decision)
-        if decisions:
-            await self._store(decisions)
+            decisions += await self._decide(account_id, account, signals, quotes, now)
         self.rounds += 1
         self.last_run_at = now
         self.last_trigger = trigger
@@ -332,118 +316,76 @@ class AgentRunner:
 
     async def _decide(
         self,
-        proposal: _Proposal,
+        account_id: str,
         account: Account | None,
+        signals: list[_Proposal],
         quotes: Mapping[str, Quote],
         now: datetime,
-    ) -> Decision | None:
-        """Put one signal (a strategy's, or the gate's own exit) through the gate."""
-        signal = proposal.signal
-        quote = quotes.get(signal.symbol.full)
-        quantity = signal.quantity
-        inputs: dict[str, Any] = dict(signal.inputs)
-        if isinstance(signal, Signal):
-            inputs["confidence"] = signal.confidence
-            if signal.target_weight is not None:
-                inputs["target_weight"] = str(signal.target_weight)
-                price = signal.price or (quote.last if quote is not None else None)
-                if account is None or price is None:
-                    return None
-                quantity = shares_for_weight(
-                    signal.symbol, signal.target_weight, account, price, side=signal.side
-                )
-                if quantity <= 0:
-                    return None  # already at the weight
-        verdict = await self.risk.check(
-            account_id=proposal.account,
-            account=account,
-            side=signal.side,
-            quantity=quantity,
-            price=signal.price,
-            quote=quote,
-            quotes=quotes,
-            now=now,
-        )
-        if verdict.values:
-            inputs["risk_values"] = dict(verdict.values)
-        if not verdict.accepted:
-            inputs["risk_message_zh"] = verdict.message_zh
-            inputs["risk_message_en"] = verdict.message_en
-        return Decision(
-            id=uuid.uuid4().hex,
-            strategy=proposal.strategy,
-            account=proposal.account,
-            symbol=signal.symbol,
-            side=signal.side,
-            quantity=quantity,
-            price=signal.price,
-            reason=signal.reason,
-            inputs=inputs,
-            ts=now,
-            verdict=Verdict.ACCEPTED if verdict.accepted else Verdict.REJECTED,
-            rule=verdict.rule,
-            risk_message=verdict.message,
-        )
-
-    async def _store(self, decisions: list[Decision]) -> None:
-        """Store a round's decisions in one transaction, then queue the accepted ones."""
-        async with self._db.session() as session:
-            repo = DecisionRepo(session)
-            for decision in decisions:
-                await repo.add(decision)
-            await session.commit()
-        for decision in decisions:
+    ) -> list[Decision]:
+        """One account's round through the pipeline: the gate's exits and the strategies'
+        signals judged under the account's lock, stored in one transaction, then queued
+        for sending."""
+        if not signals and (account is None or not any(p.available for p in account.positions)):
+            # Nothing proposed and nothing that could be sold: the gate still watches the
+            # account (daily loss, trailing highs), without reading its open orders.
+            await self.risk.exits(account_id, account, quotes, now)
+            return []
+        async with self._pipeline.batch(account_id, now) as batch:
+            exits = await self.risk.exits(account_id, account, quotes, now, pending=batch.pending)
+            exiting = {exit_signal.symbol.full for exit_signal in exits}
+            mine = [_Proposal(account_id, e.rule, e) for e in exits]
+            for proposal in signals:
+                signal = proposal.signal
+                if signal.side is Side.SELL and signal.symbol.full in exiting:
+                    log.debug("%s: the gate already exits %s", proposal.strategy, signal.symbol)
+                    continue
+                mine.append(proposal)
+            for proposal in mine:
+                sized = _sized(proposal, account, quotes.get(proposal.signal.symbol.full))
+                if sized is not None:
+                    await batch.judge(sized, account=account, quotes=quotes)
+            placements = await batch.store()
+        for placement in placements:
+            decision = placement.decision
+            assert decision is not None
             self._stats.decisions += 1
-            if decision.verdict is Verdict.ACCEPTED:
+            if placement.command is not None:
                 self._stats.decisions_accepted += 1
-                self._outbox.put_nowait(decision)
+                if self.running:
+                    self._outbox.put_nowait(placement)
+                else:  # a round by hand, without the sender task
+                    await self._send(placement)
             else:
                 log.info(
                     "decision %s %s %s rejected: %s",
                     decision.strategy, decision.side, decision.symbol, decision.risk_message,
                 )  # fmt: skip
+        return [placement.decision for placement in placements if placement.decision is not None]
 
     # -- sending ------------------------------------------------------------------------------
 
     async def _send_loop(self) -> None:
-        """Send queued decisions in order until the ``None`` that ends the run."""
-        while (decision := await self._outbox.get()) is not None:
-            try:
-                await self.send(decision)
-            except Exception:
-                self.send_failures += 1
-                log.exception("decision %s could not be sent", decision.id)
+        """Send queued commands in order until the ``None`` that ends the run."""
+        while (placement := await self._outbox.get()) is not None:
+            await self._send(placement)
 
-    async def send(self, decision: Decision) -> Decision:
-        """Turn an accepted decision into a command for its account's node (no waiting
-        for the result); returns it with the command id, or as it was if not sent."""
-        data = {
-            "action": decision.side.value,
-            "stock_code": decision.symbol.full,
-            "quantity": decision.quantity,
-            "price": None if decision.price is None else str(decision.price),
-            "agent_id": decision.strategy,
-            "decision_id": decision.id,
-        }
+    async def _send(self, placement: Placement) -> None:
+        """Send one stored command (no waiting for the result). One that cannot go now is
+        already stored as sent: it goes out when the node registers again."""
+        decision = placement.decision
+        assert decision is not None and placement.command is not None
         try:
-            outcome = await self._commands.submit(
-                CommandType.TRADE, data, account=decision.account, decision_id=decision.id,
-                wait=False,
-            )  # fmt: skip
-        except ServiceError as exc:
+            await self._pipeline.send(placement, wait=False)
+        except Exception:
             self.send_failures += 1
-            log.warning("decision %s not sent: %s", decision.id, exc)
-            return decision
-        command_id = outcome.command["id"]
-        async with self._db.session() as session:
-            await DecisionRepo(session).set_command(decision.id, command_id)
-            await session.commit()
+            log.exception("command %s of decision %s could not be sent",
+                          placement.command["id"], decision.id)  # fmt: skip
+            return
         self.sent += 1
         log.info(
             "decision %s %s x%d -> command %s",
-            decision.side, decision.symbol, decision.quantity, command_id,
+            decision.side, decision.symbol, decision.quantity, placement.command["id"],
         )  # fmt: skip
-        return replace(decision, command_id=command_id)
 
     # -- status ---------------------------------------------------------------------------------
 
@@ -480,3 +422,38 @@ class AgentRunner:
 
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def _sized(proposal: _Proposal, account: Account | None, quote: Quote | None) -> Proposal | None:
+    """The pipeline's proposal for a signal: a target weight sized in shares (None when
+    it cannot be sized or the position is already at the weight)."""
+    signal = proposal.signal
+    quantity = signal.quantity
+    inputs: dict[str, Any] = dict(signal.inputs)
+    if isinstance(signal, Signal):
+        inputs["confidence"] = signal.confidence
+        if signal.target_weight is not None:
+            inputs["target_weight"] = str(signal.target_weight)
+            price = signal.price or (quote.last if quote is not None else None)
+            if account is None or price is None:
+                return None
+            quantity = shares_for_weight(
+                signal.symbol,
+                signal.target_weight,
+                account,
+                price,
+                side=signal.side,
+                market=signal.price is None,
+            )
+            if quantity <= 0:
+                return None  # already at the weight
+    return Proposal(
+        strategy=proposal.strategy,
+        symbol=signal.symbol,
+        side=signal.side,
+        quantity=quantity,
+        price=signal.price,
+        reason=signal.reason,
+        inputs=inputs,
+        agent_id=proposal.strategy,
+    )

@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from aigupiao.core.logging import QuietLog
 from aigupiao.domain.decisions import Command, CommandStatus, CommandType, Decision
 from aigupiao.domain.errors import IllegalTransition
@@ -131,7 +133,43 @@ class CommandService:
         Raises:
             NodeNotConnected: no node to send it to.
         """
-        link = self._hub.pick(node_id=node_id, account=account)
+        link, command = self.prepare(kind, data, node_id=node_id, account=account)
+        async with self._db.session() as session:
+            try:
+                row = await self.store(
+                    session,
+                    link,
+                    command,
+                    client_order_id=client_order_id,
+                    decision_id=decision_id,
+                    decision=decision,
+                    audit=audit,
+                )
+            except DuplicateClientOrderId:
+                # A retry: answer with the first command, send nothing.
+                existing = await CommandRepo(session).by_client_order_id(client_order_id or "")
+                await session.rollback()
+                assert existing is not None
+                return await self._outcome(existing, wait)
+            await session.commit()
+        return await self.dispatch(link, row, wait=wait)
+
+    def prepare(
+        self,
+        kind: CommandType,
+        data: dict[str, Any],
+        *,
+        node_id: str | None = None,
+        account: str | None = None,
+        link: NodeLink | None = None,
+    ) -> tuple[NodeLink, Command]:
+        """A new command for ``link``, or the node picked (by id, else by account),
+        stamped now.
+
+        Raises:
+            NodeNotConnected: no node to send it to.
+        """
+        link = link or self.pick(node_id=node_id, account=account)
         now = datetime.now(UTC)
         ttl = (
             self._settings.command_ttl if kind is CommandType.TRADE else self._settings.api_timeout
@@ -147,35 +185,58 @@ class CommandService:
             # the node reconnects, and the node's journal makes any repeat harmless.
             status=CommandStatus.SENT,
         )
+        return link, command
+
+    def pick(self, *, node_id: str | None = None, account: str | None = None) -> NodeLink:
+        """The node a command goes to (:meth:`NodeHub.pick`).
+
+        Raises:
+            NodeNotConnected: no such node, or several match.
+        """
+        return self._hub.pick(node_id=node_id, account=account)
+
+    async def store(
+        self,
+        session: AsyncSession,
+        link: NodeLink,
+        command: Command,
+        *,
+        client_order_id: str | None = None,
+        decision_id: str | None = None,
+        decision: Decision | None = None,
+        audit: AuditNote | None = None,
+    ) -> dict[str, Any]:
+        """Store a prepared command in the caller's transaction, with ``decision`` (linked
+        to it) and ``audit`` (targeting it); returns the stored row. Send it with
+        :meth:`dispatch` once the transaction is committed.
+
+        Raises:
+            DuplicateClientOrderId: ``client_order_id`` is already a command's; nothing
+                is written and the transaction stays usable.
+        """
         if decision is not None:
             decision_id = decision.id
-        async with self._db.session() as session:
-            repo = CommandRepo(session)
-            try:
-                row = await repo.create(
-                    command,
-                    account=link.account,
-                    client_order_id=client_order_id,
-                    decision_id=decision_id,
-                )
-                if decision is not None:
-                    await DecisionRepo(session).add(replace(decision, command_id=command.id))
-                if audit is not None:
-                    await AuditRepo(session).add(
-                        audit.actor, audit.action, command.id, audit.detail
-                    )
-            except DuplicateClientOrderId:
-                # A retry: answer with the first command, send nothing.
-                existing = await repo.by_client_order_id(client_order_id or "")
-                await session.rollback()
-                assert existing is not None
-                return await self._outcome(existing, wait)
-            await session.commit()
+        row = await CommandRepo(session).create(
+            command, account=link.account, client_order_id=client_order_id, decision_id=decision_id
+        )
+        if decision is not None:
+            await DecisionRepo(session).add(replace(decision, command_id=command.id))
+        if audit is not None:
+            await AuditRepo(session).add(audit.actor, audit.action, command.id, audit.detail)
+        return row
+
+    async def dispatch(self, link: NodeLink, row: dict[str, Any], *, wait: bool) -> Outcome:
+        """Send a stored (committed) command and, if ``wait``, wait up to ``api_timeout``
+        for its result. A send that fails is repeated when the node reconnects."""
         if wait:  # registered before sending: the answer may come back at once
-            self._waiters[command.id] = asyncio.get_running_loop().create_future()
-        if kind is CommandType.TRADE:
+            self._waiters[row["id"]] = asyncio.get_running_loop().create_future()
+        if row["type"] == CommandType.TRADE.value:
             self._stats.orders += 1
         await self._deliver(link, row)
+        return await self._outcome(row, wait)
+
+    async def outcome(self, row: dict[str, Any], *, wait: bool) -> Outcome:
+        """A stored command's outcome (waiting up to ``api_timeout`` if ``wait``)."""
         return await self._outcome(row, wait)
 
     async def get(self, command_id: str) -> dict[str, Any] | None:

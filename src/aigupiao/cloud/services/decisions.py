@@ -17,7 +17,7 @@ from typing import Any
 from aigupiao.domain.decisions import CommandStatus
 from aigupiao.store import Database, DecisionRepo
 
-from .agent import RUNNER_INPUTS
+from .pipeline import RUNNER_INPUTS
 
 _PRICE = Decimal("0.0001")
 
@@ -83,8 +83,8 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _messages(row: dict[str, Any], inputs: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The risk message in Chinese and English (older and manual decisions keep only
-    ``中文 (English)``: split at the first `` (``)."""
+    """The risk message in Chinese and English (older decisions, manual ones among them,
+    keep only ``中文 (English)``: split at the first `` (``)."""
     zh, en = inputs.get("risk_message_zh"), inputs.get("risk_message_en")
     if zh or en:
         return zh, en

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aigupiao.domain.account import Account
 
 
 class Ledger:
-    """The latest account snapshot per account, as reported by its node."""
+    """The latest account snapshot per account, as reported by its node, and when it came."""
 
     def __init__(self) -> None:
         self._accounts: dict[str, Account] = {}
+        self._received: dict[str, datetime] = {}
 
     def update(self, account: Account) -> Account:
         """Keep ``account`` as its latest snapshot. The caller has checked that the node
-        reporting it is bound to this account (the risk gate sizes orders from it)."""
+        reporting it is bound to this account (the risk gate sizes orders from it), and
+        has stored the orders that came with it."""
         self._accounts[account.id] = account
+        self._received[account.id] = datetime.now(UTC)
         return account
 
     def get(self, account_id: str) -> Account | None:
         return self._accounts.get(account_id)
+
+    def received_at(self, account_id: str) -> datetime | None:
+        """When the latest snapshot arrived (wall clock, UTC): it knows of the orders
+        whose reports were stored before then (see :mod:`aigupiao.risk.pending`)."""
+        return self._received.get(account_id)
 
     def accounts(self) -> list[Account]:
         """Every account's latest snapshot."""

@@ -30,6 +30,7 @@ from aigupiao.domain.orders import Side
 from aigupiao.risk import (
     ExitSignal,
     LimitProblem,
+    OpenOrders,
     RiskGate,
     RiskLimits,
     RiskVerdict,
@@ -322,9 +323,11 @@ class RiskService:
         quotes: Mapping[str, Quote],
         now: datetime,
         client_order_id: str | None = None,
+        pending: OpenOrders | None = None,
     ) -> RiskVerdict:
         """The gate's verdict on one order, with the account's latest state taken in first
-        (the daily loss limit may turn it to REDUCING, persisted and audited)."""
+        (the daily loss limit may turn it to REDUCING, persisted and audited). ``pending``:
+        the account's open orders (:meth:`RiskGate.check`)."""
         await self._reload()
         if account is not None:
             await self._observe(account_id, account, quotes, now)
@@ -338,6 +341,7 @@ class RiskService:
             account_id=account_id,
             quotes=quotes,
             client_order_id=client_order_id,
+            pending=pending,
         )
 
     async def exits(
@@ -346,13 +350,15 @@ class RiskService:
         account: Account | None,
         quotes: Mapping[str, Quote],
         now: datetime,
+        pending: OpenOrders | None = None,
     ) -> list[ExitSignal]:
-        """The stop-loss and trailing-stop sells due now (each still passes :meth:`check`)."""
+        """The stop-loss and trailing-stop sells due now, of the shares no open sell holds
+        (each still passes :meth:`check`)."""
         if account is None:
             return []
         await self._reload()
         await self._observe(account_id, account, quotes, now)
-        return self.gate.exits(account_id, account, quotes, now)
+        return self.gate.exits(account_id, account, quotes, now, pending)
 
     async def _observe(
         self, account_id: str, account: Account, quotes: Mapping[str, Quote], now: datetime

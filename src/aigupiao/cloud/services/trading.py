@@ -1,10 +1,11 @@
 """Manual and outside-agent trades: checked, put through the risk gate, stored as decisions.
 
-A trade from ``execute-trade`` or ``agent/buy|sell`` passes the same gate as the
-agent's own decisions. Whatever the gate says is stored as a decision (strategy
-``manual``, or the caller's ``agent_id`` for the agent endpoints); a rejection is
-answered 422 with the rule, its values and the decision's id, an accepted trade
-becomes a command linked to its decision.
+A trade from ``execute-trade`` or ``agent/buy|sell`` takes the agent's own path, the
+:class:`~.pipeline.DecisionPipeline`: the same gate (with the account's open orders),
+the decision and its command in one transaction, then the send. Whatever the gate says
+is stored as a decision (strategy ``manual``, or the caller's ``agent_id`` for the agent
+endpoints); a rejection is answered 422 with the rule, its values and the decision's
+id, an accepted trade becomes a command linked to its decision.
 """
 
 from __future__ import annotations
@@ -12,28 +13,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from aigupiao.core.clock import Clock
 from aigupiao.domain.account import Account
-from aigupiao.domain.decisions import CommandType, Decision, Verdict
+from aigupiao.domain.decisions import CommandType
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.market import Quote
 from aigupiao.domain.orders import MarketKind, OrderStatus, Side, market_kinds_for
 from aigupiao.domain.symbols import Symbol, parse_symbol
 from aigupiao.risk import RiskVerdict
-from aigupiao.store import AuditRepo, CommandRepo, Database, DecisionRepo, OrderRepo
+from aigupiao.store import AuditRepo, Database, OrderRepo
 
 from ..errors import InvalidRequest, NotFound, ServiceError
 from ..hub import NodeHub, NodeLink
 from .commands import AuditNote, CommandService, Outcome
 from .ledger import Ledger
 from .market import MarketService
-from .risk import RiskService
+from .pipeline import DecisionPipeline, Proposal
 
 log = logging.getLogger(__name__)
 
@@ -105,29 +104,6 @@ def validate_trade(
     return symbol
 
 
-def trade_data(
-    symbol: Symbol,
-    action: str,
-    quantity: int,
-    price: Decimal | None,
-    agent_id: str | None,
-    market_kind: MarketKind | None = None,
-    decision_id: str | None = None,
-) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "action": action,
-        "stock_code": symbol.full,
-        "quantity": quantity,
-        "price": None if price is None else str(price),
-        "agent_id": agent_id,
-    }
-    if market_kind is not None:
-        data["market_kind"] = market_kind.value
-    if decision_id is not None:
-        data["decision_id"] = decision_id
-    return data
-
-
 @dataclass(frozen=True)
 class TradeRequest:
     """A trade as the API received it."""
@@ -157,10 +133,10 @@ class TradeService:
         ledger: Ledger,
         hub: NodeHub,
         commands: CommandService,
-        risk: RiskService,
+        pipeline: DecisionPipeline,
     ) -> None:
         self._db, self._clock, self._market, self._ledger = db, clock, market, ledger
-        self._hub, self._commands, self._risk = hub, commands, risk
+        self._hub, self._commands, self._pipeline = hub, commands, pipeline
 
     async def place(self, request: TradeRequest, *, strategy: str) -> Outcome:
         """Check, gate, record and send one trade.
@@ -176,60 +152,28 @@ class TradeService:
             price=request.price,
             market_kind=request.market_kind,
         )
-        data = trade_data(
-            symbol,
-            request.action,
-            request.quantity,
-            request.price,
-            request.agent_id,
-            request.market_kind,
-        )
         link = self._hub.pick(node_id=request.node_id, account=request.account)
         account = self._ledger.get(link.account) or await self._ask_account(link)
-        side = Side(request.action)
         quotes = self._market.latest
-        quote = quotes.get(symbol.full)
-        now = self._clock.now()
-        verdict = await self._risk.check(
+        placement = await self._pipeline.place(
+            _proposal(request, strategy, symbol, quotes.get(symbol.full)),
             account_id=link.account,
             account=account,
-            side=side,
-            quantity=request.quantity,
-            price=request.price,
-            quote=quote,
             quotes=quotes,
-            now=now,
-            client_order_id=request.client_order_id,
+            now=self._clock.now(),
+            node_id=link.node_id,
         )
-        decision = _decision(request, strategy, link.account, symbol, side, quote, verdict, now)
-        if verdict.accepted:
-            # One transaction stores the decision and the command it becomes; a retry (its
-            # client order id is already a command's) gets the first answer and stores nothing.
-            data["decision_id"] = decision.id
-            return await self._commands.submit(
-                CommandType.TRADE,
-                data,
-                node_id=link.node_id,
-                account=request.account,
-                client_order_id=request.client_order_id,
-                decision=decision,
-                audit=_placed(request),  # who sent which order (refusals: see the decision)
-            )
-        async with self._db.session() as session:
-            # A retry whose first attempt was accepted: the first answer is the answer,
-            # whatever the gate says now.
-            retry = request.client_order_id is not None and (
-                await CommandRepo(session).by_client_order_id(request.client_order_id) is not None
-            )
-            if not retry:
-                await DecisionRepo(session).add(decision)
-                await session.commit()
-        if retry:
-            return await self._submit(request, data, decision_id=None)
+        if placement.error is not None:  # the node went away meanwhile
+            raise placement.error
+        outcome = await self._pipeline.send(placement, wait=True)
+        if outcome is not None:  # accepted now, or a retry of an accepted trade
+            return outcome
+        verdict, decision = placement.verdict, placement.decision
+        assert verdict is not None and decision is not None
         log.info(
             "%s %s %s x%d refused by the risk gate: %s",
             strategy,
-            side,
+            decision.side,
             symbol,
             request.quantity,
             verdict.message,
@@ -288,23 +232,6 @@ class TradeService:
         log.info("cancel of %s sent to %s: %s", order_id, link.node_id, outcome.command["status"])
         return outcome
 
-    async def _submit(
-        self,
-        request: TradeRequest,
-        data: dict[str, Any],
-        *,
-        decision_id: str | None,
-        node_id: str | None = None,
-    ) -> Outcome:
-        return await self._commands.submit(
-            CommandType.TRADE,
-            data,
-            node_id=node_id or request.node_id,
-            account=request.account,
-            client_order_id=request.client_order_id,
-            decision_id=decision_id,
-        )
-
     async def _ask_account(self, link: NodeLink) -> Account | None:
         """The node has not reported its account yet (it has just connected): ask it, and
         wait up to :data:`ACCOUNT_WAIT` seconds for the answer."""
@@ -340,16 +267,9 @@ def _actor(caller: str | None) -> str:
     return caller if ":" in caller else f"apikey:{caller}"
 
 
-def _decision(
-    request: TradeRequest,
-    strategy: str,
-    account: str,
-    symbol: Symbol,
-    side: Side,
-    quote: Quote | None,
-    verdict: RiskVerdict,
-    now: datetime,
-) -> Decision:
+def _proposal(
+    request: TradeRequest, strategy: str, symbol: Symbol, quote: Quote | None
+) -> Proposal:
     who = f"{request.endpoint}" + (f" ({request.caller})" if request.caller else "")
     if strategy == MANUAL:
         reason = f"手动委托，来自 {who} (manual order from {who})"
@@ -363,20 +283,16 @@ def _decision(
         "market_kind": None if request.market_kind is None else request.market_kind.value,
         "last": None if quote is None else str(quote.last),
     }
-    if verdict.values:
-        inputs["risk_values"] = dict(verdict.values)
-    return Decision(
-        id=uuid.uuid4().hex,
+    return Proposal(
         strategy=strategy,
-        account=account,
         symbol=symbol,
-        side=side,
+        side=Side(request.action),
         quantity=request.quantity,
         price=request.price,
         reason=reason,
         inputs={k: v for k, v in inputs.items() if v is not None},
-        ts=now,
-        verdict=Verdict.ACCEPTED if verdict.accepted else Verdict.REJECTED,
-        rule=verdict.rule,
-        risk_message=verdict.message,
+        agent_id=request.agent_id,
+        market_kind=request.market_kind,
+        client_order_id=request.client_order_id,
+        audit=_placed(request),  # who sent which order (refusals: see the decision)
     )

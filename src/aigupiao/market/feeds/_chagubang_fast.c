@@ -25,10 +25,10 @@
 #define MAX_DIGITS 15
 
 enum { Q_SYMBOL, Q_NAME, Q_TS, Q_LAST, Q_PREV, Q_OPEN, Q_HIGH, Q_LOW, Q_VOLUME, Q_AMOUNT,
-       Q_BIDS, Q_ASKS, Q_LIMIT_UP, Q_LIMIT_DOWN, Q_COUNT };
+       Q_BIDS, Q_ASKS, Q_LIMIT_UP, Q_LIMIT_DOWN, Q_NO_LIMIT, Q_COUNT };
 static const char *QUOTE_FIELDS[Q_COUNT] = {
     "symbol", "name", "ts", "last", "previous_close", "open", "high", "low", "volume",
-    "amount", "bids", "asks", "limit_up", "limit_down"};
+    "amount", "bids", "asks", "limit_up", "limit_down", "no_limit"};
 static const char *LEVEL_FIELDS[2] = {"price", "volume"};
 
 typedef struct {
@@ -390,6 +390,8 @@ FastParser_parse(FastParser *self, PyObject *payload)
     if (values[Q_LOW] == NULL) goto fail;
     values[Q_VOLUME] = FIELD_OR(7, Q_VOLUME, PyLong_FromLongLong(volume));
     if (values[Q_VOLUME] == NULL) goto fail;
+    /* The feed never says "no limit": a 0 limit is None, worked out from the facts. */
+    values[Q_NO_LIMIT] = Py_NewRef(Py_False);
 
     quote = self->quote_type->tp_alloc(self->quote_type, 0);
     if (quote == NULL) goto fail;

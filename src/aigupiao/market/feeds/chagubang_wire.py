@@ -86,7 +86,7 @@ _EARLIEST, _LATEST = 946_684_800, 4_102_444_800  # 2000-01-01 .. 2100-01-01, in 
 _LEVEL_FIELDS = ("price", "volume")
 _QUOTE_FIELDS = (
     "symbol", "name", "ts", "last", "previous_close", "open", "high", "low", "volume", "amount",
-    "bids", "asks", "limit_up", "limit_down",
+    "bids", "asks", "limit_up", "limit_down", "no_limit",
 )  # fmt: skip
 
 
@@ -118,7 +118,7 @@ def _quote_maker() -> Callable[..., Quote]:
     if not _fillable(Quote, _QUOTE_FIELDS):
         return Quote
     new = object.__new__
-    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13 = (
+    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14 = (
         getattr(Quote, name).__set__ for name in _QUOTE_FIELDS
     )
 
@@ -126,7 +126,7 @@ def _quote_maker() -> Callable[..., Quote]:
         symbol: Symbol, name: str, ts: datetime, last: Decimal, previous_close: Decimal,
         open_: Decimal, high: Decimal, low: Decimal, volume: int, amount: Decimal,
         bids: tuple[Level, ...], asks: tuple[Level, ...],
-        limit_up: Decimal | None, limit_down: Decimal | None,
+        limit_up: Decimal | None, limit_down: Decimal | None, no_limit: bool = False,
     ) -> Quote:  # fmt: skip
         quote = new(Quote)
         s0(quote, symbol)
@@ -143,6 +143,7 @@ def _quote_maker() -> Callable[..., Quote]:
         s11(quote, asks)
         s12(quote, limit_up)
         s13(quote, limit_down)
+        s14(quote, no_limit)
         return quote
 
     return make_quote

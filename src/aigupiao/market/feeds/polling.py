@@ -169,6 +169,7 @@ def settle(
     asks: tuple[Level, ...],
     limit_up: Decimal | None = None,
     limit_down: Decimal | None = None,
+    no_limit: bool = False,
 ) -> Quote:
     """The quote a record stands for, after the no-trade rules of the module docstring."""
     if not name:
@@ -198,6 +199,7 @@ def settle(
         asks=asks,
         limit_up=limit_up,
         limit_down=limit_down,
+        no_limit=no_limit,
     )
 
 

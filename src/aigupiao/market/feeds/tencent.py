@@ -23,7 +23,9 @@ The answer is GBK text, one record a line::
 
 An unknown code comes back as ``v_pv_none_match="1";`` (counted as ``empty``). A security
 with limits of ``-1`` and no volume is suspended or delisted (counted as ``suspended``); one
-that trades with ``-1`` (an index, a listing without a limit) is published without limits.
+that trades with ``-1`` is published without limits: an index, or a listing in its days
+without a limit, whose quote says so (``no_limit``) so that nobody works out limits the
+exchange does not apply.
 The rest of the rules are the shared ones of :mod:`.polling`.
 """
 
@@ -100,6 +102,7 @@ def parse_tencent_record(key: str, body: str) -> Quote:
         asks=book(_level(fields, i) for i in range(19, 29, 2)),
         limit_up=None if unlimited else limit_up,
         limit_down=None if unlimited else limit_down,
+        no_limit=unlimited and symbol.board is not Board.INDEX,
     )
 
 

@@ -13,6 +13,7 @@ from aigupiao.domain.decisions import (
     COMMAND_TRANSITIONS,
     Command,
     CommandStatus,
+    CommandType,
     Decision,
     next_command_status,
 )
@@ -40,6 +41,8 @@ _INSERT_DECISION = _decisions.insert()
 # Commands a node should (still) receive after it reconnects. ``unknown`` is left
 # out on purpose: the node resolves it with its broker and never re-executes it.
 RESENDABLE = (CommandStatus.PENDING, CommandStatus.SENT, CommandStatus.ACKED)
+# Trade commands whose order the broker may hold without the cloud having seen it.
+IN_FLIGHT = (*RESENDABLE, CommandStatus.UNKNOWN)
 
 
 @functools.cache
@@ -135,6 +138,28 @@ class CommandRepo(Repository):
             .where(c.node_id == node_id, c.status.in_([s.value for s in RESENDABLE]))
             .order_by(c.issued_at, c.id)
         )
+
+    async def trades_in_flight(self, account: str, since: datetime) -> Rows:
+        """The account's trade commands issued since ``since`` that have no answer yet
+        (pending, sent, acked) or an ``unknown`` one: orders the broker may hold that the
+        cloud has not seen. Oldest first."""
+        c = _commands.c
+
+        def build() -> Any:
+            return (
+                select(_commands)
+                .where(
+                    c.account == bindparam("account"),
+                    c.type == CommandType.TRADE.value,
+                    c.status.in_([s.value for s in IN_FLIGHT]),
+                    c.issued_at >= bindparam("since", type_=c.issued_at.type),
+                )
+                .order_by(c.issued_at, c.id)
+            )
+
+        statement = self._prepared("commands.trades_in_flight", build)  # on every order's path
+        result = await self._session.execute(statement, {"account": account, "since": since})
+        return [dict(row) for row in result.mappings()]
 
     async def list(
         self, *, limit: int = 100, status: str | None = None, node_id: str | None = None

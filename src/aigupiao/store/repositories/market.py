@@ -117,7 +117,9 @@ def _levels(levels: tuple[Level, ...]) -> list[list[Any]]:
 class SymbolRepo(Repository):
     async def upsert_many(self, rows: list[dict[str, Any]]) -> None:
         """Insert or update securities: code (``sh600519``), exchange, board, name,
-        previous_close (may be None) and is_st (default False)."""
+        previous_close (may be None), is_st (default False), and the security facts
+        special, listed_on, fund_kind, limit_ratio (default None) and settlement
+        (default ``T+1``)."""
         now = self._now()
         values = [
             {
@@ -127,6 +129,11 @@ class SymbolRepo(Repository):
                 "name": row["name"],
                 "previous_close": row.get("previous_close"),
                 "is_st": bool(row.get("is_st", False)),
+                "special": row.get("special"),
+                "listed_on": row.get("listed_on"),
+                "fund_kind": row.get("fund_kind"),
+                "settlement": row.get("settlement", "T+1"),
+                "limit_ratio": row.get("limit_ratio"),
                 "updated_at": now,
             }
             for row in rows

@@ -6,7 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, bindparam, delete, func, select, update
+
+from aigupiao.domain.orders import OrderStatus
 
 from ..models import (
     AccountRow,
@@ -25,6 +27,9 @@ _positions = table(PositionRow)
 _accounts = table(AccountRow)
 _snapshots = table(AccountSnapshotRow)
 _INSERT_EVENT = _order_events.insert()
+_Rows = list[dict[str, Any]]  # (``list`` is a method name inside the repositories)
+# Orders that may still fill (or release what they hold).
+OPEN_STATUSES = tuple(status.value for status in OrderStatus if not status.is_final)
 
 # Filled in when a report leaves them out, and kept from the stored order when a
 # later report does not carry them (an event may not know which command placed it).
@@ -92,6 +97,33 @@ class OrderRepo(Repository):
         if account is not None:
             statement = statement.where(c.account == account)
         return await self._all(statement)
+
+    async def open_since(self, account: str, since: datetime) -> _Rows:
+        """The account's orders created since ``since`` that are not final yet (new,
+        submitted, partly filled, cancel pending), oldest first, each with ``first_seen``:
+        when the cloud first stored a report of it."""
+        c, e = _orders.c, _order_events.c
+
+        def build() -> Any:
+            first_seen = (
+                select(func.min(e.ts))
+                .where(e.account == c.account, e.order_id == c.id)
+                .scalar_subquery()
+                .label("first_seen")
+            )
+            return (
+                select(_orders, first_seen)
+                .where(
+                    c.account == bindparam("account"),
+                    c.created_at >= bindparam("since", type_=c.created_at.type),
+                    c.status.in_(OPEN_STATUSES),
+                )
+                .order_by(c.created_at, c.id)
+            )
+
+        statement = self._prepared("orders.open_since", build)  # on every order's path
+        result = await self._session.execute(statement, {"account": account, "since": since})
+        return [dict(row) for row in result.mappings()]
 
     async def _current(self, account: str, order_id: str) -> dict[str, Any] | None:
         # FOR UPDATE: two reports of one order must not both log the same change.
