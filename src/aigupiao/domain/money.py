@@ -39,4 +39,4 @@ def round_half_up(value: Decimal, step: Decimal) -> Decimal:
 
 def cny(value: Decimal) -> Decimal:
     """Round an amount of money to the cent, as brokers do."""
-    return round_half_up(value, CENT)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)  # round_half_up, one call less

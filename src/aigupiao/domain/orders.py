@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from .errors import RuleViolation
@@ -173,9 +174,11 @@ class Order:
     def _to(self, trigger: str, **changes: Any) -> Order:
         status = next_state(ORDER_TRANSITIONS, self.status, trigger, "委托/order")
         # What dataclasses.replace does, at a fraction of its cost (orders change often).
-        values = {name: getattr(self, name) for name in _ORDER_FIELDS}
-        values.update(changes, status=status)
-        return Order(**values)
+        values = list(_ORDER_VALUES(self))
+        for name, value in changes.items():
+            values[_ORDER_INDEX[name]] = value
+        values[_ORDER_INDEX["status"]] = status
+        return Order(*values)
 
     def submit(self, broker_order_id: str) -> Order:
         return self._to("submit", broker_order_id=broker_order_id)
@@ -209,6 +212,8 @@ class Order:
 
 
 _ORDER_FIELDS = tuple(f.name for f in fields(Order))
+_ORDER_VALUES = attrgetter(*_ORDER_FIELDS)  # every field, in order, in one C call
+_ORDER_INDEX = {name: index for index, name in enumerate(_ORDER_FIELDS)}
 
 
 @dataclass(frozen=True, slots=True)

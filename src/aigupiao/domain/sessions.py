@@ -62,6 +62,7 @@ def use_calendar(new: TradingCalendar) -> TradingCalendar:
     """
     global _calendar
     previous, _calendar = _calendar, new
+    _phases.clear()  # they depend on which days are trading days
     return previous
 
 
@@ -105,12 +106,26 @@ def phase_at(moment: datetime, exchange: Exchange | None = None) -> Phase:
     14:57-15:00 is continuous trading. Give the exchange of the security concerned;
     ``None`` is for questions about the market as a whole (quotes flowing, watchdogs).
     """
-    if moment.tzinfo is not None:
+    if moment.tzinfo is not None and moment.tzinfo is not BEIJING:
         moment = moment.astimezone(BEIJING)
-    day = moment.date()
+    # Every phase starts on a whole minute: the answer is the same all minute long, and
+    # brokers and the gate ask it for every order.
+    key = (moment.year, moment.month, moment.day, moment.hour, moment.minute, exchange)
+    phase = _phases.get(key)
+    if phase is None:
+        if len(_phases) > _PHASE_CACHE:
+            _phases.clear()
+        phase = _phases[key] = _phase_of(moment.date(), moment.time(), exchange)
+    return phase
+
+
+_PHASE_CACHE = 4096
+_phases: dict[tuple[int, int, int, int, int, Exchange | None], Phase] = {}
+
+
+def _phase_of(day: date, now: time, exchange: Exchange | None) -> Phase:
     if not is_trading_day(day):
         return Phase.CLOSED
-    now = moment.time()
     for start, end, phase in _PHASES:
         if start <= now < end:
             if phase is Phase.CLOSING_AUCTION and not has_closing_auction(exchange, day):

@@ -333,14 +333,16 @@ class LotRule:
     maximum: int  # largest single order (limit orders)
 
 
+_LOT_RULES = {
+    Board.STAR: LotRule(minimum=200, step=1, maximum=100_000),
+    Board.BSE: LotRule(minimum=100, step=1, maximum=1_000_000),
+    Board.CHINEXT: LotRule(minimum=100, step=100, maximum=300_000),
+}
+_ROUND_LOTS = LotRule(minimum=100, step=100, maximum=1_000_000)
+
+
 def lot_rule(symbol: Symbol) -> LotRule:
-    if symbol.board is Board.STAR:
-        return LotRule(minimum=200, step=1, maximum=100_000)
-    if symbol.board is Board.BSE:
-        return LotRule(minimum=100, step=1, maximum=1_000_000)
-    if symbol.board is Board.CHINEXT:
-        return LotRule(minimum=100, step=100, maximum=300_000)
-    return LotRule(minimum=100, step=100, maximum=1_000_000)
+    return _LOT_RULES.get(symbol.board, _ROUND_LOTS)
 
 
 def board_lot(symbol: Symbol) -> int:

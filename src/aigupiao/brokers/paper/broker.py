@@ -427,7 +427,6 @@ class PaperBroker:
         self._by_client[request.client_order_id] = order_id
         self._orders[order_id] = order
         self._open[order_id] = phase is Phase.OPENING_AUCTION
-        self._rest(order)
         before = len(change.trades)
         if phase is Phase.CONTINUOUS:
             if kind is None:
@@ -526,12 +525,17 @@ class PaperBroker:
         return order
 
     def _enter(self, order: Order, quote: Quote) -> None:
-        """Put an order that rests at the back of its price's queue in ``quote``."""
+        """Put an order that rests at the back of its price's queue in ``quote``.
+
+        Ranked only now, after its first matching (which never awaits, so no snapshot can
+        come in between): its price may have been set there (best five to limit), and an
+        order that ends at once (most market orders) never needs a rank.
+        """
+        self._rest(order)
         if order.price is None:
             return
         queue = _Queue(None, 0, 0)
         self._queues[order.id] = queue
-        self._rest(order)  # its price may have been set in matching (best five to limit)
         self._observe(order, queue, quote)
 
     def _observe(self, order: Order, queue: _Queue, quote: Quote) -> None:

@@ -63,8 +63,10 @@ class FeeSchedule:
         Charged as the increase of the order's costs, so the minimum commission
         is paid once per order however many fills it takes.
         """
-        before = self.fees(symbol, side, amount_before, trading_date)
         after = self.fees(symbol, side, amount_before + amount, trading_date)
+        if amount_before <= 0:  # the order's first fill: nothing charged before
+            return after
+        before = self.fees(symbol, side, amount_before, trading_date)
         return Fees(
             after.commission - before.commission,
             after.stamp_duty - before.stamp_duty,
