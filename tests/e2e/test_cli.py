@@ -239,7 +239,7 @@ def test_help_is_chinese_first() -> None:
     expected = {
         "up", "cloud", "local", "db", "apikey", "node", "bench",
         "calendar", "symbols", "reconcile", "export", "broker", "data", "halt", "resume", "feed",
-        "user", "openapi",
+        "user", "openapi", "backtest",
     }  # fmt: skip
     assert set(commands) == expected, output
     for name, description in commands.items():

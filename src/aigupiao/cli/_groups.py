@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from . import app, bench_app
+from .backtest import backtest_app
 from .bench_agent import register as register_bench_agent
 from .bench_dashboard import register as register_bench_dashboard
 from .bench_feeds import bench_chagubang, bench_pipeline
@@ -25,6 +26,7 @@ from .users import user_app
 broker_app = typer.Typer(help="券商适配器 (broker adapters)")
 broker_app.command("check")(broker_check)
 app.add_typer(broker_app, name="broker")
+app.add_typer(backtest_app, name="backtest")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(data_app, name="data")
 app.add_typer(export_app, name="export")
