@@ -369,12 +369,23 @@ class SettingRow(Base):
 
 
 class BacktestRow(Base):
+    """A backtest run from the API (migration 0008): queued, running, then done (with its
+    report), failed or cancelled (with the reason, never half a report)."""
+
     __tablename__ = "backtests"
+    __table_args__ = (Index("ix_backtests_status", "status"),)
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
     params: Mapped[dict[str, Any]]
     result: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(STATE))  # queued running done failed cancelled
+    progress_done: Mapped[int] = mapped_column(BigInteger)
+    progress_total: Mapped[int] = mapped_column(BigInteger)
+    error: Mapped[dict[str, Any] | None]  # {code, message, message_en}
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(128))  # the actor, as in audit_log
 
 
 class AuditRow(Base):

@@ -66,7 +66,7 @@ async def test_upgrade_twice_is_a_no_op(db: Database) -> None:
     async with db.session() as session:
         versions = (await session.execute(text("SELECT version_num FROM alembic_version"))).all()
         kept = await session.scalar(text("SELECT count(*) FROM settings"))
-    assert [v[0] for v in versions] == ["0007"]
+    assert [v[0] for v in versions] == ["0008"]
     assert kept == 1
 
 

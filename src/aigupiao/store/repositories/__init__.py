@@ -3,6 +3,7 @@
 from ._base import Repository
 from .audit import AuditRepo, SettingRepo
 from .auth import SCOPES, ApiKeyRepo, KeyIdentity, NodeIdentity, NodeTokenRepo, Scope
+from .backtests import BacktestRecord, BacktestRepo, BacktestStatus
 from .commands import CommandRepo, DecisionRepo
 from .market import BarRepo, QuoteRepo, SymbolRepo
 from .nodes import NodeRepo
@@ -14,6 +15,9 @@ __all__ = [
     "AccountRepo",
     "ApiKeyRepo",
     "AuditRepo",
+    "BacktestRecord",
+    "BacktestRepo",
+    "BacktestStatus",
     "BarRepo",
     "CommandRepo",
     "DecisionRepo",
