@@ -383,6 +383,7 @@ class BacktestRow(Base):
     progress_done: Mapped[int] = mapped_column(BigInteger)
     progress_total: Mapped[int] = mapped_column(BigInteger)
     error: Mapped[dict[str, Any] | None]  # {code, message, message_en}
+    report_html: Mapped[str | None] = mapped_column(Text)  # the self-contained page, when done
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(128))  # the actor, as in audit_log

@@ -30,13 +30,16 @@ async def test_a_run_goes_queued_running_done_with_its_result(db: Database) -> N
         assert await repo.progress("bt_1", 10, 100)
         clock.advance(2)
         result = {"metrics": {"sharpe": 1.5}, "final_equity": "1000100.50"}
-        assert await repo.finish("bt_1", result, done=100, total=100)
-        assert not await repo.finish("bt_1", result, done=100, total=100)
+        assert await repo.finish("bt_1", result, "<html>1</html>", done=100, total=100)
+        assert not await repo.finish("bt_1", result, "<html>1</html>", done=100, total=100)
         assert not await repo.end("bt_1", BacktestStatus.CANCELLED, REASON)
         assert not await repo.progress("bt_1", 1, 100)  # done: progress stays
         await session.commit()
     async with db.session() as session:
         row = await BacktestRepo(session).get("bt_1")
+        html = await BacktestRepo(session).report_html("bt_1")
+        nothing = await BacktestRepo(session).report_html("bt_none")
+    assert (html, nothing) == ("<html>1</html>", None)
     assert row is not None
     assert row.status is BacktestStatus.DONE and row.status.final
     assert (row.progress_done, row.progress_total) == (100, 100)
@@ -55,7 +58,7 @@ async def test_cancel_and_failure_keep_the_reason_and_no_result(db: Database) ->
         assert await repo.end("bt_q", BacktestStatus.CANCELLED, REASON)
         assert not await repo.start("bt_q")  # a cancelled run never starts
         assert await repo.end("bt_r", BacktestStatus.FAILED, REASON)
-        assert not await repo.finish("bt_r", {"half": True}, done=1, total=2)
+        assert not await repo.finish("bt_r", {"half": True}, "<html/>", done=1, total=2)
         with pytest.raises(ValueError, match="failed or cancelled"):
             await repo.end("bt_r", BacktestStatus.DONE, REASON)
         await session.commit()
@@ -76,11 +79,11 @@ async def test_list_is_newest_first_paginated_without_results(db: Database) -> N
             await repo.add(f"bt_{n}", PARAMS, "user:tom")
             clock.advance(60)
         await repo.start("bt_4")
-        await repo.finish("bt_4", {"big": "x" * 100}, done=1, total=1)
+        await repo.finish("bt_4", {"big": "x" * 100}, "<p>", done=1, total=1)
         await session.commit()
     async with db.session() as session:
         repo = BacktestRepo(session)
-        first, second = await repo.list(limit=3), await repo.list(limit=3, offset=3)
+        first, second = await repo.page(limit=3), await repo.page(limit=3, offset=3)
         total = await repo.count()
         running = await repo.ids_in(BacktestStatus.QUEUED)
     assert [r.id for r in first] == ["bt_4", "bt_3", "bt_2"]
@@ -96,7 +99,7 @@ async def test_the_sweep_fails_only_unfinished_runs(db: Database) -> None:
             await repo.add(f"bt_{name}", PARAMS, "user:tom")
         await repo.start("bt_running")
         await repo.start("bt_done")
-        await repo.finish("bt_done", {"ok": 1}, done=1, total=1)
+        await repo.finish("bt_done", {"ok": 1}, "<p>", done=1, total=1)
         assert await repo.fail_unfinished(REASON) == 2
         await session.commit()
     async with db.session() as session:

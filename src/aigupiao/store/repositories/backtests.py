@@ -83,7 +83,8 @@ class BacktestRecord:
         )
 
 
-_SUMMARY = [column for column in _backtests.c if column.name != "result"]
+_SUMMARY = [c for c in _backtests.c if c.name not in ("result", "report_html")]
+_WHOLE = [c for c in _backtests.c if c.name != "report_html"]
 
 
 class BacktestRepo(Repository):
@@ -100,6 +101,7 @@ class BacktestRepo(Repository):
             "progress_done": 0,
             "progress_total": 0,
             "error": None,
+            "report_html": None,
             "started_at": None,
             "finished_at": None,
             "created_by": created_by,
@@ -109,10 +111,16 @@ class BacktestRepo(Repository):
 
     async def get(self, backtest_id: str) -> BacktestRecord | None:
         """The run with its result, or None."""
-        row = await self._one(select(_backtests).where(_backtests.c.id == backtest_id))
+        row = await self._one(select(*_WHOLE).where(_backtests.c.id == backtest_id))
         return BacktestRecord.from_row(row) if row is not None else None
 
-    async def list(self, *, limit: int = 50, offset: int = 0) -> list[BacktestRecord]:
+    async def report_html(self, backtest_id: str) -> str | None:
+        """A done run's HTML report, or None (no such run, or not done)."""
+        c = _backtests.c
+        html = await self._session.scalar(select(c.report_html).where(c.id == backtest_id))
+        return str(html) if html is not None else None
+
+    async def page(self, *, limit: int = 50, offset: int = 0) -> list[BacktestRecord]:
         """Runs without their results, newest first."""
         c = _backtests.c
         statement = (
@@ -159,11 +167,13 @@ class BacktestRepo(Repository):
         return changed > 0
 
     async def finish(
-        self, backtest_id: str, result: dict[str, Any], *, done: int, total: int
+        self, backtest_id: str, result: dict[str, Any], html: str, *, done: int, total: int
     ) -> bool:
-        """``running`` -> ``done`` with the whole result; False if it is not running."""
+        """``running`` -> ``done`` with the whole result and its HTML report; False if it
+        is not running."""
         values = {
             "result": result,
+            "report_html": html,
             "progress_done": done,
             "progress_total": total,
             "finished_at": self._now(),
@@ -176,11 +186,11 @@ class BacktestRepo(Repository):
         False if the run had already ended."""
         if status not in (BacktestStatus.FAILED, BacktestStatus.CANCELLED):
             raise ValueError(f"a run ends as failed or cancelled, not {status}")
-        values = {"error": error, "finished_at": self._now(), "result": None}
+        values = {"error": error, "finished_at": self._now(), "result": None, "report_html": None}
         return await self._move(backtest_id, status, values) > 0
 
     async def fail_unfinished(self, error: dict[str, Any]) -> int:
         """Every ``queued`` or ``running`` run -> ``failed`` with ``error`` (a process that
         died left them); returns how many."""
-        values = {"error": error, "finished_at": self._now(), "result": None}
+        values = {"error": error, "finished_at": self._now(), "result": None, "report_html": None}
         return await self._move(None, BacktestStatus.FAILED, values)

@@ -8,7 +8,8 @@ Create Date: 2026-12-07
 ``running`` -> ``done`` | ``failed`` | ``cancelled``, with its progress (``progress_done``
 of ``progress_total`` bars or days), the reason of a failure or a cancel (``error``:
 code, Chinese and English message), when it started and finished, and the actor that
-asked for it (``created_by``, as the audit log names actors). Rows written before hold
+asked for it (``created_by``, as the audit log names actors), and a done run's
+self-contained HTML report (``report_html``, read only by its own route). Rows written before hold
 a result or nothing: they become ``done`` or ``failed``. Indexes: ``created_at`` for the
 newest-first list, ``status`` for the sweep at start that fails runs a dead process left.
 Types as in 0001; batch mode so the downgrade works on SQLite.
@@ -39,6 +40,7 @@ def upgrade() -> None:
             sa.Column("progress_total", sa.BigInteger(), nullable=False, server_default="0")
         )
         batch.add_column(sa.Column("error", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("report_html", sa.Text(), nullable=True))
         batch.add_column(sa.Column("started_at", TS, nullable=True))
         batch.add_column(sa.Column("finished_at", TS, nullable=True))
         batch.add_column(
@@ -74,6 +76,7 @@ def downgrade() -> None:
             "created_by",
             "finished_at",
             "started_at",
+            "report_html",
             "error",
             "progress_total",
             "progress_done",
