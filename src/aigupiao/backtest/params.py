@@ -1,0 +1,132 @@
+"""Strategy parameters given as text (``--param fast=10``, ``--sweep fast=5,10,20``): which
+strategy each one is for, and its value parsed to the type the strategy's config declares.
+
+A key is ``strategy.param`` (``ma_cross.fast``) or just ``param`` (``fast``) when exactly
+one of the run's strategies has a parameter of that name. Each function raises
+:class:`~.model.BacktestInputError` naming what is wrong: an unknown strategy or
+parameter, an ambiguous key, a value of the wrong type, an invalid combination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from aigupiao.strategy.registry import BUILTINS, UnknownStrategy, create
+
+from .model import BacktestInputError, StrategyRun
+
+
+def _fields(name: str) -> dict[str, Any]:
+    cls = BUILTINS.get(name)
+    if cls is None:
+        raise BacktestInputError(
+            f"没有名为 {name} 的策略（可选：{', '.join(BUILTINS)}）",
+            f"no strategy named {name} (known: {', '.join(BUILTINS)})",
+            code="unknown_strategy",
+        )
+    return dict(cls.config_type.model_fields)
+
+
+def check_strategy(name: str) -> None:
+    """Raise :class:`BacktestInputError` unless ``name`` is a built-in strategy."""
+    _fields(name)
+
+
+def split_assignment(text: str) -> tuple[str, str]:
+    """``"key=value"`` as ``(key, value)``."""
+    key, equals, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    if not equals or not key or not value:
+        raise BacktestInputError(
+            f"参数应写成 名称=值：{text!r}",
+            f"a parameter is name=value: {text!r}",
+            code="bad_param",
+        )
+    return key, value
+
+
+def target(strategies: Sequence[str], key: str) -> tuple[str, str]:
+    """The ``(strategy, parameter)`` a key names among the run's ``strategies``."""
+    if "." in key:
+        strategy, _, param = key.partition(".")
+        if strategy not in strategies:
+            raise BacktestInputError(
+                f"参数 {key} 所属的策略 {strategy} 不在本次回测中（{', '.join(strategies)}）",
+                f"parameter {key}: strategy {strategy} is not in this run "
+                f"({', '.join(strategies)})",
+                code="unknown_param",
+            )
+        if param not in _fields(strategy):
+            raise _unknown(key, [strategy])
+        return strategy, param
+    owners = [name for name in strategies if key in _fields(name)]
+    if not owners:
+        raise _unknown(key, strategies)
+    if len(owners) > 1:
+        raise BacktestInputError(
+            f"参数 {key} 有多个策略都有，请写成 策略.{key}（{', '.join(owners)}）",
+            f"parameter {key} is ambiguous: write strategy.{key} ({', '.join(owners)})",
+            code="ambiguous_param",
+        )
+    return owners[0], key
+
+
+def _unknown(key: str, strategies: Sequence[str]) -> BacktestInputError:
+    known = sorted({f"{s}.{p}" for s in strategies for p in _fields(s)})
+    return BacktestInputError(
+        f"未知参数 {key}（可用：{', '.join(known)}）",
+        f"unknown parameter {key} (known: {', '.join(known)})",
+        code="unknown_param",
+    )
+
+
+def parse_value(strategy: str, param: str, text: str) -> Any:
+    """``text`` as the type ``strategy``'s config declares for ``param`` (its own checks,
+    like ranges, included)."""
+    info = _fields(strategy)[param]
+    try:
+        return TypeAdapter(info.annotation).validate_python(text)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"]
+        raise BacktestInputError(
+            f"参数 {strategy}.{param} 的值 {text!r} 类型不对：{reason}",
+            f"parameter {strategy}.{param}: {text!r} is not valid: {reason}",
+            code="bad_param",
+        ) from None
+
+
+def validate(strategy: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The strategy's whole config checked (ranges, combinations like fast < slow)."""
+    try:
+        create(strategy, dict(params))
+    except UnknownStrategy:
+        check_strategy(strategy)
+        raise
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or strategy}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise BacktestInputError(
+            f"策略 {strategy} 的参数无效：{reasons}",
+            f"invalid parameters for {strategy}: {reasons}",
+            code="bad_param",
+        ) from None
+    return dict(params)
+
+
+def strategy_runs(names: Sequence[str], assignments: Sequence[str]) -> tuple[StrategyRun, ...]:
+    """The run's strategies with their ``key=value`` parameters, each parsed and checked."""
+    for name in names:
+        check_strategy(name)
+    params: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for text in assignments:
+        key, value = split_assignment(text)
+        strategy, param = target(names, key)
+        params[strategy][param] = parse_value(strategy, param, value)
+    return tuple(
+        StrategyRun(name=name, params=validate(name, params[name])) for name in dict.fromkeys(names)
+    )

@@ -1,0 +1,99 @@
+"""Parameter sweeps: the grid, typed values, refused points, limits and sorting."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from aigupiao.backtest.model import BacktestConfig, BacktestInputError, StrategyRun
+from aigupiao.backtest.params import strategy_runs
+from aigupiao.backtest.sweep import (
+    MAX_POINTS,
+    SweepRow,
+    build_grid,
+    parse_sweeps,
+    sort_rows,
+)
+
+
+def base(*runs: StrategyRun) -> BacktestConfig:
+    return BacktestConfig(strategies=runs or (StrategyRun(name="ma_cross"),), data=(Path("x.csv"),))
+
+
+def test_a_grid_of_typed_values_with_refused_combinations_as_rows() -> None:
+    grid = parse_sweeps(["fast=5,10,20", "slow=20,60"])
+    points = build_grid(base(), grid)
+    assert [p.values for p in points] == [
+        {"fast": 5, "slow": 20}, {"fast": 5, "slow": 60},
+        {"fast": 10, "slow": 20}, {"fast": 10, "slow": 60},
+        {"fast": 20, "slow": 20}, {"fast": 20, "slow": 60},
+    ]  # fmt: skip
+    refused = [p for p in points if p.config is None]
+    assert [p.values for p in refused] == [{"fast": 20, "slow": 20}]
+    assert refused[0].error is not None and "fast must be shorter than slow" in refused[0].error
+    config = points[1].config
+    assert config is not None
+    assert config.strategies == (StrategyRun(name="ma_cross", params={"fast": 5, "slow": 60}),)
+    assert isinstance(config.strategies[0].params["fast"], int)
+
+
+def test_swept_values_keep_the_strategies_other_parameters() -> None:
+    runs = strategy_runs(["ma_cross", "stop_loss"], ["ma_cross.kind=ema"])
+    points = build_grid(base(*runs), parse_sweeps(["ma_cross.fast=3,4"]))
+    config = points[0].config
+    assert config is not None
+    assert config.strategies[0].params == {"kind": "ema", "fast": 3}
+    assert config.strategies[1].name == "stop_loss"
+
+
+@pytest.mark.parametrize(
+    ("specs", "needle"),
+    [
+        (["fast=5,x"], "ma_cross.fast"),  # the wrong type names the parameter
+        (["fastest=5"], "unknown parameter fastest"),
+        (["dip_buy.fast=5"], "not in this run"),
+        (["fast=5,", "slow=30"], "empty value"),
+        (["fast"], "name=value"),
+        (["fast=5", "fast=6"], "swept twice"),
+    ],
+)
+def test_bad_sweeps_are_refused_with_a_reason(specs: list[str], needle: str) -> None:
+    with pytest.raises(BacktestInputError, match=re.escape(needle)):
+        build_grid(base(), parse_sweeps(specs))
+
+
+def test_a_grid_over_the_limit_needs_yes() -> None:
+    grid = {"fast": [str(v) for v in range(2, 13)], "slow": [str(v) for v in range(20, 120)]}
+    assert 11 * 100 > MAX_POINTS
+    with pytest.raises(BacktestInputError, match="1100 points") as caught:
+        build_grid(base(), grid)
+    assert caught.value.code == "sweep_too_large"
+    assert "--yes" in caught.value.message_zh
+    assert len(build_grid(base(), grid, yes=True)) == 1100
+
+
+def test_rows_sorted_by_a_metric_best_first_refused_last() -> None:
+    rows = [
+        SweepRow({"fast": 1}, {"sharpe": 0.5, "fees_paid": "3.00"}, Decimal(1)),
+        SweepRow({"fast": 2}, error="fast must be shorter than slow"),
+        SweepRow({"fast": 3}, {"sharpe": None, "fees_paid": "1.00"}, Decimal(1)),
+        SweepRow({"fast": 4}, {"sharpe": 1.5, "fees_paid": "2.00"}, Decimal(1)),
+    ]
+    assert [r.values["fast"] for r in sort_rows(rows, "sharpe")] == [4, 1, 3, 2]
+    assert [r.values["fast"] for r in sort_rows(rows, "-fees_paid")] == [3, 4, 1, 2]
+    with pytest.raises(BacktestInputError, match="cannot sort by luck"):
+        sort_rows(rows, "luck")
+
+
+def test_strategy_runs_parse_and_check_parameters() -> None:
+    (run,) = strategy_runs(["ma_cross"], ["fast=10", "slow=30", "kind=ema"])
+    assert run.params == {"fast": 10, "slow": 30, "kind": "ema"}
+    with pytest.raises(BacktestInputError, match="no strategy named nope"):
+        strategy_runs(["nope"], [])
+    with pytest.raises(BacktestInputError, match="fast must be shorter than slow"):
+        strategy_runs(["ma_cross"], ["fast=40", "slow=30"])
+    with pytest.raises(BacktestInputError, match=r"ma_cross\.kind"):
+        strategy_runs(["ma_cross"], ["kind=wma"])
