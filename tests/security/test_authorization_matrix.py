@@ -74,6 +74,8 @@ CLOUD: dict[tuple[str, str], Need] = {
     ("PUT", "/api/agent/strategies/{name}"): Role.TRADER,
     ("POST", "/api/agent/reload"): Role.TRADER,
     ("POST", "/api/market/quotes"): Role.TRADER,
+    ("POST", "/api/backtests"): Role.TRADER,
+    ("POST", "/api/backtests/{backtest_id}/cancel"): Role.TRADER,
     ("WS", "/api/market/ws"): Role.TRADER,
     # reads
     ("GET", "/api/cloud-local-trading/local-status"): Role.VIEWER,
@@ -95,6 +97,10 @@ CLOUD: dict[tuple[str, str], Need] = {
     ("GET", "/api/agent/strategies"): Role.VIEWER,
     ("GET", "/api/decisions"): Role.VIEWER,
     ("GET", "/api/decisions/{decision_id}"): Role.VIEWER,
+    ("GET", "/api/backtests"): Role.VIEWER,
+    ("GET", "/api/backtests/options"): Role.VIEWER,
+    ("GET", "/api/backtests/{backtest_id}"): Role.VIEWER,
+    ("GET", "/api/backtests/{backtest_id}/report.html"): Role.VIEWER,
     ("WS", "/api/stream"): Role.VIEWER,
     # the node link
     ("WS", "/api/cloud-local-trading/ws"): NODE,
@@ -108,7 +114,7 @@ NODE_READS = {
 }
 
 # Path parameters that must look right to get past validation.
-PATH_VALUES = {"code": "sh600519"}
+PATH_VALUES = {"code": "sh600519", "backtest_id": "bt_" + "0" * 20}
 
 # A first message each WebSocket answers once the caller is in.
 WS_PROBES = {

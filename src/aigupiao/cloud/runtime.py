@@ -17,6 +17,7 @@ from aigupiao.store import Database, NodeIdentity, NodeTokenRepo, SymbolRepo
 from .auth import Authenticator
 from .hub import NodeHub
 from .services.agent import AgentRunner
+from .services.backtests import BacktestService
 from .services.bars import BarRecorder
 from .services.commands import CommandService
 from .services.equity import EquityHistory
@@ -51,6 +52,7 @@ class CloudRuntime:
     feed: Feed | None
     bars: BarRecorder
     stream: QuoteStream
+    backtests: BacktestService
     raw: RawRecorder | None = None  # only with market.keep_raw
     symbols: list[dict[str, object]] = field(default_factory=list)
     tasks: TaskGroup = field(default_factory=lambda: TaskGroup("cloud"))
@@ -153,6 +155,7 @@ class CloudRuntime:
             feed=feed,
             bars=bars,
             stream=stream,
+            backtests=BacktestService(db, settings.backtest),
             raw=raw,
             symbols=symbols or [],
         )
@@ -161,6 +164,7 @@ class CloudRuntime:
         tune_collector()  # a full market's churn against a large heap: see core/collector.py
         await self.db.upgrade()
         await self.risk.load()  # before anything can trade: a HALTED state survives restarts
+        await self.backtests.recover()  # runs a dead process left pending: failed, interrupted
         if self.symbols:
             async with self.db.session() as session:
                 await SymbolRepo(session).upsert_many(self.symbols)
@@ -185,6 +189,8 @@ class CloudRuntime:
         start("equity-marks", partial(self.results.run_marks, stop, self.market.quote, marks))
         if self.settings.agent.enabled:
             start("agent", partial(self.agent.run, stop))
+        for worker in range(self.backtests.workers):
+            start(f"backtest-{worker}", partial(self.backtests.work, stop))
 
     async def _watch_revocations(self) -> None:
         """Close a live socket soon after its token is revoked, even from another process."""
@@ -204,6 +210,7 @@ class CloudRuntime:
 
     async def stop(self) -> None:
         self.stop_event.set()
+        self.backtests.shutdown()  # running engines stop at their next bar
         # Waits on its queue, not on the stop event; an ack it drops leaves the command
         # ``sent``, which the next connection re-sends and the node answers from its journal.
         await self.tasks.cancel("ack-writer")

@@ -106,6 +106,21 @@ class AccountsSection(_Section):
     equity_retention_days: int = Field(400, gt=0, description="days equity history is kept")
 
 
+class BacktestSection(_Section):
+    """Backtests from the API (docs/backtest.md, "API and dashboard")."""
+
+    data_dirs: list[Path] = Field(
+        default_factory=lambda: [Path("../shared/data")],
+        description="回测数据目录 (folders of bar files): a request's data paths must lie "
+        "inside one of these (relative to the working directory; missing ones are ignored)",
+    )
+    max_concurrent: int = Field(1, ge=1, le=64, description="runs at once (each a CPU thread)")
+    max_queued: int = Field(20, ge=1, le=10_000, description="runs waiting or running at most")
+    progress_interval: float = Field(
+        1.0, gt=0, le=60, description="seconds between progress writes of a running run"
+    )
+
+
 class ServerSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -175,4 +190,5 @@ class CloudSettings(FileSettings):
     market: MarketSection = MarketSection()
     auth: AuthSection = AuthSection()
     accounts: AccountsSection = AccountsSection()
+    backtest: BacktestSection = BacktestSection()
     log_level: str = "INFO"

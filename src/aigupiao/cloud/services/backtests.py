@@ -1,0 +1,605 @@
+"""Backtests from the API: validated, stored, run in the background, cancellable.
+
+:meth:`BacktestService.submit` checks a :class:`BacktestCreate` completely before
+anything is stored (strategies and their params against the strategy registry, every
+data path inside ``backtest.data_dirs``, dates, codes), so bad input is a 422 naming
+what is wrong. The run is stored ``queued``; ``backtest.max_concurrent`` worker tasks
+(owned by the runtime's TaskGroup) take runs in order and run the engine in a thread
+of their own pool (the engine is CPU-bound and synchronous), writing its progress at
+most every ``backtest.progress_interval`` seconds. The end is one conditional write:
+``done`` with the whole report, or ``failed`` / ``cancelled`` with the reason, never
+half a report.
+
+Data paths: a request names files or folders relative to one of the data folders (or
+absolute inside one). Each is resolved (symlinks followed) and must stay inside a data
+folder and exist, so an API client can read nothing else on the server. The request is
+stored as given, never the server's absolute paths.
+
+At start, :meth:`recover` marks the runs a dead process left ``queued`` or ``running``
+as ``failed`` (``interrupted``): their threads died with it. On a clean stop the
+running engines are told to cancel and their runs end ``failed`` the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from aigupiao.backtest.model import (
+    BacktestCancelled,
+    BacktestConfig,
+    BacktestInputError,
+    FillModel,
+    Rules,
+    StrategyRun,
+)
+from aigupiao.domain.errors import InvalidSymbol
+from aigupiao.domain.ranges import unsafe_character
+from aigupiao.domain.symbols import parse_symbol
+from aigupiao.protocol.bounds import Identifier, Quantity, SecurityCode
+from aigupiao.store import AuditRepo, BacktestRecord, BacktestRepo, BacktestStatus, Database
+from aigupiao.strategy.registry import BUILTINS, describe_builtins
+
+from ..errors import InvalidRequest, NotFound, ServiceError
+from ..settings import BacktestSection
+
+log = logging.getLogger(__name__)
+
+ID_PATTERN = r"^bt_[0-9a-f]{20}$"
+# Strategies that cannot run on history: the LLM one calls a network model each round.
+NOT_BACKTESTABLE = frozenset({"llm"})
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2199, 12, 31)
+
+INTERRUPTED = {
+    "code": "interrupted",
+    "message": "云端重启，回测中断",
+    "message_en": "interrupted by restart: the cloud stopped while this run was pending",
+}
+
+
+def _safe(value: str) -> str:
+    char = unsafe_character(value)
+    if char is not None:
+        raise ValueError(f"不允许的字符 U+{ord(char):04X} (character U+{ord(char):04X})")
+    return value
+
+
+def _in_years(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(
+            f"日期须在 {FIRST_DAY} 到 {LAST_DAY} 之间 (a date between {FIRST_DAY} and {LAST_DAY})"
+        )
+    return value
+
+
+DataPath = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_safe)]
+Day = Annotated[date, AfterValidator(_in_years)]
+Rate = Annotated[Decimal, Field(ge=0, le=Decimal("0.01"), decimal_places=6, allow_inf_nan=False)]
+Fee = Annotated[Decimal, Field(ge=0, le=1000, decimal_places=2, allow_inf_nan=False)]
+Cash = Annotated[Decimal, Field(gt=0, le=Decimal("1e12"), decimal_places=2, allow_inf_nan=False)]
+Benchmark = Annotated[
+    str,
+    StringConstraints(max_length=16, strip_whitespace=True, pattern=r"^([A-Za-z0-9.]+)$"),
+]
+
+
+class StrategyChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Identifier = Field(description="策略名 (a built-in strategy, GET /api/backtests/options)")
+    params: dict[Identifier, Any] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="its params (validated against its schema; the rest are defaults)",
+    )
+
+
+class BacktestCreate(BaseModel):
+    """A backtest request: :class:`~aigupiao.backtest.model.BacktestConfig` as the API
+    takes it. ``data`` are paths inside the configured data folders."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategies: list[StrategyChoice] = Field(min_length=1, max_length=16)
+    data: list[DataPath] = Field(
+        default_factory=list,
+        max_length=64,
+        description="files or folders of bars, relative to a data folder",
+        examples=[["daily/hzjsw_stock-backtest/data/600000.csv"]],
+    )
+    database_bars: bool = Field(False, description="the database's stored daily bars")
+    codes: list[SecurityCode] = Field(default_factory=list, max_length=1000)
+    start: Day | None = None
+    end: Day | None = None
+    cash: Cash = Decimal("1000000")
+    fill: FillModel = FillModel.NEXT_OPEN
+    rules: Rules = Rules.ASHARE
+    commission: Rate | None = Field(None, description="rate; null: the paper broker's fees")
+    min_commission: Fee | None = None
+    size: Quantity | None = Field(None, description="shares per order, overriding the strategy")
+    benchmark: Benchmark | None = Field(None, description="a code, or buy_and_hold")
+    adj_factors: DataPath | None = Field(None, description="tushare adj_factor file")
+
+
+class BacktestSummary(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress_done: int
+    progress_total: int
+    created_at: str
+    created_by: str
+    started_at: str | None
+    finished_at: str | None
+    error: dict[str, str] | None
+    params: dict[str, Any]
+
+    @classmethod
+    def of(cls, record: BacktestRecord) -> BacktestSummary:
+        def moment(value: Any) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        return cls(
+            id=record.id,
+            status=record.status.value,
+            progress_done=record.progress_done,
+            progress_total=record.progress_total,
+            created_at=record.created_at.isoformat(),
+            created_by=record.created_by,
+            started_at=moment(record.started_at),
+            finished_at=moment(record.finished_at),
+            error=record.error,
+            params=record.params,
+        )
+
+
+class BacktestDetail(BacktestSummary):
+    result: dict[str, Any] | None = Field(
+        None, description="the report (report_json with metrics), only when done"
+    )
+
+    @classmethod
+    def of(cls, record: BacktestRecord) -> BacktestDetail:
+        return cls(**BacktestSummary.of(record).model_dump(), result=record.result)
+
+
+class BacktestPage(BaseModel):
+    items: list[BacktestSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class StrategyOption(BaseModel):
+    name: str
+    title: str
+    rule: str
+    default: bool
+    param_schema: dict[str, Any]
+
+
+class BacktestOptions(BaseModel):
+    strategies: list[StrategyOption]
+    data_dirs: list[str] = Field(description="the data folders' names (paths are relative)")
+    fills: list[str]
+    rules: list[str]
+
+
+class TooManyBacktests(ServiceError):
+    status = 429
+    code = "too_many_backtests"
+
+
+class NoReport(ServiceError):
+    status = 409
+    code = "no_report"
+
+
+class _Run:
+    """A run the service knows: its cancel event and the engine's latest progress."""
+
+    __slots__ = ("cancel", "done", "reason", "shutdown", "total")
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self.reason = _problem("cancelled", "已取消", "cancelled")  # who cancelled it
+        self.shutdown = False  # cancelled because the cloud stops, not by a person
+        self.done = self.total = 0
+
+    def progress(self, done: int, total: int) -> None:  # the engine's thread: cheap
+        self.done, self.total = done, total
+
+
+def new_id() -> str:
+    return "bt_" + secrets.token_hex(10)
+
+
+def _problem(code: str, zh: str, en: str) -> dict[str, str]:
+    return {"code": code, "message": zh, "message_en": en}
+
+
+def _describe_validation(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in error.errors()
+    )
+
+
+class BacktestService:
+    """Submits, runs, cancels and reads backtests.
+
+    Args:
+        db: where runs are stored.
+        settings: the ``backtest`` section.
+        execute: runs one config in a worker thread and returns ``(report, html, done,
+            total)``; the default runs the engine, the metrics and the report.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        settings: BacktestSection,
+        *,
+        execute: Callable[[BacktestConfig, _Run], tuple[dict[str, Any], str]] | None = None,
+    ) -> None:
+        self._db, self._settings = db, settings
+        self._execute = execute or run_report
+        self._roots = [root.resolve() for root in settings.data_dirs]
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._runs: dict[str, _Run] = {}  # queued or running in this process
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def workers(self) -> int:
+        return self._settings.max_concurrent
+
+    def data_roots(self) -> list[Path]:
+        return [root for root in self._roots if root.is_dir()]
+
+    # -- validation ------------------------------------------------------------------
+
+    def resolve_path(self, text: str, field: str) -> Path:
+        """The existing file or folder ``text`` names inside a data folder.
+
+        Raises:
+            InvalidRequest: outside every data folder (``data_outside``) or missing
+                (``data_not_found``).
+        """
+        roots = self.data_roots()
+        if not roots:
+            raise InvalidRequest(
+                "没有配置回测数据目录 (backtest.data_dirs)",
+                "no data folder is configured (backtest.data_dirs)",
+                code="no_data_dirs",
+            )
+        given = Path(text)
+        escaped = True  # until a candidate stays inside
+        try:
+            candidates = (
+                [given.resolve()]
+                if given.is_absolute()
+                else [(root / given).resolve() for root in roots]
+            )
+            for candidate in candidates:
+                # strictly inside: a whole data folder is never one run's data
+                if not any(candidate.is_relative_to(r) and candidate != r for r in roots):
+                    break  # leads out of its folder (.., a link): refused whatever else
+                if candidate.exists():
+                    return candidate
+            else:
+                escaped = False
+        except (OSError, ValueError, RuntimeError):
+            escaped = False  # a name too long, a symlink loop: nothing to read either way
+        if escaped:
+            raise InvalidRequest(
+                f"{field}：{text} 不在回测数据目录内",
+                f"{field}: {text} is outside the data folders",
+                code="data_outside",
+            )
+        raise InvalidRequest(
+            f"{field}：数据目录里没有 {text}",
+            f"{field}: {text} does not exist in the data folders",
+            code="data_not_found",
+        )
+
+    def config(self, request: BacktestCreate) -> BacktestConfig:
+        """The engine's config for ``request``; raises :class:`InvalidRequest` naming the
+        first thing wrong."""
+        runs = []
+        for index, choice in enumerate(request.strategies):
+            where = f"strategies.{index}"
+            cls = BUILTINS.get(choice.name)
+            if cls is None or choice.name in NOT_BACKTESTABLE:
+                known = ", ".join(sorted(set(BUILTINS) - NOT_BACKTESTABLE))
+                raise InvalidRequest(
+                    f"{where}：没有可回测的策略 {choice.name}（可选：{known}）",
+                    f"{where}: no backtestable strategy {choice.name} (one of: {known})",
+                    code="unknown_strategy",
+                )
+            try:
+                cls.from_config(choice.params)
+            except ValidationError as exc:
+                text = _describe_validation(exc)
+                raise InvalidRequest(
+                    f"{where}：策略 {choice.name} 的参数无效：{text}",
+                    f"{where}: invalid params for strategy {choice.name}: {text}",
+                    code="invalid_params",
+                ) from None
+            runs.append(StrategyRun(name=choice.name, params=choice.params))
+        codes = []
+        for code in request.codes:
+            try:
+                codes.append(parse_symbol(code).full)
+            except InvalidSymbol as exc:
+                raise InvalidRequest(
+                    f"codes：{exc.message_zh}", f"codes: {exc.message_en}", code="invalid_code"
+                ) from None
+        benchmark = request.benchmark
+        if benchmark is not None and benchmark != "buy_and_hold":
+            try:
+                benchmark = parse_symbol(benchmark).full
+            except InvalidSymbol as exc:
+                raise InvalidRequest(
+                    f"benchmark：{exc.message_zh}（或 buy_and_hold）",
+                    f"benchmark: {exc.message_en} (or buy_and_hold)",
+                    code="invalid_benchmark",
+                ) from None
+        data = tuple(self.resolve_path(path, f"data.{i}") for i, path in enumerate(request.data))
+        adj = request.adj_factors
+        try:
+            return BacktestConfig(
+                strategies=tuple(runs),
+                data=data,
+                database_bars=request.database_bars,
+                codes=tuple(codes),
+                start=request.start,
+                end=request.end,
+                cash=request.cash,
+                fill=request.fill,
+                rules=request.rules,
+                commission=request.commission,
+                min_commission=request.min_commission,
+                size=request.size,
+                benchmark=benchmark,
+                adj_factors=self.resolve_path(adj, "adj_factors") if adj else None,
+            )
+        except ValidationError as exc:
+            text = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            raise InvalidRequest(
+                f"回测设置无效：{text}", f"invalid backtest settings: {text}", code="invalid_config"
+            ) from None
+
+    def options(self) -> BacktestOptions:
+        strategies = [
+            StrategyOption(
+                name=item["name"],
+                title=item["title"],
+                rule=item["rule"],
+                default=item["default"],
+                param_schema=item["schema"],
+            )
+            for item in describe_builtins()
+            if item["name"] not in NOT_BACKTESTABLE
+        ]
+        return BacktestOptions(
+            strategies=strategies,
+            data_dirs=[root.name for root in self.data_roots()],
+            fills=[f.value for f in FillModel],
+            rules=[r.value for r in Rules],
+        )
+
+    # -- requests --------------------------------------------------------------------
+
+    async def submit(self, request: BacktestCreate, actor: str) -> BacktestRecord:
+        """Validate, store ``queued`` and queue the run.
+
+        Raises:
+            InvalidRequest: bad input (422), naming what is wrong.
+            TooManyBacktests: ``backtest.max_queued`` runs are pending already (429).
+        """
+        self.config(request)
+        if len(self._runs) >= self._settings.max_queued:
+            most = self._settings.max_queued
+            raise TooManyBacktests(
+                f"已有 {most} 个回测在排队或运行，请稍后再试",
+                f"{most} backtests are queued or running already; try again later",
+            )
+        backtest_id = new_id()
+        async with self._db.session() as session:
+            record = await BacktestRepo(session).add(
+                backtest_id, request.model_dump(mode="json"), actor
+            )
+            strategies = [choice.name for choice in request.strategies]
+            await AuditRepo(session).add(
+                actor, "backtest.submit", f"backtest:{backtest_id}", {"strategies": strategies}
+            )
+            await session.commit()
+        self._runs[backtest_id] = _Run()
+        self._queue.put_nowait(backtest_id)
+        return record
+
+    async def get(self, backtest_id: str) -> BacktestRecord:
+        async with self._db.session() as session:
+            record = await BacktestRepo(session).get(backtest_id)
+        if record is None:
+            raise NotFound(f"没有回测 {backtest_id}", f"no backtest {backtest_id}")
+        return record
+
+    async def page(self, limit: int, offset: int) -> tuple[list[BacktestRecord], int]:
+        async with self._db.session() as session:
+            repo = BacktestRepo(session)
+            return await repo.page(limit=limit, offset=offset), await repo.count()
+
+    async def report_html(self, backtest_id: str) -> str:
+        async with self._db.session() as session:
+            html = await BacktestRepo(session).report_html(backtest_id)
+        if html is None:
+            record = await self.get(backtest_id)  # 404 if there is no such run
+            raise NoReport(
+                f"回测 {backtest_id} 没有报告（状态 {record.status.value}）",
+                f"backtest {backtest_id} has no report (it is {record.status.value})",
+            )
+        return html
+
+    async def cancel(self, backtest_id: str, actor: str) -> BacktestRecord:
+        """Cancel a queued run at once, or tell a running engine to stop (the run ends
+        ``cancelled`` when it has). A run that has ended is answered as it is."""
+        record = await self.get(backtest_id)
+        if record.status.final:
+            return record
+        run = self._runs.get(backtest_id)
+        reason = _problem("cancelled", f"已被 {actor} 取消", f"cancelled by {actor}")
+        if run is not None:
+            run.reason = reason
+            run.cancel.set()
+        async with self._db.session() as session:
+            if record.status is BacktestStatus.QUEUED or run is None:
+                await BacktestRepo(session).end(backtest_id, BacktestStatus.CANCELLED, reason)
+                self._runs.pop(backtest_id, None)
+            await AuditRepo(session).add(actor, "backtest.cancel", f"backtest:{backtest_id}", {})
+            await session.commit()
+        return await self.get(backtest_id)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Fail the runs a dead process left ``queued`` or ``running`` (at start)."""
+        async with self._db.session() as session:
+            count = await BacktestRepo(session).fail_unfinished(INTERRUPTED)
+            await session.commit()
+        if count:
+            log.warning("%d backtest(s) interrupted by a restart marked failed", count)
+        return count
+
+    def start_pool(self) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="backtest")
+
+    def shutdown(self) -> None:
+        """Tell every running engine to stop (the cloud is stopping)."""
+        for run in self._runs.values():
+            run.shutdown = True
+            run.cancel.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def work(self, stop: asyncio.Event) -> None:
+        """One worker: takes queued runs in order until ``stop``."""
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                taking = asyncio.ensure_future(self._queue.get())
+                await asyncio.wait({taking, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not taking.done():
+                    taking.cancel()
+                    return
+                await self._run_one(taking.result(), stop)
+        finally:
+            stopping.cancel()
+
+    async def _run_one(self, backtest_id: str, stop: asyncio.Event) -> None:
+        run = self._runs.get(backtest_id)
+        if run is None:
+            return  # cancelled while queued
+        try:
+            async with self._db.session() as session:
+                started = await BacktestRepo(session).start(backtest_id)
+                await session.commit()
+            if not started:
+                return
+            await self._run_started(backtest_id, run, stop)
+        finally:
+            self._runs.pop(backtest_id, None)
+
+    async def _run_started(self, backtest_id: str, run: _Run, stop: asyncio.Event) -> None:
+        record = await self.get(backtest_id)
+        loop = asyncio.get_running_loop()
+        outcome: tuple[BacktestStatus, dict[str, Any]] | None = None
+        try:
+            config = self.config(BacktestCreate.model_validate(record.params))
+        except (InvalidRequest, ValidationError) as exc:  # data gone since it was queued
+            detail = exc.as_dict() if isinstance(exc, InvalidRequest) else None
+            outcome = (
+                BacktestStatus.FAILED,
+                detail or _problem("invalid_config", "回测设置无效", "invalid backtest settings"),
+            )
+        if outcome is None:
+            self.start_pool()
+            future = loop.run_in_executor(self._pool, self._execute, config, run)
+            written = (0, 0)
+            while True:
+                finished, _ = await asyncio.wait({future}, timeout=self._settings.progress_interval)
+                if stop.is_set():
+                    run.shutdown = True
+                    run.cancel.set()
+                if finished:
+                    break
+                if (run.done, run.total) != written:
+                    written = (run.done, run.total)
+                    async with self._db.session() as session:
+                        await BacktestRepo(session).progress(backtest_id, *written)
+                        await session.commit()
+            outcome = await self._store_outcome(backtest_id, run, future)
+        if outcome is not None:
+            status, error = outcome
+            async with self._db.session() as session:
+                await BacktestRepo(session).end(backtest_id, status, error)
+                await session.commit()
+
+    async def _store_outcome(
+        self, backtest_id: str, run: _Run, future: asyncio.Future[tuple[dict[str, Any], str]]
+    ) -> tuple[BacktestStatus, dict[str, Any]] | None:
+        try:
+            report, html = future.result()
+        except BacktestCancelled:
+            if run.shutdown:
+                return BacktestStatus.FAILED, INTERRUPTED
+            return BacktestStatus.CANCELLED, run.reason
+        except BacktestInputError as exc:
+            return BacktestStatus.FAILED, exc.as_dict()
+        except ValidationError as exc:
+            text = _describe_validation(exc)
+            return BacktestStatus.FAILED, _problem(
+                "invalid_config", f"回测设置无效：{text}", f"invalid backtest settings: {text}"
+            )
+        except Exception as exc:
+            log.exception("backtest %s failed", backtest_id)
+            text = f"{type(exc).__name__}: {exc}"[:500]
+            return BacktestStatus.FAILED, _problem(
+                "engine_error", f"回测出错：{text}", f"the backtest failed: {text}"
+            )
+        async with self._db.session() as session:
+            await BacktestRepo(session).finish(
+                backtest_id, report, html, done=run.total, total=run.total
+            )
+            await session.commit()
+        return None
+
+
+def run_report(config: BacktestConfig, run: _Run) -> tuple[dict[str, Any], str]:
+    """The engine, the metrics and the report of one run (in a worker thread)."""
+    from aigupiao.backtest.engine import run_backtest
+    from aigupiao.backtest.metrics import compute_metrics
+    from aigupiao.backtest.report import report_html, report_json
+
+    result = run_backtest(config, progress=run.progress, cancel=run.cancel)
+    result.metrics = compute_metrics(result)
+    report = report_json(result)
+    report.setdefault("metrics", result.metrics)
+    return report, report_html(result)
