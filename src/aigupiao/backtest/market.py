@@ -1,0 +1,552 @@
+"""The market a backtest's strategies read: a :class:`~aigupiao.strategy.state.MarketState`
+moved along a simulated clock, a whole market per step.
+
+The live agent feeds ``MarketState`` quote by quote and closes each day into daily bars;
+replaying 600,000 bars that way costs seconds of Python per indicator. :class:`SimMarket`
+is the same state with the same read interface (the very strategy classes read it), fed
+differently:
+
+* each step writes the whole market's quote arrays at once (``last`` = the bar's close,
+  the day's open, high and low so far, cumulative volume and amount, the previous
+  close, the price limits), and builds a :class:`~aigupiao.domain.market.Quote` only for
+  the few slots a strategy asks for;
+* daily indicators (``sma``, ``ema``, ``rsi``, ``max``, ``min``) are computed for every
+  bar of every symbol up front, vectorised, with the same definitions as
+  :mod:`aigupiao.strategy.indicators`; a step exposes, per symbol, only the values after
+  its latest *completed* daily bar, and ``live`` extends them by today's price exactly as
+  the live state does.
+
+**No look-ahead by construction**: everything a strategy can reach (quotes, completed
+bars, indicator values, ``recent_bars``, patterns) is indexed by the step's count of
+completed bars; nothing at or after the current bar's close is reachable, and
+:class:`BarsView` (the context's ``daily_bars``) raises ``IndexError`` beyond it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from aigupiao.domain.market import Bar, Quote
+from aigupiao.domain.securities import facts_for
+from aigupiao.domain.sessions import BEIJING
+from aigupiao.domain.symbols import Symbol, limit_fractions
+from aigupiao.strategy.indicators import KINDS
+from aigupiao.strategy.patterns import PatternParams, detect, flags
+from aigupiao.strategy.series import FIELDS, DailySeries, SeriesKey
+from aigupiao.strategy.state import NOT_NEW, MarketState
+
+from .data import MarketData
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+NAN = math.nan
+_EPOCH = datetime(1970, 1, 1)
+
+
+def to_time(stamp: int) -> datetime:
+    """A step's stamp (minutes since the epoch, Beijing wall time) as an aware datetime."""
+    return (_EPOCH + timedelta(minutes=int(stamp))).replace(tzinfo=BEIJING)
+
+
+def ffill(values: FloatArray) -> FloatArray:
+    """Each column's latest non-nan value at or before each row (nan before the first)."""
+    rows = np.arange(values.shape[0])[:, None]
+    index = np.where(~np.isnan(values), rows, -1)
+    np.maximum.accumulate(index, axis=0, out=index)
+    filled = values[np.maximum(index, 0), np.arange(values.shape[1])[None, :]]
+    filled[index < 0] = NAN
+    return filled
+
+
+class Timeline:
+    """Everything per step and slot the engine and the market read, computed once.
+
+    Daily arrays (``daily[name]``: one row per trading day) are the data themselves for
+    daily bars, and the day's aggregate of the intraday bars otherwise.
+    """
+
+    def __init__(self, data: MarketData, *, limits: bool) -> None:
+        self.data = data
+        columns = data.columns
+        self.steps, self.size = columns["close"].shape
+        ordinals = data.day_ordinals
+        day_starts = np.flatnonzero(np.r_[True, ordinals[1:] != ordinals[:-1]])
+        self.day_index = np.cumsum(np.r_[False, ordinals[1:] != ordinals[:-1]]).astype(np.int64)
+        self.day_ordinals = ordinals[day_starts]
+        self.last_step_of_day = np.r_[day_starts[1:] - 1, self.steps - 1]
+        present = ~np.isnan(columns["close"])
+        self.present = present
+        if data.intraday:
+            self.daily = _aggregate(columns, self.day_index, len(day_starts))
+            day = self.day_index
+            first = {}
+            for name in ("open",):
+                first[name] = self._first_of_day(columns[name], day_starts)
+            self.day_open = first["open"]
+            self.day_high = _running(columns["high"], day, np.fmax)
+            self.day_low = _running(columns["low"], day, np.fmin)
+            self.day_volume = _running(np.nan_to_num(columns["volume"]), day, np.add)
+            self.day_amount = _running(np.nan_to_num(columns["amount"]), day, np.add)
+        else:
+            self.daily = columns
+            self.day_open, self.day_high, self.day_low = (
+                columns["open"],
+                columns["high"],
+                columns["low"],
+            )
+            self.day_volume, self.day_amount = columns["volume"], columns["amount"]
+        daily_present = ~np.isnan(self.daily["close"])
+        # completed daily bars before each day, and the close of the latest of them
+        count = np.cumsum(daily_present, axis=0)
+        self.done_by_day = np.vstack([np.zeros((1, self.size), np.int64), count[:-1]])
+        closes = ffill(self.daily["close"])
+        self.previous_close_by_day = np.vstack([np.full((1, self.size), NAN), closes[:-1]])
+        bar_days = np.where(daily_present, self.day_ordinals[:, None], 0)
+        np.maximum.accumulate(bar_days, axis=0, out=bar_days)
+        self.bar_day_by_day = np.vstack([np.zeros((1, self.size), np.int64), bar_days[:-1]])
+        self.last = ffill(columns["close"])
+        self.quote_step = np.where(present, np.arange(self.steps)[:, None], -1)
+        np.maximum.accumulate(self.quote_step, axis=0, out=self.quote_step)
+        self.tick = np.array([float(s.tick) for s in data.symbols])
+        self.limit_pct = self._limit_pcts()
+        if limits:
+            base = self.previous_close_by_day
+            self.limit_up, self.limit_down = _limit_prices(
+                base, self.limit_pct, self.tick, data.symbols
+            )
+        else:
+            self.limit_up = self.limit_down = np.full((len(day_starts), self.size), NAN)
+        self._left: dict[str, FloatArray] = {}
+
+    def _first_of_day(self, values: FloatArray, day_starts: IntArray) -> FloatArray:
+        """Per step, the first non-nan value of the step's day so far."""
+        day = self.day_index
+        out = np.full_like(values, NAN)
+        for start, stop in zip(day_starts, [*day_starts[1:], self.steps], strict=True):
+            block = values[start:stop]
+            seen = ffill(block)  # fill forward, then take each column's first value
+            firsts = np.where(~np.isnan(block), np.arange(stop - start)[:, None], stop)
+            first_row = firsts.min(axis=0)
+            known = first_row < stop - start
+            first_value = np.full(self.size, NAN)
+            first_value[known] = block[first_row[known], np.flatnonzero(known)]
+            rows = np.arange(stop - start)[:, None]
+            out[start:stop] = np.where(rows >= first_row[None, :], first_value[None, :], NAN)
+            del seen
+        del day
+        return out
+
+    def _limit_pcts(self) -> FloatArray:
+        """Limit fraction per day and slot (nan: no limit), from the security's facts."""
+        days = [date.fromordinal(int(o)) for o in self.day_ordinals]
+        result = np.full((len(days), self.size), NAN)
+        for slot, symbol in enumerate(self.data.symbols):
+            facts = facts_for(symbol)
+            is_st = facts.special is not None
+
+            def pct(day: date, symbol: Symbol = symbol, facts: Any = facts) -> float:
+                fractions = limit_fractions(
+                    symbol, day, is_st=is_st, listed_on=facts.listed_on, ratio=facts.ratio_on(day)
+                )
+                return NAN if fractions is None else float(fractions[0])
+
+            first, last = pct(days[0]), pct(days[-1])
+            young = facts.listed_on is not None and (days[0] - facts.listed_on).days < 400
+            if first == last and not young:
+                result[:, slot] = first
+            else:
+                result[:, slot] = [pct(day) for day in days]
+        return result
+
+    def left(self, name: str) -> tuple[FloatArray, IntArray]:
+        """Each slot's completed daily values of field ``name``, left-aligned (slot, k),
+        and each slot's count."""
+        cached = self._left.get(name)
+        counts = np.count_nonzero(~np.isnan(self.daily["close"]), axis=0)
+        if cached is None:
+            values = self.daily[name]
+            width = int(counts.max()) if counts.size else 0
+            cached = np.full((self.size, max(width, 1)), NAN)
+            for slot in range(self.size):
+                column = values[:, slot]
+                kept = column[~np.isnan(self.daily["close"][:, slot])]
+                cached[slot, : kept.size] = kept
+            self._left[name] = cached
+        return cached, counts
+
+
+def _aggregate(
+    columns: Mapping[str, FloatArray], day: IntArray, days: int
+) -> dict[str, FloatArray]:
+    size = columns["close"].shape[1]
+    out = {name: np.full((days, size), NAN) for name in FIELDS}
+    present = ~np.isnan(columns["close"])
+    for d in range(days):
+        rows = np.flatnonzero(day == d)
+        block = {name: columns[name][rows] for name in FIELDS}
+        have = present[rows]
+        any_bar = have.any(axis=0)
+        first = np.argmax(have, axis=0)
+        last = have.shape[0] - 1 - np.argmax(have[::-1], axis=0)
+        cols = np.arange(size)
+        out["open"][d] = np.where(any_bar, block["open"][first, cols], NAN)
+        out["close"][d] = np.where(any_bar, block["close"][last, cols], NAN)
+        with np.errstate(all="ignore"):
+            out["high"][d] = np.where(
+                any_bar, np.nanmax(np.where(have, block["high"], -np.inf), axis=0), NAN
+            )
+            out["low"][d] = np.where(
+                any_bar, np.nanmin(np.where(have, block["low"], np.inf), axis=0), NAN
+            )
+        out["volume"][d] = np.where(any_bar, np.nansum(block["volume"], axis=0), NAN)
+        out["amount"][d] = np.where(any_bar, np.nansum(block["amount"], axis=0), NAN)
+    return out
+
+
+def _running(values: FloatArray, day: IntArray, op: Any) -> FloatArray:
+    out = np.array(values, dtype=np.float64)
+    for row in range(1, out.shape[0]):
+        if day[row] == day[row - 1]:
+            out[row] = op(out[row - 1], out[row]) if op is not np.add else out[row - 1] + out[row]
+    return out
+
+
+def _limit_prices(
+    base: FloatArray, pct: FloatArray, tick: FloatArray, symbols: Sequence[Symbol]
+) -> tuple[FloatArray, FloatArray]:
+    """Limit prices as :func:`aigupiao.domain.symbols.price_limits` rounds them (half up
+    to the tick; BSE toward the previous close; at least one tick away)."""
+    bse = np.array([s.board.value == "bse" for s in symbols])[None, :]
+    raw_up = base * (1 + pct) / tick
+    raw_down = base * (1 - pct) / tick
+    up = np.where(bse, np.floor(raw_up + 1e-9), np.floor(raw_up + 0.5 + 1e-9)) * tick
+    down = np.where(bse, np.ceil(raw_down - 1e-9), np.floor(raw_down + 0.5 + 1e-9)) * tick
+    up = np.where(up - base < tick - 1e-9, base + tick, up)
+    down = np.maximum(np.where(base - down < tick - 1e-9, base - tick, down), tick)
+    return np.round(up, 3), np.round(down, 3)
+
+
+# -- indicators for every bar at once ------------------------------------------------------
+
+
+def _windows(values: FloatArray, period: int) -> FloatArray:
+    """(slot, k, period) windows ending at each k (nan-padded before the first)."""
+    padded = np.concatenate([np.full((values.shape[0], period - 1), NAN), values], axis=1)
+    return np.lib.stride_tricks.sliding_window_view(padded, period, axis=1)
+
+
+def indicator_table(
+    kind: str, period: int, values: FloatArray
+) -> tuple[FloatArray, list[FloatArray]]:
+    """(value after bar k, state after bar k) for every slot and k, as the scalar classes
+    of :mod:`aigupiao.strategy.indicators` compute them one bar at a time."""
+    slots, width = values.shape
+    if kind == "sma":
+        value = _windows(values, period).sum(axis=2) / period
+        tail = _windows(values, period - 1).sum(axis=2) if period > 1 else np.zeros_like(values)
+        return value, [tail]
+    if kind in ("max", "min"):
+        reduce = np.max if kind == "max" else np.min
+        value = reduce(_windows(values, period), axis=2)
+        if period > 1:
+            tail = reduce(_windows(values, period - 1), axis=2)
+        else:
+            tail = np.full_like(values, -np.inf if kind == "max" else np.inf)
+        return value, [tail]
+    if kind == "ema":
+        alpha = 2.0 / (period + 1)
+        value = np.full_like(values, NAN)
+        if width >= period:
+            current = values[:, :period].sum(axis=1) / period
+            value[:, period - 1] = current
+            for k in range(period, width):
+                current = current + alpha * (values[:, k] - current)
+                value[:, k] = current
+        return value, [value]
+    if kind == "rsi":
+        value = np.full_like(values, NAN)
+        gain_s, loss_s, last_s = (np.full_like(values, NAN) for _ in range(3))
+        if width > period:
+            change = np.diff(values, axis=1)
+            gains, losses = np.maximum(change, 0.0), np.maximum(-change, 0.0)
+            gain = gains[:, :period].sum(axis=1) / period
+            loss = losses[:, :period].sum(axis=1) / period
+            for k in range(period, width):
+                if k > period:
+                    gain = (gain * (period - 1) + gains[:, k - 1]) / period
+                    loss = (loss * (period - 1) + losses[:, k - 1]) / period
+                total = gain + loss
+                with np.errstate(all="ignore"):
+                    value[:, k] = np.where(total > 0, 100.0 * gain / total, 50.0)
+                gain_s[:, k], loss_s[:, k], last_s[:, k] = gain, loss, values[:, k]
+        return value, [gain_s, loss_s, last_s]
+    raise ValueError(f"unknown indicator kind {kind!r}; known: {sorted(KINDS)}")
+
+
+class SimSeries(DailySeries):
+    """A daily indicator read at the market's current step (see the module docstring)."""
+
+    def __init__(self, key: SeriesKey, market: SimMarket) -> None:
+        super().__init__(key, 1)
+        values, _ = market.timeline.left(key.field)
+        self._table, self._states = indicator_table(key.kind, key.period, values)
+        self._market = market
+        self._rows = np.arange(values.shape[0])
+        self._at: tuple[int, FloatArray, FloatArray, tuple[FloatArray, ...]] | None = None
+
+    def _now(self) -> tuple[FloatArray, FloatArray, tuple[FloatArray, ...]]:
+        step = self._market.step
+        if self._at is None or self._at[0] != step:
+            done = self._market.done
+            rows = self._rows
+            last = np.maximum(done - 1, 0)
+            before = np.maximum(done - 2, 0)
+            value = np.where(done >= 1, self._table[rows, last], NAN)
+            previous = np.where(done >= 2, self._table[rows, before], NAN)
+            if self.key.kind == "sma" or self.key.kind in ("max", "min"):
+                # the tail after ``done`` bars is the window of the last period-1 bars
+                tail = self._states[0]
+                state: tuple[FloatArray, ...] = (
+                    np.where(done >= max(self.key.period - 1, 0), tail[rows, last], NAN),
+                )
+                if self.key.period == 1:
+                    state = (tail[rows, 0],)
+            else:
+                state = tuple(np.where(done >= 1, s[rows, last], NAN) for s in self._states)
+            self._at = (step, value, previous, state)
+        return self._at[1], self._at[2], self._at[3]
+
+    def push(self, slot: int, values: Sequence[float]) -> None:
+        raise TypeError("a backtest's market is fed by its timeline, not bar by bar")
+
+    def value(self, size: int) -> FloatArray:
+        return _read_only(self._now()[0][:size])
+
+    def previous(self, size: int) -> FloatArray:
+        return _read_only(self._now()[1][:size])
+
+    def live(self, current: FloatArray) -> FloatArray:
+        size = current.shape[0]
+        state = tuple(array[:size] for array in self._now()[2])
+        return self._cls.peek_vector(self.key.period, state, current)
+
+
+def _read_only(array: FloatArray) -> FloatArray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class SimMarket(MarketState):
+    """:class:`MarketState` at a step of a :class:`Timeline` (see the module docstring)."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        super().__init__(keep_bars=20, capacity=max(timeline.size, 1))
+        self.timeline = timeline
+        self.step = -1
+        self.done = np.zeros(timeline.size, np.int64)
+        for symbol in timeline.data.symbols:
+            super().add_symbol(symbol)
+        self._sim_series: dict[SeriesKey, SimSeries] = {}
+        self._quote_cache: dict[int, Quote] = {}
+        self._now = datetime.min
+
+    def add_symbol(self, symbol: Symbol, name: str = "", **facts: Any) -> int:
+        if symbol.full in self._slots:
+            return super().add_symbol(symbol, name, **facts)
+        raise KeyError(f"{symbol.full} is not in the backtest's data")
+
+    def move_to(self, step: int) -> None:
+        """Show the market at the close of ``step``'s bar."""
+        tl = self.timeline
+        size = self.size
+        day = int(tl.day_index[step])
+        new_day = self.step < 0 or int(tl.day_index[self.step]) != day
+        self.step = step
+        self._now = to_time(int(tl.data.stamps[step]))
+        if new_day:
+            self.day = date.fromordinal(int(tl.day_ordinals[day]))
+            self.done = tl.done_by_day[day]
+            ints = self._ints
+            ints["bar_count"][:size] = self.done
+            ints["bar_day"][:size] = tl.bar_day_by_day[day]
+            self._floats["limit_up"][:size] = tl.limit_up[day]
+            self._floats["limit_down"][:size] = tl.limit_down[day]
+            self._floats["previous_close"][:size] = tl.previous_close_by_day[day]
+            self._floats["limit_base"][:size] = tl.previous_close_by_day[day]
+            if np.any(tl.limit_pct[day] != tl.limit_pct[max(day - 1, 0)]) or day == 0:
+                self._floats["limit_up_pct"][:size] = tl.limit_pct[day]
+                self._floats["limit_down_pct"][:size] = tl.limit_pct[day]
+            self.bars_version += 1
+            for slot in range(size):  # listing days and ST only change for a few symbols
+                if self._ints["listing_day"][slot] != NOT_NEW or day == 0:
+                    self._day_rules(slot)
+            self._floats["limit_up"][:size] = tl.limit_up[day]
+            self._floats["limit_down"][:size] = tl.limit_down[day]
+        quoted = tl.quote_step[step]
+        self._floats["last"][:size] = tl.last[step]
+        self._floats["volume"][:size] = np.where(
+            quoted >= 0, tl.day_volume[np.maximum(quoted, 0), np.arange(size)], 0.0
+        )
+        quote_days = np.where(quoted >= 0, tl.day_ordinals[tl.day_index[np.maximum(quoted, 0)]], 0)
+        self._ints["quote_day"][:size] = quote_days
+        self._quote_cache = {}
+        self.version += 1
+        self._cache.clear()
+
+    # -- what strategies read --------------------------------------------------------------
+
+    def series(self, kind: str, period: int, field: str = "close") -> DailySeries:
+        key = SeriesKey(kind, period, field)
+        found = self._sim_series.get(key)
+        if found is None:
+            found = self._sim_series[key] = SimSeries(key, self)
+        return found
+
+    def _from_quotes(self, name: str) -> FloatArray:
+        tl = self.timeline
+        source = {"open": tl.day_open, "high": tl.day_high, "low": tl.day_low,
+                  "amount": tl.day_amount}[name]  # fmt: skip
+        quoted = tl.quote_step[self.step]
+        values = np.where(quoted >= 0, source[np.maximum(quoted, 0), np.arange(self.size)], NAN)
+        values.flags.writeable = False
+        return values
+
+    def quote_at(self, slot: int) -> Quote | None:
+        found = self._quote_cache.get(slot)
+        if found is not None:
+            return found
+        tl = self.timeline
+        step = int(tl.quote_step[self.step, slot])
+        if step < 0:
+            return None
+        symbol = self.symbols[slot]
+        tick = symbol.tick
+        day = int(tl.day_index[step])
+        up, down = tl.limit_up[day, slot], tl.limit_down[day, slot]
+        pct = tl.limit_pct[day, slot]
+        quote = Quote(
+            symbol=symbol,
+            name=self.names[slot],
+            ts=to_time(int(tl.data.stamps[step])),
+            last=price(tl.data.columns["close"][step, slot], tick),
+            previous_close=price(tl.previous_close_by_day[day, slot], tick, zero=True),
+            open=price(tl.day_open[step, slot], tick),
+            high=price(tl.day_high[step, slot], tick),
+            low=price(tl.day_low[step, slot], tick),
+            volume=int(tl.day_volume[step, slot]),
+            amount=Decimal(repr(round(float(tl.day_amount[step, slot]), 2))),
+            limit_up=None if math.isnan(up) else price(up, tick),
+            limit_down=None if math.isnan(down) else price(down, tick),
+            no_limit=math.isnan(pct),
+        )
+        self._quote_cache[slot] = quote
+        return quote
+
+    def quote(self, code: str) -> Quote | None:
+        slot = self._slots.get(code)
+        return None if slot is None else self.quote_at(slot)
+
+    def recent_bars(self, slot: int, count: int) -> dict[str, FloatArray]:
+        done = int(self.done[slot])
+        start = max(done - count, 0)
+        out = {}
+        for name in FIELDS:
+            values, _ = self.timeline.left(name)
+            out[name] = values[slot, start:done].copy()
+        return out
+
+    def patterns(self, params: PatternParams = PatternParams()) -> IntArray:
+        def compute() -> IntArray:
+            window = params.window
+            absolute = self.done[:, None] - window + np.arange(window)[None, :]
+            valid = absolute >= 0
+            rows = np.arange(self.size)[:, None]
+            o, h, low, c = (
+                np.where(valid, self.timeline.left(name)[0][rows, np.maximum(absolute, 0)], NAN)
+                for name in ("open", "high", "low", "close")
+            )
+            return flags(detect(o, h, low, c, params))
+
+        return self.memo(("patterns", params), compute, bars_only=True)
+
+    def on_quotes(self, quotes: Any) -> None:
+        raise TypeError("a backtest's market is fed by its timeline, not by quotes")
+
+    def close_day(self, day: date | None = None) -> int:
+        return 0  # completed bars come from the timeline when the next day starts
+
+    def start_day(self, day: date) -> None:
+        self.day = day
+
+
+def price(value: float, tick: Decimal, *, zero: bool = False) -> Decimal:
+    """A float price as a Decimal on ``tick`` (rounded half up)."""
+    if math.isnan(value):
+        if zero:
+            return Decimal(0)
+        raise ValueError("no price")
+    steps = (Decimal(repr(float(value))) / tick).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return steps * tick
+
+
+class BarsView(Mapping[str, Sequence[Bar]]):
+    """The context's ``daily_bars``: each code's completed daily bars up to the current
+    step, oldest first. Nothing later is reachable: an index beyond raises IndexError."""
+
+    def __init__(self, market: SimMarket) -> None:
+        self._market = market
+
+    def __getitem__(self, code: str) -> Sequence[Bar]:
+        slot = self._market.slot(code)
+        if slot is None:
+            raise KeyError(code)
+        return _CompletedBars(self._market, slot, int(self._market.done[slot]))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._market.codes)
+
+    def __len__(self) -> int:
+        return self._market.size
+
+
+class _CompletedBars(Sequence[Bar]):
+    def __init__(self, market: SimMarket, slot: int, count: int) -> None:
+        self._market, self._slot, self._count = market, slot, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(
+                f"第 {index} 根日线尚未收盘 (bar {index} has not closed at the simulated time)"
+            )
+        tl = self._market.timeline
+        symbol = self._market.symbols[self._slot]
+        values = {name: tl.left(name)[0][self._slot, index] for name in FIELDS}
+        rows = np.flatnonzero(~np.isnan(tl.daily["close"][:, self._slot]))
+        day = date.fromordinal(int(tl.day_ordinals[rows[index]]))
+        tick = symbol.tick
+        return Bar(
+            symbol=symbol,
+            freq="1d",
+            end=datetime.combine(day, datetime.min.time().replace(hour=15), BEIJING),
+            open=price(values["open"], tick),
+            high=price(values["high"], tick),
+            low=price(values["low"], tick),
+            close=price(values["close"], tick),
+            volume=int(values["volume"]),
+            amount=Decimal(repr(round(float(values["amount"]), 2))),
+        )
