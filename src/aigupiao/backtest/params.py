@@ -2,7 +2,8 @@
 strategy each one is for, and its value parsed to the type the strategy's config declares.
 
 A key is ``strategy.param`` (``ma_cross.fast``) or just ``param`` (``fast``) when exactly
-one of the run's strategies has a parameter of that name. Each function raises
+one of the run's strategies has a parameter of that name; nested settings take a dotted
+path (``filter.min_avg_amount``, ``ma_cross.filter.exclude_st``). Each function raises
 :class:`~.model.BacktestInputError` naming what is wrong: an unknown strategy or
 parameter, an ambiguous key, a value of the wrong type, an invalid combination.
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 from aigupiao.strategy.registry import BUILTINS, UnknownStrategy, create
 
@@ -48,10 +50,30 @@ def split_assignment(text: str) -> tuple[str, str]:
     return key, value
 
 
-def target(strategies: Sequence[str], key: str) -> tuple[str, str]:
-    """The ``(strategy, parameter)`` a key names among the run's ``strategies``."""
-    if "." in key:
-        strategy, _, param = key.partition(".")
+def _field(strategy: str, path: Sequence[str]) -> FieldInfo | None:
+    """The field a dotted path names in ``strategy``'s config (``filter.min_price``)."""
+    fields = _fields(strategy)
+    info: FieldInfo | None = None
+    for depth, name in enumerate(path):
+        info = fields.get(name)
+        if info is None:
+            return None
+        if depth < len(path) - 1:
+            inner = info.annotation
+            if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+                return None
+            fields = dict(inner.model_fields)
+    return info
+
+
+def target(strategies: Sequence[str], key: str) -> tuple[str, tuple[str, ...]]:
+    """The ``(strategy, parameter path)`` a key names among the run's ``strategies``:
+    ``ma_cross.fast``, ``fast``, ``filter.min_price``, ``ma_cross.filter.min_price``."""
+    parts = tuple(key.split("."))
+    if not all(parts):
+        raise _unknown(key, strategies)
+    if parts[0] in BUILTINS and len(parts) > 1:
+        strategy, path = parts[0], parts[1:]
         if strategy not in strategies:
             raise BacktestInputError(
                 f"参数 {key} 所属的策略 {strategy} 不在本次回测中（{', '.join(strategies)}）",
@@ -59,10 +81,10 @@ def target(strategies: Sequence[str], key: str) -> tuple[str, str]:
                 f"({', '.join(strategies)})",
                 code="unknown_param",
             )
-        if param not in _fields(strategy):
+        if _field(strategy, path) is None:
             raise _unknown(key, [strategy])
-        return strategy, param
-    owners = [name for name in strategies if key in _fields(name)]
+        return strategy, path
+    owners = [name for name in dict.fromkeys(strategies) if _field(name, parts) is not None]
     if not owners:
         raise _unknown(key, strategies)
     if len(owners) > 1:
@@ -71,7 +93,7 @@ def target(strategies: Sequence[str], key: str) -> tuple[str, str]:
             f"parameter {key} is ambiguous: write strategy.{key} ({', '.join(owners)})",
             code="ambiguous_param",
         )
-    return owners[0], key
+    return owners[0], parts
 
 
 def _unknown(key: str, strategies: Sequence[str]) -> BacktestInputError:
@@ -83,19 +105,51 @@ def _unknown(key: str, strategies: Sequence[str]) -> BacktestInputError:
     )
 
 
-def parse_value(strategy: str, param: str, text: str) -> Any:
-    """``text`` as the type ``strategy``'s config declares for ``param`` (its own checks,
-    like ranges, included)."""
-    info = _fields(strategy)[param]
+def parse_value(strategy: str, path: Sequence[str], text: str) -> Any:
+    """``text`` as the type ``strategy``'s config declares for the parameter at ``path``
+    (its own checks, like ranges, included); JSON for structured values."""
+    info = _field(strategy, path)
+    if info is None:
+        raise _unknown(".".join(path), [strategy])
+    name = f"{strategy}.{'.'.join(path)}"
+    annotation: Any = info.annotation
+    adapter: TypeAdapter[Any] = TypeAdapter(annotation)
     try:
-        return TypeAdapter(info.annotation).validate_python(text)
+        return adapter.validate_python(text)
     except ValidationError as exc:
-        reason = exc.errors()[0]["msg"]
+        try:
+            return adapter.validate_json(text)
+        except ValidationError:
+            reason = exc.errors()[0]["msg"]
         raise BacktestInputError(
-            f"参数 {strategy}.{param} 的值 {text!r} 类型不对：{reason}",
-            f"parameter {strategy}.{param}: {text!r} is not valid: {reason}",
+            f"参数 {name} 的值 {text!r} 类型不对：{reason}",
+            f"parameter {name}: {text!r} is not valid: {reason}",
             code="bad_param",
         ) from None
+
+
+def assign(params: dict[str, Any], path: Sequence[str], value: Any) -> None:
+    """Set ``value`` at ``path`` in a strategy's (nested) parameter dict."""
+    where = params
+    for name in path[:-1]:
+        inner = where.get(name)
+        if isinstance(inner, BaseModel):
+            inner = inner.model_dump()
+        where[name] = dict(inner) if isinstance(inner, dict) else {}
+        where = where[name]
+    where[path[-1]] = value
+
+
+class InvalidParams(BacktestInputError):
+    """A strategy's config refuses the parameters; ``reasons`` says why, briefly."""
+
+    def __init__(self, strategy: str, reasons: str) -> None:
+        super().__init__(
+            f"策略 {strategy} 的参数无效：{reasons}",
+            f"invalid parameters for {strategy}: {reasons}",
+            code="bad_param",
+        )
+        self.reasons = reasons
 
 
 def validate(strategy: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -107,14 +161,11 @@ def validate(strategy: str, params: Mapping[str, Any]) -> dict[str, Any]:
         raise
     except ValidationError as exc:
         reasons = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or strategy}: {error['msg']}"
+            (f"{'.'.join(str(p) for p in error['loc'])}: " if error["loc"] else "")
+            + str(error["msg"]).removeprefix("Value error, ")
             for error in exc.errors()
         )
-        raise BacktestInputError(
-            f"策略 {strategy} 的参数无效：{reasons}",
-            f"invalid parameters for {strategy}: {reasons}",
-            code="bad_param",
-        ) from None
+        raise InvalidParams(strategy, reasons) from None
     return dict(params)
 
 
@@ -125,8 +176,8 @@ def strategy_runs(names: Sequence[str], assignments: Sequence[str]) -> tuple[Str
     params: dict[str, dict[str, Any]] = {name: {} for name in names}
     for text in assignments:
         key, value = split_assignment(text)
-        strategy, param = target(names, key)
-        params[strategy][param] = parse_value(strategy, param, value)
+        strategy, path = target(names, key)
+        assign(params[strategy], path, parse_value(strategy, path, value))
     return tuple(
         StrategyRun(name=name, params=validate(name, params[name])) for name in dict.fromkeys(names)
     )

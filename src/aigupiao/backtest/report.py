@@ -307,7 +307,12 @@ def report_html(result: BacktestResult) -> str:
     bench = metrics.get("benchmark") or {}
     config = result.config
     names = ", ".join(
-        s.name + (f" {json.dumps(s.params, ensure_ascii=False)}" if s.params else "")
+        s.name
+        + (
+            f" {json.dumps(s.model_dump(mode='json')['params'], ensure_ascii=False)}"
+            if s.params
+            else ""
+        )
         for s in config.strategies
     )
     parts = [

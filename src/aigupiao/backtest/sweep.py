@@ -13,6 +13,7 @@ sweep with :class:`~.model.BacktestCancelled`.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import multiprocessing
 import os
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .metrics import SORTABLE, compute_metrics, money, sort_value
 from .model import BacktestCancelled, BacktestConfig, BacktestInputError, ProgressFn, StrategyRun
-from .params import parse_value, split_assignment, target, validate
+from .params import InvalidParams, assign, parse_value, split_assignment, target, validate
 
 if TYPE_CHECKING:
     from .data import MarketData
@@ -112,20 +113,20 @@ def build_grid(
         )
     names = [run.name for run in base.strategies]
     # every value parsed up front: a typo fails the sweep before any point runs
-    axes: list[list[tuple[str, str, str, Any]]] = []
+    axes: list[list[tuple[str, str, tuple[str, ...], Any]]] = []
     for key, texts in grid.items():
-        strategy, param = target(names, key)
-        axes.append([(key, strategy, param, parse_value(strategy, param, t)) for t in texts])
+        strategy, path = target(names, key)
+        axes.append([(key, strategy, path, parse_value(strategy, path, t)) for t in texts])
     points = []
     for combination in itertools.product(*axes):
-        params = {run.name: dict(run.params) for run in base.strategies}
-        for _, strategy, param, value in combination:
-            params[strategy][param] = value
+        params = {run.name: copy.deepcopy(dict(run.params)) for run in base.strategies}
+        for _, strategy, path, value in combination:
+            assign(params[strategy], path, value)
         values = {key: value for key, _, _, value in combination}
         try:
             runs = tuple(StrategyRun(name=n, params=validate(n, params[n])) for n in params)
-        except BacktestInputError as exc:
-            points.append(SweepPoint(values, None, exc.message_zh + f" ({exc.message_en})"))
+        except InvalidParams as exc:
+            points.append(SweepPoint(values, None, f"参数无效 (invalid): {exc.reasons}"))
             continue
         points.append(SweepPoint(values, base.model_copy(update={"strategies": runs})))
     return points

@@ -97,3 +97,24 @@ def test_strategy_runs_parse_and_check_parameters() -> None:
         strategy_runs(["ma_cross"], ["fast=40", "slow=30"])
     with pytest.raises(BacktestInputError, match=r"ma_cross\.kind"):
         strategy_runs(["ma_cross"], ["kind=wma"])
+
+
+def test_nested_parameters_by_dotted_path() -> None:
+    (run,) = strategy_runs(
+        ["ma_cross"], ["filter.min_avg_amount=0", "ma_cross.filter.exclude_st=false"]
+    )
+    assert run.params == {"filter": {"min_avg_amount": Decimal(0), "exclude_st": False}}
+    points = build_grid(base(run), parse_sweeps(["filter.min_price=1,3"]))
+    assert [p.values for p in points] == [
+        {"filter.min_price": Decimal(1)}, {"filter.min_price": Decimal(3)}
+    ]  # fmt: skip
+    config = points[1].config
+    assert config is not None
+    assert config.strategies[0].params["filter"] == {
+        "min_avg_amount": Decimal(0), "exclude_st": False, "min_price": Decimal(3)
+    }  # fmt: skip
+    assert run.params["filter"] == {"min_avg_amount": Decimal(0), "exclude_st": False}
+    with pytest.raises(BacktestInputError, match=r"unknown parameter filter\.nope"):
+        strategy_runs(["ma_cross"], ["filter.nope=1"])
+    with pytest.raises(BacktestInputError, match=r"ma_cross\.filter\.exclude_st"):
+        strategy_runs(["ma_cross"], ["filter.exclude_st=maybe"])
