@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import re
+import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from aigupiao.backtest.model import BacktestConfig, BacktestInputError, StrategyRun
+from aigupiao.backtest.engine import run_backtest
+from aigupiao.backtest.metrics import compute_metrics
+from aigupiao.backtest.model import (
+    BacktestCancelled,
+    BacktestConfig,
+    BacktestInputError,
+    Rules,
+    StrategyRun,
+)
 from aigupiao.backtest.params import strategy_runs
 from aigupiao.backtest.sweep import (
     MAX_POINTS,
     SweepRow,
     build_grid,
     parse_sweeps,
+    run_sweep,
     sort_rows,
 )
+
+from ...conftest import ROOT
 
 
 def base(*runs: StrategyRun) -> BacktestConfig:
@@ -118,3 +130,49 @@ def test_nested_parameters_by_dotted_path() -> None:
         strategy_runs(["ma_cross"], ["filter.nope=1"])
     with pytest.raises(BacktestInputError, match=r"ma_cross\.filter\.exclude_st"):
         strategy_runs(["ma_cross"], ["filter.exclude_st=maybe"])
+
+
+DATA = ROOT.parent / "shared" / "data" / "daily" / "hzjsw_stock-backtest" / "data" / "600000.csv"
+
+
+def real_base() -> BacktestConfig:
+    return BacktestConfig(
+        strategies=strategy_runs(["ma_cross"], ["filter.min_avg_amount=0"]),
+        data=(DATA,), rules=Rules.NONE, size=100,
+    )  # fmt: skip
+
+
+def test_a_sweep_on_real_bars_in_two_processes_matches_single_runs() -> None:
+    points = build_grid(real_base(), parse_sweeps(["fast=5,10", "slow=10,30"]))
+    seen: list[tuple[int, int]] = []
+    rows = run_sweep(points, sort="sharpe", workers=2, progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (1, 4) and seen[-1] == (4, 4)  # the refused point counts at once
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert rows[-1].values == {"fast": 10, "slow": 10} and rows[-1].error is not None
+    ran = rows[:-1]
+    assert len(ran) == 3 and all(r.error is None and r.trades > 0 for r in ran)
+    sharpes = [r.metrics["sharpe"] for r in ran]
+    assert sharpes == sorted(sharpes, reverse=True)
+    for row in ran:  # each point ran its own parameters, on the same bars
+        point = next(p for p in points if p.values == row.values)
+        assert point.config is not None
+        direct = run_backtest(point.config)
+        assert row.final_equity == direct.final_equity
+        assert row.trades == len(direct.trades)
+        assert row.metrics == compute_metrics(direct)
+
+
+def test_a_cancelled_sweep_returns_nothing() -> None:
+    points = build_grid(real_base(), parse_sweeps(["fast=5,6"]))
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(BacktestCancelled):
+        run_sweep(points, workers=1, cancel=cancel)
+
+
+def test_a_sweep_over_unreadable_data_fails_before_running(tmp_path: Path) -> None:
+    bad = tmp_path / "000001.csv"
+    bad.write_bytes(b"\xff\xfe not a bar file")
+    base = BacktestConfig(strategies=(StrategyRun(name="ma_cross"),), data=(bad,))
+    with pytest.raises(BacktestInputError):
+        run_sweep(build_grid(base, parse_sweeps(["fast=5,6"])), workers=2)
