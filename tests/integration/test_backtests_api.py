@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from aigupiao.store import BacktestRepo, Database
+from aigupiao.market.daily import read_daily
+from aigupiao.store import BacktestRepo, BarRepo, Database
 
 from ..conftest import SHARED, eventually, service_missing
 from .stack import running_stack
@@ -93,6 +94,40 @@ async def test_a_run_is_queued_runs_and_keeps_its_report(tmp_path: Path, data_di
         # ended runs are answered as they are
         again = await _ok(await client.post(f"{API}/{queued['id']}/cancel"))
         assert again["status"] == "done"
+
+
+async def test_the_database_bars_give_the_same_run_as_the_file(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    async with (
+        running_stack(tmp_path, with_node=False, **_settings(data_dir)) as stack,
+        stack.client() as client,
+    ):
+        bars = read_daily(SHARED / "data" / ONE_FILE).bars
+        async with stack.cloud.db.session() as session:
+            await BarRepo(session).upsert_many(bars)
+            await session.commit()
+        code = bars[0].symbol.full
+        common = {"strategies": [MA_CROSS], "codes": [code], "start": "2022-03-01"}
+        from_file = await _ok(await client.post(API, json={**common, "data": [ONE_FILE]}), 202)
+        from_db = await _ok(await client.post(API, json={**common, "database_bars": True}), 202)
+        file_run, db_run = (
+            await _final(client, from_file["id"]),
+            await _final(client, from_db["id"]),
+        )
+        assert (file_run["status"], db_run["status"]) == ("done", "done"), db_run
+        # the same bars: the same days, trades and equity
+        assert db_run["result"]["bars"] == file_run["result"]["bars"] > 100
+        assert db_run["result"]["equity"] == file_run["result"]["equity"]
+        assert db_run["result"]["trades"] == file_run["result"]["trades"]
+        assert db_run["result"]["final_equity"] == file_run["result"]["final_equity"]
+        prices = db_run["result"]["prices"]
+        assert set(prices) <= {code}  # the engine's closes of the traded codes, for the chart
+        assert all(point["date"] >= "2022-03-01" for point in prices.get(code, []))
+        missing = {**common, "codes": ["sz000002"], "database_bars": True}
+        failed = await _final(client, (await _ok(await client.post(API, json=missing), 202))["id"])
+        assert failed["status"] == "failed" and failed["result"] is None
+        assert "aigupiao data import" in failed["error"]["message_en"]
 
 
 async def test_a_running_run_is_cancelled_with_its_reason(tmp_path: Path, data_dir: Path) -> None:

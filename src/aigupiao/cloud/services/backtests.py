@@ -23,24 +23,14 @@ running engines are told to cancel and their runs end ``failed`` the same way.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
-import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-)
+from pydantic import ValidationError
 
 from aigupiao.backtest.model import (
     BacktestCancelled,
@@ -51,154 +41,27 @@ from aigupiao.backtest.model import (
     StrategyRun,
 )
 from aigupiao.domain.errors import InvalidSymbol
-from aigupiao.domain.ranges import unsafe_character
 from aigupiao.domain.symbols import parse_symbol
-from aigupiao.protocol.bounds import Identifier, Quantity, SecurityCode
 from aigupiao.store import AuditRepo, BacktestRecord, BacktestRepo, BacktestStatus, Database
 from aigupiao.strategy.registry import BUILTINS, describe_builtins
 
 from ..errors import InvalidRequest, NotFound, ServiceError
 from ..settings import BacktestSection
+from .backtest_runs import Execute, Run, database_market, problem, run_report
+from .backtest_schemas import (
+    NOT_BACKTESTABLE,
+    BacktestCreate,
+    BacktestOptions,
+    StrategyOption,
+)
 
 log = logging.getLogger(__name__)
-
-ID_PATTERN = r"^bt_[0-9a-f]{20}$"
-# Strategies that cannot run on history: the LLM one calls a network model each round.
-NOT_BACKTESTABLE = frozenset({"llm"})
-FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2199, 12, 31)
 
 INTERRUPTED = {
     "code": "interrupted",
     "message": "云端重启，回测中断",
     "message_en": "interrupted by restart: the cloud stopped while this run was pending",
 }
-
-
-def _safe(value: str) -> str:
-    char = unsafe_character(value)
-    if char is not None:
-        raise ValueError(f"不允许的字符 U+{ord(char):04X} (character U+{ord(char):04X})")
-    return value
-
-
-def _in_years(value: date) -> date:
-    if not FIRST_DAY <= value <= LAST_DAY:
-        raise ValueError(
-            f"日期须在 {FIRST_DAY} 到 {LAST_DAY} 之间 (a date between {FIRST_DAY} and {LAST_DAY})"
-        )
-    return value
-
-
-DataPath = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_safe)]
-Day = Annotated[date, AfterValidator(_in_years)]
-Rate = Annotated[Decimal, Field(ge=0, le=Decimal("0.01"), decimal_places=6, allow_inf_nan=False)]
-Fee = Annotated[Decimal, Field(ge=0, le=1000, decimal_places=2, allow_inf_nan=False)]
-Cash = Annotated[Decimal, Field(gt=0, le=Decimal("1e12"), decimal_places=2, allow_inf_nan=False)]
-Benchmark = Annotated[
-    str,
-    StringConstraints(max_length=16, strip_whitespace=True, pattern=r"^([A-Za-z0-9.]+)$"),
-]
-
-
-class StrategyChoice(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Identifier = Field(description="策略名 (a built-in strategy, GET /api/backtests/options)")
-    params: dict[Identifier, Any] = Field(
-        default_factory=dict,
-        max_length=64,
-        description="its params (validated against its schema; the rest are defaults)",
-    )
-
-
-class BacktestCreate(BaseModel):
-    """A backtest request: :class:`~aigupiao.backtest.model.BacktestConfig` as the API
-    takes it. ``data`` are paths inside the configured data folders."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    strategies: list[StrategyChoice] = Field(min_length=1, max_length=16)
-    data: list[DataPath] = Field(
-        default_factory=list,
-        max_length=64,
-        description="files or folders of bars, relative to a data folder",
-        examples=[["daily/hzjsw_stock-backtest/data/600000.csv"]],
-    )
-    database_bars: bool = Field(False, description="the database's stored daily bars")
-    codes: list[SecurityCode] = Field(default_factory=list, max_length=1000)
-    start: Day | None = None
-    end: Day | None = None
-    cash: Cash = Decimal("1000000")
-    fill: FillModel = FillModel.NEXT_OPEN
-    rules: Rules = Rules.ASHARE
-    commission: Rate | None = Field(None, description="rate; null: the paper broker's fees")
-    min_commission: Fee | None = None
-    size: Quantity | None = Field(None, description="shares per order, overriding the strategy")
-    benchmark: Benchmark | None = Field(None, description="a code, or buy_and_hold")
-    adj_factors: DataPath | None = Field(None, description="tushare adj_factor file")
-
-
-class BacktestSummary(BaseModel):
-    id: str
-    status: Literal["queued", "running", "done", "failed", "cancelled"]
-    progress_done: int
-    progress_total: int
-    created_at: str
-    created_by: str
-    started_at: str | None
-    finished_at: str | None
-    error: dict[str, str] | None
-    params: dict[str, Any]
-
-    @classmethod
-    def of(cls, record: BacktestRecord) -> BacktestSummary:
-        def moment(value: Any) -> str | None:
-            return value.isoformat() if value is not None else None
-
-        return cls(
-            id=record.id,
-            status=record.status.value,
-            progress_done=record.progress_done,
-            progress_total=record.progress_total,
-            created_at=record.created_at.isoformat(),
-            created_by=record.created_by,
-            started_at=moment(record.started_at),
-            finished_at=moment(record.finished_at),
-            error=record.error,
-            params=record.params,
-        )
-
-
-class BacktestDetail(BacktestSummary):
-    result: dict[str, Any] | None = Field(
-        None, description="the report (report_json with metrics), only when done"
-    )
-
-    @classmethod
-    def of(cls, record: BacktestRecord) -> BacktestDetail:
-        return cls(**BacktestSummary.of(record).model_dump(), result=record.result)
-
-
-class BacktestPage(BaseModel):
-    items: list[BacktestSummary]
-    total: int
-    limit: int
-    offset: int
-
-
-class StrategyOption(BaseModel):
-    name: str
-    title: str
-    rule: str
-    default: bool
-    param_schema: dict[str, Any]
-
-
-class BacktestOptions(BaseModel):
-    strategies: list[StrategyOption]
-    data_dirs: list[str] = Field(description="the data folders' names (paths are relative)")
-    fills: list[str]
-    rules: list[str]
 
 
 class TooManyBacktests(ServiceError):
@@ -211,27 +74,8 @@ class NoReport(ServiceError):
     code = "no_report"
 
 
-class _Run:
-    """A run the service knows: its cancel event and the engine's latest progress."""
-
-    __slots__ = ("cancel", "done", "reason", "shutdown", "total")
-
-    def __init__(self) -> None:
-        self.cancel = threading.Event()
-        self.reason = _problem("cancelled", "已取消", "cancelled")  # who cancelled it
-        self.shutdown = False  # cancelled because the cloud stops, not by a person
-        self.done = self.total = 0
-
-    def progress(self, done: int, total: int) -> None:  # the engine's thread: cheap
-        self.done, self.total = done, total
-
-
 def new_id() -> str:
     return "bt_" + secrets.token_hex(10)
-
-
-def _problem(code: str, zh: str, en: str) -> dict[str, str]:
-    return {"code": code, "message": zh, "message_en": en}
 
 
 def _describe_validation(error: ValidationError) -> str:
@@ -246,8 +90,8 @@ class BacktestService:
     Args:
         db: where runs are stored.
         settings: the ``backtest`` section.
-        execute: runs one config in a worker thread and returns ``(report, html, done,
-            total)``; the default runs the engine, the metrics and the report.
+        execute: runs one config in a worker thread and returns ``(report, html)``;
+            the default runs the engine, the metrics and the report.
     """
 
     def __init__(
@@ -255,13 +99,13 @@ class BacktestService:
         db: Database,
         settings: BacktestSection,
         *,
-        execute: Callable[[BacktestConfig, _Run], tuple[dict[str, Any], str]] | None = None,
+        execute: Execute | None = None,
     ) -> None:
         self._db, self._settings = db, settings
         self._execute = execute or run_report
         self._roots = [root.resolve() for root in settings.data_dirs]
         self._queue: asyncio.Queue[str] = asyncio.Queue()
-        self._runs: dict[str, _Run] = {}  # queued or running in this process
+        self._runs: dict[str, Run] = {}  # queued or running in this process
         self._pool: ThreadPoolExecutor | None = None
 
     @property
@@ -270,6 +114,13 @@ class BacktestService:
 
     def data_roots(self) -> list[Path]:
         return [root for root in self._roots if root.is_dir()]
+
+    def _hide_paths(self, text: str) -> str:
+        """``text`` with the data folders' locations on this server cut out (warnings
+        name the files they are about)."""
+        for root in sorted({*self._roots, *self._settings.data_dirs}, key=lambda p: -len(str(p))):
+            text = text.replace(f"{root}/", "")
+        return text
 
     # -- validation ------------------------------------------------------------------
 
@@ -429,7 +280,7 @@ class BacktestService:
                 actor, "backtest.submit", f"backtest:{backtest_id}", {"strategies": strategies}
             )
             await session.commit()
-        self._runs[backtest_id] = _Run()
+        self._runs[backtest_id] = Run()
         self._queue.put_nowait(backtest_id)
         return record
 
@@ -463,7 +314,7 @@ class BacktestService:
         if record.status.final:
             return record
         run = self._runs.get(backtest_id)
-        reason = _problem("cancelled", f"已被 {actor} 取消", f"cancelled by {actor}")
+        reason = problem("cancelled", f"已被 {actor} 取消", f"cancelled by {actor}")
         if run is not None:
             run.reason = reason
             run.cancel.set()
@@ -527,7 +378,7 @@ class BacktestService:
         finally:
             self._runs.pop(backtest_id, None)
 
-    async def _run_started(self, backtest_id: str, run: _Run, stop: asyncio.Event) -> None:
+    async def _run_started(self, backtest_id: str, run: Run, stop: asyncio.Event) -> None:
         record = await self.get(backtest_id)
         loop = asyncio.get_running_loop()
         outcome: tuple[BacktestStatus, dict[str, Any]] | None = None
@@ -537,11 +388,17 @@ class BacktestService:
             detail = exc.as_dict() if isinstance(exc, InvalidRequest) else None
             outcome = (
                 BacktestStatus.FAILED,
-                detail or _problem("invalid_config", "回测设置无效", "invalid backtest settings"),
+                detail or problem("invalid_config", "回测设置无效", "invalid backtest settings"),
             )
+        market = None
+        if outcome is None and config.database_bars:
+            try:
+                market = await database_market(self._db, config)
+            except BacktestInputError as exc:
+                outcome = BacktestStatus.FAILED, exc.as_dict()
         if outcome is None:
             self.start_pool()
-            future = loop.run_in_executor(self._pool, self._execute, config, run)
+            future = loop.run_in_executor(self._pool, self._execute, config, run, market)
             written = (0, 0)
             while True:
                 finished, _ = await asyncio.wait({future}, timeout=self._settings.progress_interval)
@@ -563,7 +420,7 @@ class BacktestService:
                 await session.commit()
 
     async def _store_outcome(
-        self, backtest_id: str, run: _Run, future: asyncio.Future[tuple[dict[str, Any], str]]
+        self, backtest_id: str, run: Run, future: asyncio.Future[tuple[dict[str, Any], str]]
     ) -> tuple[BacktestStatus, dict[str, Any]] | None:
         try:
             report, html = future.result()
@@ -575,31 +432,20 @@ class BacktestService:
             return BacktestStatus.FAILED, exc.as_dict()
         except ValidationError as exc:
             text = _describe_validation(exc)
-            return BacktestStatus.FAILED, _problem(
+            return BacktestStatus.FAILED, problem(
                 "invalid_config", f"回测设置无效：{text}", f"invalid backtest settings: {text}"
             )
         except Exception as exc:
             log.exception("backtest %s failed", backtest_id)
             text = f"{type(exc).__name__}: {exc}"[:500]
-            return BacktestStatus.FAILED, _problem(
+            return BacktestStatus.FAILED, problem(
                 "engine_error", f"回测出错：{text}", f"the backtest failed: {text}"
             )
+        report.pop("config", None)  # the server's absolute paths; the request is in params
+        report = json.loads(self._hide_paths(json.dumps(report, ensure_ascii=False)))
         async with self._db.session() as session:
             await BacktestRepo(session).finish(
-                backtest_id, report, html, done=run.total, total=run.total
+                backtest_id, report, self._hide_paths(html), done=run.total, total=run.total
             )
             await session.commit()
         return None
-
-
-def run_report(config: BacktestConfig, run: _Run) -> tuple[dict[str, Any], str]:
-    """The engine, the metrics and the report of one run (in a worker thread)."""
-    from aigupiao.backtest.engine import run_backtest
-    from aigupiao.backtest.metrics import compute_metrics
-    from aigupiao.backtest.report import report_html, report_json
-
-    result = run_backtest(config, progress=run.progress, cancel=run.cancel)
-    result.metrics = compute_metrics(result)
-    report = report_json(result)
-    report.setdefault("metrics", result.metrics)
-    return report, report_html(result)

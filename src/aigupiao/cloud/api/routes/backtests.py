@@ -17,7 +17,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from aigupiao.protocol.http import JsonBodyRoute
 
 from ...deps import ApiKeyName, Runtime, Viewer
-from ...services.backtests import (
+from ...services.backtest_schemas import (
     ID_PATTERN,
     BacktestCreate,
     BacktestDetail,
