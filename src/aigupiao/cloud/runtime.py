@@ -27,6 +27,7 @@ from .services.pipeline import DecisionPipeline
 from .services.raw import RawRecorder
 from .services.results import ResultRecorder
 from .services.risk import RiskService
+from .services.rounds import RoundLog
 from .services.stream import QuoteStream
 from .services.trading import TradeService
 from .settings import CloudSettings
@@ -137,6 +138,7 @@ class CloudRuntime:
             stats=stats,
             risk=risk,
             settings=agent_settings,
+            rounds=RoundLog(db),
         )
         return cls(
             settings=settings,

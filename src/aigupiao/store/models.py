@@ -389,6 +389,22 @@ class BacktestRow(Base):
     created_by: Mapped[str] = mapped_column(String(128))  # the actor, as in audit_log
 
 
+class AgentRoundRow(Base):
+    """One evaluation round of the agent (migration 0009), so a day can be replayed at the
+    very moments it was decided: the market time, the wall-clock time the strategies ran
+    (which quotes they had seen: ``quotes_raw.received_at`` up to it), what woke it, and
+    per account traded the snapshot it used (``"same"`` when unchanged since the previous
+    round, null when none had arrived). Append-only; deleted after 60 days."""
+
+    __tablename__ = "agent_rounds"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(index=True)
+    wall_at: Mapped[datetime]
+    trigger: Mapped[str] = mapped_column(String(STATE))
+    accounts: Mapped[dict[str, Any]]
+
+
 class AuditRow(Base):
     """Who did what to what. Append-only."""
 

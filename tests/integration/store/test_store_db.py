@@ -37,6 +37,7 @@ TABLES = {
     "settings",
     "backtests",
     "audit_log",
+    "agent_rounds",
 }
 
 
@@ -66,7 +67,7 @@ async def test_upgrade_twice_is_a_no_op(db: Database) -> None:
     async with db.session() as session:
         versions = (await session.execute(text("SELECT version_num FROM alembic_version"))).all()
         kept = await session.scalar(text("SELECT count(*) FROM settings"))
-    assert [v[0] for v in versions] == ["0008"]
+    assert [v[0] for v in versions] == ["0009"]
     assert kept == 1
 
 

@@ -55,6 +55,7 @@ from .ledger import Ledger, Stats
 from .market import MarketService
 from .pipeline import RUNNER_INPUTS, DecisionPipeline, Placement, Proposal
 from .risk import RiskService
+from .rounds import RoundLog
 from .strategies import StrategyBook
 
 log = logging.getLogger(__name__)
@@ -92,11 +93,13 @@ class AgentRunner:
         stats: Stats,
         risk: RiskService,
         settings: AgentSection,
+        rounds: RoundLog | None = None,
     ) -> None:
         self._db, self._clock, self._market, self._bars = db, clock, market, bars
         self._pipeline, self._hub, self._ledger, self._stats = pipeline, hub, ledger, stats
         self.risk = risk
         self.settings = settings
+        self.round_log = rounds  # recorded for the live-versus-backtest replay
         self.interval = settings.decision_interval
         self.state = MarketState()
         self.book = StrategyBook(
@@ -169,12 +172,16 @@ class AgentRunner:
                     await self.tick(trigger)
                 except Exception as exc:  # a database hiccup must not end the agent
                     self._failed("-", "agent", exc)
+                if self.round_log is not None:
+                    await self.round_log.flush()
         finally:
             self.running = False
             unsubscribe_quotes()
             unsubscribe_bars()
             self._fed = False
             await self._outbox.put(None)
+            if self.round_log is not None:
+                await self.round_log.flush()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(sender, 5)
 
@@ -259,6 +266,8 @@ class AgentRunner:
         self._close_day(now)
         quotes = dict(self._market.latest)
         snapshots = {account_id: self._ledger.get(account_id) for account_id in accounts}
+        if self.round_log is not None:  # nothing awaited until the strategies have run
+            self.round_log.record(now, trigger, snapshots)
         proposals = self._evaluate(now, snapshots)
         self.last_eval_ms = (monotonic.perf_counter() - started) * 1000
         decisions: list[Decision] = []

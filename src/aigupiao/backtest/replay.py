@@ -1,0 +1,963 @@
+"""Live versus backtest: replay one account's day and list where the decisions differ.
+
+:func:`replay_day` re-runs a recorded live day (:mod:`.replay_facts` reads it) through the
+very code the live agent runs: the strategy classes built from the account's stored
+settings, one shared :class:`~aigupiao.strategy.state.MarketState` loaded with the same
+symbols and daily bars, and a :class:`~aigupiao.risk.RiskGate` with the stored limits and
+the day's trading-state changes, in the agent's order (the gate's exits first, then the
+strategies' signals, each sized and judged against the account's open orders).
+
+**Moments.** It evaluates at the moments the live agent did: the rounds it recorded
+(``agent_rounds``), each with the quotes the live strategies had seen then (raw
+snapshots received up to the round's wall-clock time) and the account snapshot they were
+given. A snapshot that came ``late_after`` market seconds or more after its own time is
+what a backtest sees on time and live did not: it is fed on time, and a difference it
+causes is put down to the late quote. Without raw snapshots, the 1-minute bars stand in
+(each bar as the quote at its end); without recorded rounds, the moments are the live
+decision times and the bar closes, from the morning's positions and cash.
+
+**A backtest's world.** The replay has a broker that always answers: where the live
+node was offline (the agent did not trade the account, or the pipeline refused
+``node_offline``), where the live broker refused an order or its outcome stayed unknown,
+the replay's order fills at the quote of the moment (best ask or bid, else last; the
+paper broker's fees), and the account it decides on from then on is the live one with
+its own orders added and the live orders it did not place taken out. So a day on which
+nothing went wrong replays with zero differences, and each difference names its reason:
+node offline, broker refusal, unknown outcome, late quote, a fill at another price, a
+different verdict of the gate, or an earlier difference it follows from.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as monotonic
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from aigupiao.brokers.paper.fees import FeeSchedule
+from aigupiao.domain.account import Account, Position
+from aigupiao.domain.errors import DomainError
+from aigupiao.domain.market import Quote
+from aigupiao.domain.orders import Side
+from aigupiao.domain.sessions import BEIJING
+from aigupiao.domain.symbols import Symbol, parse_symbol
+from aigupiao.risk import ExitSignal, OpenOrders, PendingOrder, RiskGate, RiskLimits
+from aigupiao.risk.state import SOURCE_DAILY_LOSS, StateRecord
+from aigupiao.store import Database
+from aigupiao.strategy.base import (
+    BuiltinStrategy,
+    Signal,
+    Strategy,
+    StrategyContext,
+    shares_for_weight,
+)
+from aigupiao.strategy.loader import UserStrategies
+from aigupiao.strategy.registry import BUILTINS, DEFAULT_SET, StrategySet, StrategySetting
+from aigupiao.strategy.series import FIELDS
+from aigupiao.strategy.state import MarketState
+
+from .replay_facts import (
+    DayFacts,
+    LiveCommand,
+    LiveDecision,
+    ReplayInputError,
+    Round,
+    StoredQuote,
+    load_day,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Difference", "Reason", "ReplayInputError", "ReplayResult", "ReplaySettings",
+           "replay_day", "replay_facts"]  # fmt: skip
+
+CLOSE = time(15, 0)
+NODE_OFFLINE = "node_offline"  # the pipeline's rule for an accepted decision it could not send
+_BROKER_REFUSED = {"rejected", "failed", "expired"}
+_ORDER_FINAL = {"filled", "cancelled", "rejected", "expired"}
+_FEES = FeeSchedule()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySettings:
+    """What the live agent takes from the config: the built-ins' base params (the
+    ``agent`` section's dip-buy and stop-loss), the user strategy files, the default risk
+    limits; and how late a quote must be to count as late (market seconds)."""
+
+    strategy_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    strategy_paths: Sequence[Path] = ()
+    risk_limits: RiskLimits = field(default_factory=RiskLimits)
+    late_after: float = 2.0
+
+
+class Reason(StrEnum):
+    NODE_OFFLINE = "node_offline"  # no node: the live agent did not decide, or refused
+    BROKER_REFUSED = "broker_refused"  # the live order was refused, failed or expired
+    COMMAND_UNKNOWN = "command_unknown"  # the live order's outcome stayed unknown
+    LATE_QUOTE = "late_quote"  # a quote live saw too late
+    FILL_PRICE = "fill_price"  # live filled at another price than the replay
+    GATE = "gate"  # the risk gate judged the same proposal differently
+    FOLLOWS = "follows"  # follows from an earlier difference
+    COARSE_QUOTES = "coarse_quotes"  # only 1-minute bars were stored
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    """One side of a compared decision."""
+
+    strategy: str
+    side: str
+    quantity: int
+    price: Decimal | None
+    accepted: bool
+    rule: str | None
+    message: str | None = None
+    decision_id: str | None = None  # the live decision's id
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy, "side": self.side, "quantity": self.quantity,
+            "price": None if self.price is None else str(self.price),
+            "accepted": self.accepted, "rule": self.rule, "message": self.message,
+            "decision_id": self.decision_id,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """A decision live and replay did not make alike. ``kind``: ``live_only``,
+    ``replay_only`` or ``changed`` (``fields`` names what differs); ``reason`` is the
+    nearest known cause, ``root`` the first cause of a chain (itself when direct)."""
+
+    ts: datetime
+    code: str
+    strategy: str
+    kind: str
+    live: DecisionView | None
+    replay: DecisionView | None
+    fields: tuple[str, ...]
+    reason: Reason
+    reason_zh: str
+    reason_en: str
+    root: Reason
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ts": self.ts.isoformat(), "code": self.code, "strategy": self.strategy,
+            "kind": self.kind, "fields": list(self.fields),
+            "live": None if self.live is None else self.live.as_json(),
+            "replay": None if self.replay is None else self.replay.as_json(),
+            "reason": self.reason.value, "reason_zh": self.reason_zh,
+            "reason_en": self.reason_en, "root": self.root.value,
+        }  # fmt: skip
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    account: str
+    day: date
+    quote_source: str  # raw / bars
+    moments_source: str  # rounds / decisions_and_bars
+    moments: int
+    live_decisions: int
+    replay_decisions: int
+    matched: int
+    differences: list[Difference]
+    offline: list[tuple[datetime, datetime]]  # when live did not trade the account
+    not_replayed: int  # live decisions at no replayed moment (manual orders)
+    warnings: list[str]
+    seconds: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "account": self.account, "date": self.day.isoformat(),
+            "quote_source": self.quote_source, "moments_source": self.moments_source,
+            "moments": self.moments, "live_decisions": self.live_decisions,
+            "replay_decisions": self.replay_decisions, "matched": self.matched,
+            "differences": [d.as_json() for d in self.differences],
+            "offline": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in self.offline],
+            "not_replayed": self.not_replayed, "warnings": list(self.warnings),
+            "seconds": round(self.seconds, 3),
+        }  # fmt: skip
+
+
+async def replay_day(
+    db: Database, account: str, day: date, settings: ReplaySettings | None = None
+) -> ReplayResult:
+    """Replay ``account``'s ``day`` and compare it with what was stored.
+
+    Raises:
+        ReplayInputError: not a trading day, an unknown account, nothing stored that day.
+    """
+    facts = await load_day(db, account, day)
+    return replay_facts(facts, settings or ReplaySettings())
+
+
+def replay_facts(facts: DayFacts, settings: ReplaySettings) -> ReplayResult:
+    """:func:`replay_day` on facts already read (pure: no I/O but the strategy files)."""
+    started = monotonic.perf_counter()
+    replay = _Replay(facts, settings)
+    replay.run()
+    return ReplayResult(
+        account=facts.account,
+        day=facts.day,
+        quote_source=facts.quote_source,
+        moments_source="rounds" if facts.rounds else "decisions_and_bars",
+        moments=len(replay.moments),
+        live_decisions=len(facts.decisions),
+        replay_decisions=replay.decided,
+        matched=replay.matched,
+        differences=replay.differences,
+        offline=replay.offline(),
+        not_replayed=replay.not_replayed,
+        warnings=[*facts.warnings, *replay.warnings],
+        seconds=monotonic.perf_counter() - started,
+    )
+
+
+# -- the replay ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    code: str
+    symbol: Symbol
+    view: DecisionView
+
+
+@dataclass(slots=True)
+class _Order:
+    """An order the replay placed that live did not (or that live's broker did not fill)."""
+
+    symbol: Symbol
+    side: Side
+    quantity: int
+    price: Decimal | None
+    placed: datetime
+    filled_at: datetime | None = None
+    fill_price: Decimal | None = None
+    fees: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cause:
+    ts: datetime
+    code: str
+    reason: Reason
+    zh: str
+    en: str
+    root: Reason
+
+
+class _Replay:
+    def __init__(self, facts: DayFacts, settings: ReplaySettings) -> None:
+        self.facts, self.settings = facts, settings
+        self.account_id = facts.account
+        self.state = MarketState()
+        self.gate = _gate(facts, settings.risk_limits)
+        self.warnings: list[str] = []
+        self.strategies = self._strategies()
+        self.moments = self._traded_span() if facts.rounds else self._fallback_moments()
+        self.live_at: dict[datetime, list[LiveDecision]] = defaultdict(list)
+        moment_times = {m.ts for m in self.moments}
+        self.not_replayed = 0
+        for decision in facts.decisions:
+            if decision.ts in moment_times:
+                self.live_at[decision.ts].append(decision)
+            else:
+                self.not_replayed += 1
+        self.decision_ts = {d.command_id: d.ts for d in facts.decisions if d.command_id}
+        self.quotes = facts.quotes
+        self.by_ts = sorted(range(len(self.quotes)), key=lambda i: self.quotes[i].quote.ts)
+        self.fed: set[int] = set()
+        self.next_arrival = 0
+        self.next_ts = 0
+        self.closed_day: date | None = None
+        self.orders: list[_Order] = []
+        self.excluded: set[str] = set()  # live commands the replay did not place as live did
+        self.causes: list[_Cause] = []
+        self.differences: list[Difference] = []
+        self.decided = 0
+        self.matched = 0
+        self.last_account: Account | None = None
+        self.states = sorted(facts.state_changes, key=lambda e: (e["ts"], e["id"]))
+        self.next_state = 0
+
+    # -- set up ------------------------------------------------------------------------
+
+    def _strategies(self) -> StrategySet:
+        """The account's strategies as the live book builds them from its settings."""
+        stored = self.facts.strategy_settings
+        choices = (stored or {}).get("strategies") if isinstance(stored, dict) else None
+        choices = choices if isinstance(choices, dict) else {}
+        defaults = self.settings.strategy_defaults
+        strategies = StrategySet([])
+        for name in BUILTINS:
+            choice = choices.get(name) if isinstance(choices.get(name), dict) else None
+            enabled = bool(choice.get("enabled", True)) if choice else name in DEFAULT_SET
+            if not enabled:
+                continue
+            if name == "llm":  # answers from a remote model cannot be replayed
+                self.warnings.append("LLM 策略无法回放，已跳过 (the LLM strategy is not replayed)")
+                continue
+            params = {**defaults.get(name, {}), **((choice or {}).get("params") or {})}
+            paused = bool((choice or {}).get("paused", False))
+            try:
+                strategies.apply(StrategySetting(name=name, paused=paused, config=params))
+            except (ValidationError, KeyError) as exc:
+                self.warnings.append(f"策略 {name} 未能创建 (strategy {name} not built): {exc}")
+        user = UserStrategies(self.settings.strategy_paths, reserved=BUILTINS)
+        report = user.reload()
+        for error in report.errors:
+            self.warnings.append(f"策略文件 {error.path} 加载失败 (failed): {error.error}")
+        instances: list[Strategy] = []
+        paused_user: list[str] = []
+        for template in user.strategies:
+            choice = choices.get(template.name) if isinstance(choices, dict) else None
+            choice = choice if isinstance(choice, dict) else {}
+            if not bool(choice.get("enabled", True)):
+                continue
+            cls = type(template)
+            if issubclass(cls, BuiltinStrategy):
+                instances.append(cls.from_config(dict(choice.get("params") or {})))
+            else:
+                instances.append(cls())
+            if choice.get("paused"):
+                paused_user.append(template.name)
+        strategies.set_user_strategies(instances)
+        for name in paused_user:
+            strategies.pause(name)
+        for strategy in strategies.all():
+            prepare = getattr(strategy, "prepare", None)
+            if callable(prepare):
+                prepare(self.state)
+        return strategies
+
+    def _traded_span(self) -> list[Round]:
+        """The recorded rounds from the first to the last that traded the account: before
+        its node first connected and after it left for the day, live could not decide for
+        it, and nothing went wrong (said in a warning)."""
+        rounds = self.facts.rounds
+        traded = [i for i, r in enumerate(rounds) if self.account_id in r.accounts]
+        if not traded:
+            self.warnings.append(
+                "这一天代理从未为该账户决策（节点未连接）：所有轮次都按离线回放 "
+                "(the agent never decided for this account that day: no node connected; every "
+                "round is replayed as offline)"
+            )
+            return rounds
+        first, last = traded[0], traded[-1]
+        for moment, zh, en in (
+            (rounds[first].ts, "节点连接之前", "before its node connected"),
+            (rounds[last].ts, "节点离开之后", "after its node left"),
+        ):
+            skipped = first if moment == rounds[first].ts else len(rounds) - 1 - last
+            if skipped:
+                at = f"{moment.astimezone(BEIJING):%H:%M:%S}"
+                self.warnings.append(
+                    f"{at} {zh}的 {skipped} 轮未回放 ({skipped} rounds {en} at {at} not replayed)"
+                )
+        return rounds[first : last + 1]
+
+    def _fallback_moments(self) -> list[Round]:
+        """Without recorded rounds: the live decision times and the bar closes."""
+        self.warnings.append(
+            "这一天没有记录代理轮次：回放在实盘决策时刻和每根 1 分钟K线收盘时评估，结果是近似的 "
+            "(no agent rounds were recorded that day: the replay evaluates at the live "
+            "decision times and the bar closes, an approximation)"
+        )
+        moments = {d.ts for d in self.facts.decisions}
+        for stored in self.facts.quotes:
+            moment = stored.quote.ts.astimezone(BEIJING)
+            if moment.second or moment.microsecond:
+                moment = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            moments.add(moment)
+        account = {self.account_id: self.facts.morning}
+        return [Round(ts, None, "replay", account, recorded=False) for ts in sorted(moments)]
+
+    def _load_history(self) -> None:
+        for row in self.facts.symbols:
+            try:
+                symbol = parse_symbol(row["code"])
+            except DomainError:
+                continue
+            self.state.add_symbol(symbol, row["name"], is_st=bool(row["is_st"]))
+        by_symbol: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.facts.daily_bars:
+            by_symbol[row["symbol"]].append(row)
+        for code, rows in by_symbol.items():
+            try:
+                days = [row["end"].astimezone(BEIJING).date().toordinal() for row in rows]
+                columns = {name: [float(row[name]) for row in rows] for name in FIELDS}
+                self.state.load_history_columns(parse_symbol(code), days, columns)
+            except (DomainError, ValueError) as exc:
+                self.warnings.append(f"{code} 的日K线未载入 (daily bars not loaded): {exc}")
+
+    # -- the day -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        if not self.moments:
+            return
+        self._feed(self.moments[0])
+        self._load_history()
+        for moment in self.moments:
+            self._round(moment)
+
+    def _round(self, moment: Round) -> None:
+        now = moment.ts
+        late = self._feed(moment)
+        self._apply_states(moment)
+        local = now.astimezone(BEIJING)
+        if local.time() >= CLOSE and self.state.day == local.date() != self.closed_day:
+            self.state.close_day(local.date())
+            self.closed_day = local.date()
+        quotes = dict(self.state.quotes)
+        traded = self.account_id in moment.accounts
+        if traded or not moment.recorded:
+            base = moment.accounts.get(self.account_id)
+            if moment.recorded:
+                self.last_account = base
+        else:
+            base = self.last_account  # the cloud's ledger keeps the last snapshot
+        self._fill_orders(now, quotes)
+        account = self._account(base, moment, quotes)
+        pending = self._pending(moment)
+        context = StrategyContext(now=now, quotes=self.state.quotes, account=account,
+                                  market=self.state)  # fmt: skip
+        signals: list[tuple[str, Signal]] = []
+        for strategy in self.strategies.active():
+            try:
+                signals.extend((strategy.name, s) for s in strategy.evaluate(context))
+            except Exception as exc:  # as the live runner: logged, skipped for the round
+                log.warning("replay: strategy %s failed: %s", strategy.name, exc)
+        decided = self._decide(account, signals, quotes, now, pending)
+        self.decided += len(decided)
+        self._compare(moment, traded, decided, self.live_at.get(now, []), late, quotes)
+        self._fill_orders(now, quotes)
+
+    def _feed(self, moment: Round) -> dict[str, StoredQuote]:
+        """Feed the quotes live had seen at ``moment`` (and the late ones on time); returns
+        the late ones by code."""
+        quotes, batch = self.quotes, []
+        taken: set[int] = set()
+        late: dict[str, StoredQuote] = {}
+        wall = moment.wall_at
+        if wall is not None and self.facts.quote_source == "raw":
+            while self.next_arrival < len(quotes):
+                stored = quotes[self.next_arrival]
+                assert stored.received_at is not None
+                if stored.received_at > wall:
+                    break
+                if stored.id not in self.fed:
+                    batch.append(stored)
+                    taken.add(stored.id)
+                self.next_arrival += 1
+            cutoff = moment.ts - timedelta(seconds=self.settings.late_after)
+        else:
+            cutoff = moment.ts
+        while self.next_ts < len(self.by_ts):
+            stored = quotes[self.by_ts[self.next_ts]]
+            if stored.quote.ts > cutoff:
+                break
+            if stored.id not in self.fed and stored.id not in taken:
+                batch.append(stored)
+                taken.add(stored.id)
+                if wall is not None and self.facts.quote_source == "raw":
+                    late[stored.quote.symbol.full] = stored
+            self.next_ts += 1
+        for stored in batch:
+            self.fed.add(stored.id)
+        self.state.on_quotes([stored.quote for stored in batch])
+        return late
+
+    def _apply_states(self, moment: Round) -> None:
+        """Trading-state changes made by people (the gate trips the daily loss itself)."""
+        when = moment.wall_at or moment.ts
+        while self.next_state < len(self.states):
+            entry = self.states[self.next_state]
+            if entry["ts"] > when:
+                break
+            self.next_state += 1
+            detail = entry["detail"] or {}
+            if detail.get("source") == SOURCE_DAILY_LOSS or entry["actor"] == "risk":
+                continue
+            target = str(entry["target"])
+            if target != "global" and target != f"account:{self.account_id}":
+                continue
+            try:
+                record = StateRecord.from_dict(
+                    {"state": detail["to"], "reason": detail.get("reason", ""),
+                     "actor": entry["actor"], "source": detail.get("source", ""),
+                     "changed_at": entry["ts"].isoformat()}
+                )  # fmt: skip
+            except (KeyError, ValueError):
+                continue
+            self.gate.set_state(None if target == "global" else self.account_id, record)
+
+    # -- the account and its open orders -------------------------------------------------
+
+    def _account(
+        self, base: Account | None, moment: Round, quotes: Mapping[str, Quote]
+    ) -> Account | None:
+        """The live account with the replay's own orders added and the live orders it did
+        not place taken out (for days without rounds: the morning's, with every fill)."""
+        if base is None:
+            base = self.facts.morning
+        if base is None:
+            return None
+        book = _Book(base)
+        if not moment.recorded:
+            for command in self.facts.commands.values():
+                if command.id not in self.excluded:
+                    for fill in command.fills:
+                        if fill.ts <= moment.ts:
+                            book.fill(command.code, command.side, fill.quantity, fill.amount,
+                                      fill.fees, quotes)  # fmt: skip
+        else:
+            for command_id in sorted(self.excluded):
+                command = self.facts.commands[command_id]
+                for fill in command.fills:
+                    if _reflected(command, fill.ts, moment):
+                        book.fill(command.code, command.side, -fill.quantity, -fill.amount,
+                                  -fill.fees, quotes)  # fmt: skip
+        for order in self.orders:
+            if order.filled_at is not None and order.filled_at <= moment.ts:
+                assert order.fill_price is not None
+                book.fill(order.symbol.full, order.side.value, order.quantity,
+                          order.fill_price * order.quantity, order.fees, quotes)  # fmt: skip
+        return book.account() if book.changed else base
+
+    def _pending(self, moment: Round) -> OpenOrders:
+        book = OpenOrders()
+        for command in sorted(self.facts.commands.values(), key=lambda c: (c.issued_at, c.id)):
+            if command.id in self.excluded or not command.code:
+                continue
+            pending = _open_at(command, moment, self.decision_ts.get(command.id))
+            if pending is not None:
+                book.add(pending)
+        for order in self.orders:
+            if order.filled_at is None:
+                book.add(PendingOrder(order.symbol.full, order.side, order.quantity,
+                                      order.price, source="replay"))  # fmt: skip
+        return book
+
+    def _fill_orders(self, now: datetime, quotes: Mapping[str, Quote]) -> None:
+        for order in self.orders:
+            if order.filled_at is not None:
+                continue
+            quote = quotes.get(order.symbol.full)
+            if quote is None:
+                continue
+            price = _fill_price(order, quote)
+            if price is None:
+                continue
+            order.filled_at, order.fill_price = now, price
+            fees = _FEES.fees(order.symbol, order.side, price * order.quantity,
+                              now.astimezone(BEIJING).date())  # fmt: skip
+            order.fees = fees.total
+
+    # -- deciding as the agent does ----------------------------------------------------------
+
+    def _decide(
+        self,
+        account: Account | None,
+        signals: list[tuple[str, Signal]],
+        quotes: Mapping[str, Quote],
+        now: datetime,
+        pending: OpenOrders,
+    ) -> list[_Decided]:
+        gate, account_id = self.gate, self.account_id
+        if not signals and (account is None or not any(p.available for p in account.positions)):
+            if account is not None:
+                gate.observe(account_id, account, quotes, now)
+                gate.exits(account_id, account, quotes, now)
+            return []
+        exits: list[ExitSignal] = []
+        if account is not None:
+            gate.observe(account_id, account, quotes, now)
+            exits = gate.exits(account_id, account, quotes, now, pending)
+        exiting = {e.symbol.full for e in exits}
+        proposals: list[tuple[str, Signal | ExitSignal]] = [(e.rule, e) for e in exits]
+        for name, signal in signals:
+            if signal.side is Side.SELL and signal.symbol.full in exiting:
+                continue
+            proposals.append((name, signal))
+        decided: list[_Decided] = []
+        for name, proposal in proposals:
+            quote = quotes.get(proposal.symbol.full)
+            quantity = _sized(proposal, account, quote)
+            if quantity is None:
+                continue
+            if account is not None:
+                gate.observe(account_id, account, quotes, now)
+            verdict = gate.check(
+                side=proposal.side, quantity=quantity, price=proposal.price, quote=quote,
+                account=account, now=now, account_id=account_id, quotes=quotes,
+                pending=pending,
+            )  # fmt: skip
+            view = DecisionView(name, proposal.side.value, quantity, proposal.price,
+                                verdict.accepted, verdict.rule, verdict.message)  # fmt: skip
+            decided.append(_Decided(proposal.symbol.full, proposal.symbol, view))
+        return decided
+
+    # -- comparing -------------------------------------------------------------------------
+
+    def _compare(
+        self,
+        moment: Round,
+        traded: bool,
+        decided: list[_Decided],
+        live: list[LiveDecision],
+        late: Mapping[str, StoredQuote],
+        quotes: Mapping[str, Quote],
+    ) -> None:
+        replayed: dict[tuple[str, str, str], list[_Decided]] = defaultdict(list)
+        for item in decided:
+            replayed[(item.view.strategy, item.code, item.view.side)].append(item)
+        found: list[tuple[LiveDecision | None, _Decided | None]] = []
+        for decision in live:
+            key = (decision.strategy, decision.code, decision.side)
+            mine = replayed.get(key)
+            found.append((decision, mine.pop(0) if mine else None))
+        for items in replayed.values():
+            found.extend((None, item) for item in items)
+        new_causes: list[_Cause] = []
+        for live_decision, replayed_item in found:
+            new_causes += self._pair(moment, traded, live_decision, replayed_item, late, quotes)
+        self.causes.extend(new_causes)
+
+    def _pair(
+        self,
+        moment: Round,
+        traded: bool,
+        decision: LiveDecision | None,
+        item: _Decided | None,
+        late: Mapping[str, StoredQuote],
+        quotes: Mapping[str, Quote],
+    ) -> list[_Cause]:
+        """One live decision and its replayed counterpart (either may be missing)."""
+        live_view = None if decision is None else _view(decision)
+        replay_view = None if item is None else item.view
+        fields = _fields(live_view, replay_view)
+        causes: list[_Cause] = []
+        if not fields:
+            assert decision is not None and item is not None
+            self.matched += 1
+            cause = self._settle(decision, item, moment, quotes)
+            return [] if cause is None else [cause]
+        if decision is not None and decision.accepted and decision.command_id:
+            cause = self._exclude(decision, moment)
+            if cause is not None:
+                causes.append(cause)
+        if item is not None and item.view.accepted:
+            self._place(item, moment.ts)
+        if decision is not None:
+            code, strategy = decision.code, decision.strategy
+        else:
+            assert item is not None
+            code, strategy = item.code, item.view.strategy
+        if decision is not None and item is not None:
+            kind = "changed"
+        else:
+            kind = "live_only" if decision is not None else "replay_only"
+        reason, zh, en, root = self._reason(moment, traded, code, live_view, replay_view, late)
+        self.differences.append(
+            Difference(
+                moment.ts,
+                code,
+                strategy,
+                kind,
+                live_view,
+                replay_view,
+                fields,
+                reason,
+                zh,
+                en,
+                root,
+            )
+        )
+        causes.append(_Cause(moment.ts, code, reason, zh, en, root))
+        return causes
+
+    def _settle(
+        self, decision: LiveDecision, item: _Decided, moment: Round, quotes: Mapping[str, Quote]
+    ) -> _Cause | None:
+        """A decision made alike: if live's broker did not carry out the order, the
+        replay's does (and that is a cause for what differs later)."""
+        if not decision.accepted or decision.command_id is None:
+            return None
+        command = self.facts.commands.get(decision.command_id)
+        if command is None:
+            return None
+        refused = command.status in _BROKER_REFUSED or command.order_status == "rejected"
+        unknown = command.status == "unknown"
+        if not refused and not unknown:
+            return None
+        self.excluded.add(command.id)
+        self._place(item, moment.ts)
+        at = f"{decision.ts.astimezone(BEIJING):%H:%M:%S}"
+        order = f"{command.code} {command.side} {command.quantity}"
+        if refused:
+            why = command.message or command.result_code or command.status
+            return _Cause(moment.ts, item.code, Reason.BROKER_REFUSED,
+                          f"实盘 {at} 的委托（{order}）被拒绝或失败：{why}；回放中它已成交",
+                          f"the live order of {at} ({order}) was refused or failed: {why}; "
+                          "in the replay it filled", Reason.BROKER_REFUSED)  # fmt: skip
+        return _Cause(moment.ts, item.code, Reason.COMMAND_UNKNOWN,
+                      f"实盘 {at} 的委托（{order}）结果未知；回放中它已成交",
+                      f"the outcome of the live order of {at} ({order}) stayed unknown; in the "
+                      "replay it filled", Reason.COMMAND_UNKNOWN)  # fmt: skip
+
+    def _exclude(self, decision: LiveDecision, moment: Round) -> _Cause | None:
+        """Take a live order the replay did not place out of its account; a fill at another
+        price than the replay's own order of the same code and side is a cause."""
+        assert decision.command_id is not None
+        self.excluded.add(decision.command_id)
+        command = self.facts.commands.get(decision.command_id)
+        if command is None or not command.fills:
+            return None
+        live_price = sum((f.amount for f in command.fills), Decimal(0)) / sum(
+            f.quantity for f in command.fills
+        )
+        for order in self.orders:
+            same = order.symbol.full == command.code and order.side.value == command.side
+            if same and order.fill_price is not None and order.fill_price != live_price:
+                live_text = f"{live_price:.4f}".rstrip("0").rstrip(".")
+                return _Cause(
+                    moment.ts, command.code, Reason.FILL_PRICE,
+                    f"{command.code} 实盘成交价 {live_text}，回放成交价 {order.fill_price}",
+                    f"{command.code} filled at {live_text} live and at {order.fill_price} in "
+                    "the replay", Reason.FILL_PRICE,
+                )  # fmt: skip
+        return None
+
+    def _place(self, item: _Decided, now: datetime) -> None:
+        view = item.view
+        self.orders.append(_Order(item.symbol, Side(view.side), view.quantity, view.price, now))
+
+    def _reason(
+        self,
+        moment: Round,
+        traded: bool,
+        code: str,
+        live: DecisionView | None,
+        replay: DecisionView | None,
+        late: Mapping[str, StoredQuote],
+    ) -> tuple[Reason, str, str, Reason]:
+        if live is not None and live.rule == NODE_OFFLINE:
+            return (Reason.NODE_OFFLINE, "节点离线：实盘拒绝了该决策（node_offline）",
+                    "the node was offline: live refused this decision (node_offline)",
+                    Reason.NODE_OFFLINE)  # fmt: skip
+        if not traded and moment.recorded:
+            start, end = self._offline_around(moment)
+            span = f"{start.astimezone(BEIJING):%H:%M:%S}–{end.astimezone(BEIJING):%H:%M:%S}"
+            return (Reason.NODE_OFFLINE, f"节点离线（{span}），实盘代理未为该账户决策",
+                    f"the node was offline ({span}): the live agent did not decide for this "
+                    "account", Reason.NODE_OFFLINE)  # fmt: skip
+        stored = late.get(code)
+        if stored is not None and stored.received_at is not None:
+            assert moment.wall_at is not None
+            after = (stored.received_at - moment.wall_at).total_seconds()
+            at = f"{stored.quote.ts.astimezone(BEIJING):%H:%M:%S}"
+            return (Reason.LATE_QUOTE,
+                    f"行情迟到：{code} {at} 的行情在实盘决策后 {after:.1f} 秒才到达",
+                    f"a late quote: the {at} quote of {code} arrived {after:.1f} s after live "
+                    "decided", Reason.LATE_QUOTE)  # fmt: skip
+        earlier = [c for c in self.causes if c.ts < moment.ts]
+        cause = next((c for c in earlier if c.code == code), earlier[0] if earlier else None)
+        if cause is not None:
+            at = f"{cause.ts.astimezone(BEIJING):%H:%M:%S}"
+            if cause.reason in (Reason.BROKER_REFUSED, Reason.COMMAND_UNKNOWN,
+                                Reason.FILL_PRICE):  # fmt: skip
+                return cause.reason, cause.zh, cause.en, cause.root
+            return (Reason.FOLLOWS, f"由 {at} {cause.code} 的差异引起：{cause.zh}",
+                    f"follows the difference at {at} ({cause.code}): {cause.en}",
+                    cause.root)  # fmt: skip
+        if (
+            live is not None
+            and replay is not None
+            and (live.accepted != replay.accepted or live.rule != replay.rule)
+        ):
+            live_rule = live.rule or "接受 accepted"
+            replay_rule = replay.rule or "接受 accepted"
+            return (Reason.GATE, f"风控结论不同：实盘 {live_rule}，回放 {replay_rule}",
+                    f"the risk gate judged differently: live {live_rule}, replay "
+                    f"{replay_rule}", Reason.GATE)  # fmt: skip
+        if self.facts.quote_source == "bars":
+            return (Reason.COARSE_QUOTES,
+                    "只存了 1 分钟K线（未开启 market.keep_raw），回放看到的行情比实盘粗",
+                    "only 1-minute bars were stored (market.keep_raw off): the replay saw "
+                    "coarser quotes than live", Reason.COARSE_QUOTES)  # fmt: skip
+        return (Reason.UNKNOWN, "原因未知：同样的输入得出不同的决策（策略代码或设置可能已改变）",
+                "reason unknown: the same inputs gave another decision (the strategy code or "
+                "settings may have changed)", Reason.UNKNOWN)  # fmt: skip
+
+    def _offline_around(self, moment: Round) -> tuple[datetime, datetime]:
+        for start, end in self.offline():
+            if start <= moment.ts <= end:
+                return start, end
+        return moment.ts, moment.ts
+
+    def offline(self) -> list[tuple[datetime, datetime]]:
+        """The spans of recorded rounds in which live did not trade the account: from the
+        first such round to the next round that traded it (or the last round)."""
+        spans: list[tuple[datetime, datetime]] = []
+        start: datetime | None = None
+        for moment in self.moments:
+            if not moment.recorded:
+                continue
+            if self.account_id not in moment.accounts:
+                start = start or moment.ts
+            elif start is not None:
+                spans.append((start, moment.ts))
+                start = None
+        if start is not None:
+            spans.append((start, self.moments[-1].ts))
+        return spans
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+class _Book:
+    """An account snapshot being changed by fills (negative ones take a fill out)."""
+
+    def __init__(self, base: Account) -> None:
+        self.base = base
+        self.cash = base.cash
+        self.positions: dict[str, list[Any]] = {
+            p.symbol.full: [p.symbol, p.total, p.available, p.cost_price, p.last_price]
+            for p in base.positions
+        }
+        self.changed = False
+
+    def fill(
+        self,
+        code: str,
+        side: str,
+        quantity: int,
+        amount: Decimal,
+        fees: Decimal,
+        quotes: Mapping[str, Quote],
+    ) -> None:
+        self.changed = True
+        held = self.positions.get(code)
+        if held is None:
+            quote = quotes.get(code)
+            symbol = quote.symbol if quote is not None else parse_symbol(code)
+            last = quote.last if quote is not None else None
+            held = self.positions[code] = [symbol, 0, 0, Decimal(0), last]
+        if side == Side.BUY.value:
+            total = held[1] + quantity
+            if quantity > 0 and total > 0:
+                held[3] = (held[3] * held[1] + amount + fees) / total
+            held[1] = total
+            self.cash -= amount + fees
+        else:
+            held[1] -= quantity
+            held[2] -= quantity
+            self.cash += amount - fees
+
+    def account(self) -> Account:
+        positions = tuple(
+            Position(symbol, total, max(0, min(available, total)), cost, last)
+            for symbol, total, available, cost, last in self.positions.values()
+            if total > 0
+        )
+        return replace(self.base, cash=self.cash, positions=positions)
+
+
+def _gate(facts: DayFacts, defaults: RiskLimits) -> RiskGate:
+    """A gate with the stored limits over the config's (as the risk service builds it)."""
+    stored = facts.risk_limits if isinstance(facts.risk_limits, dict) else {}
+    limits, problems = defaults.updated(dict(stored.get("default") or {}))
+    if problems:
+        limits = defaults
+    gate = RiskGate(limits)
+    for account_id, changes in (stored.get("accounts") or {}).items():
+        own, problems = limits.updated(dict(changes))
+        if not problems:
+            gate.account_limits[account_id] = own
+    return gate
+
+
+def _sized(signal: Signal | ExitSignal, account: Account | None, quote: Quote | None) -> int | None:
+    """The agent's sizing of a signal: a target weight in shares (None: cannot be sized,
+    or already at the weight)."""
+    if isinstance(signal, Signal) and signal.target_weight is not None:
+        price = signal.price or (quote.last if quote is not None else None)
+        if account is None or price is None:
+            return None
+        quantity = shares_for_weight(signal.symbol, signal.target_weight, account, price,
+                                     side=signal.side, market=signal.price is None)  # fmt: skip
+        return quantity if quantity > 0 else None
+    return signal.quantity
+
+
+def _view(decision: LiveDecision) -> DecisionView:
+    return DecisionView(
+        decision.strategy, decision.side, decision.quantity, decision.price,
+        decision.accepted, decision.rule, decision.message, decision.id,
+    )  # fmt: skip
+
+
+def _fields(live: DecisionView | None, replay: DecisionView | None) -> tuple[str, ...]:
+    if live is None or replay is None:
+        return ("decision",)
+    names = ("quantity", "price", "accepted", "rule")
+    return tuple(name for name in names if getattr(live, name) != getattr(replay, name))
+
+
+def _reflected(command: LiveCommand, fill_ts: datetime, moment: Round) -> bool:
+    """Whether the live snapshot of ``moment`` already had this fill."""
+    if fill_ts > moment.ts or moment.wall_at is None:
+        return False
+    return command.finished_at is not None and command.finished_at <= moment.wall_at
+
+
+def _open_at(command: LiveCommand, moment: Round, decided: datetime | None) -> PendingOrder | None:
+    """The live command's order as an open order at ``moment`` (None when not open)."""
+    side = Side(command.side)
+    wall = moment.wall_at
+    if wall is not None:
+        if command.issued_at > wall:
+            return None
+        answered = command.finished_at is not None and command.finished_at <= wall
+        if not answered or command.status == "unknown":
+            return PendingOrder(command.code, side, command.quantity, command.price,
+                                source=f"command:{command.id}")  # fmt: skip
+    elif decided is None or decided >= moment.ts:
+        return None
+    if command.status != "done" or command.order_status is None:
+        return None
+    if command.order_status in _ORDER_FINAL and (
+        command.order_updated_at is None or command.order_updated_at <= moment.ts
+    ):
+        return None
+    left = command.quantity - sum(f.quantity for f in command.fills if f.ts <= moment.ts)
+    if left <= 0:
+        return None
+    return PendingOrder(command.code, side, left, command.price, frozen=True,
+                        source=f"command:{command.id}")  # fmt: skip
+
+
+def _fill_price(order: _Order, quote: Quote) -> Decimal | None:
+    """The replay broker's price: the best opposite price (else last), within the limit."""
+    if order.side is Side.BUY:
+        best = quote.asks[0].price if quote.asks and quote.asks[0].price > 0 else quote.last
+        if order.price is not None and best > order.price:
+            return None
+    else:
+        best = quote.bids[0].price if quote.bids and quote.bids[0].price > 0 else quote.last
+        if order.price is not None and best < order.price:
+            return None
+    return best

@@ -1,0 +1,346 @@
+"""What the live-versus-backtest replay reads of one account's day, as typed facts.
+
+:func:`load_day` reads, for an account and a trading day (Beijing), the agent's recorded
+rounds, the stored quotes (raw snapshots where ``market.keep_raw`` was on, else 1-minute
+bars), the daily bars and symbols the agent loads at start, the account's stored
+strategy settings and risk limits, the trading-state changes of the audit log, and its
+decisions with the commands, orders and fills behind them. Nothing here decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from aigupiao.domain.account import Account, Position
+from aigupiao.domain.errors import DomainError
+from aigupiao.domain.market import Level, Quote
+from aigupiao.domain.sessions import BEIJING, is_trading_day
+from aigupiao.domain.symbols import Symbol, parse_symbol
+from aigupiao.protocol.codec import account_from_dict
+from aigupiao.store import Database, SettingRepo, SymbolRepo
+from aigupiao.store.repositories.rounds import AgentRoundRepo, ReplayRepo
+from aigupiao.store.repositories.trading import AccountSnapshotRepo, PositionRepo
+
+HISTORY_DAYS = 220  # as the agent: calendar days of daily bars loaded before the day
+SAME = "same"  # a round's account snapshot: unchanged since the account's previous round
+# Keys the live cloud keeps its settings under (cloud/services/strategies.py and risk.py).
+STRATEGIES_KEY = "agent.strategies."
+LIMITS_KEY = "risk.limits"
+STATE_ACTION = "risk.state"
+STRATEGY_ACTION = "agent.strategy"
+
+
+class ReplayInputError(DomainError):
+    """An account or a day the replay cannot work on; the message says why."""
+
+    code = "replay_input"
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One evaluation of the live agent: market time, wall time, and per account traded
+    the snapshot it used (accounts absent were not traded: no node connected)."""
+
+    ts: datetime
+    wall_at: datetime | None  # None: a moment the replay chose (no rounds were recorded)
+    trigger: str
+    accounts: Mapping[str, Account | None]
+    recorded: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StoredQuote:
+    id: int
+    quote: Quote
+    received_at: datetime | None  # None for quotes made from bars
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFill:
+    ts: datetime
+    price: Decimal
+    quantity: int
+    amount: Decimal
+    fees: Decimal
+
+
+@dataclass(slots=True)
+class LiveCommand:
+    """A live trade command with what became of it."""
+
+    id: str
+    status: str
+    code: str
+    side: str
+    quantity: int
+    price: Decimal | None
+    issued_at: datetime
+    finished_at: datetime | None
+    result_code: str | None
+    message: str
+    order_status: str | None = None
+    order_updated_at: datetime | None = None
+    fills: list[LiveFill] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDecision:
+    id: str
+    ts: datetime
+    strategy: str
+    code: str
+    side: str
+    quantity: int
+    price: Decimal | None
+    accepted: bool
+    rule: str | None
+    message: str | None
+    command_id: str | None
+
+
+@dataclass(slots=True)
+class DayFacts:
+    account: str
+    day: date
+    start: datetime
+    end: datetime
+    rounds: list[Round]
+    quotes: list[StoredQuote]  # in the order they arrived (bars: by end)
+    quote_source: str  # "raw" or "bars"
+    symbols: list[dict[str, Any]]
+    daily_bars: list[dict[str, Any]]
+    strategy_settings: Any
+    risk_limits: Any
+    state_changes: list[dict[str, Any]]  # audit entries of risk.state, oldest first
+    decisions: list[LiveDecision]
+    commands: dict[str, LiveCommand]
+    morning: Account | None  # before any snapshot (and for days without recorded rounds)
+    warnings: list[str] = field(default_factory=list)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), BEIJING)
+    return start, start + timedelta(days=1)
+
+
+async def load_day(db: Database, account: str, day: date) -> DayFacts:
+    """Everything stored about ``account`` on ``day``.
+
+    Raises:
+        ReplayInputError: not a trading day, an account never seen, or nothing stored.
+    """
+    if not is_trading_day(day):
+        raise ReplayInputError(
+            f"{day} 不是交易日，无可回放的数据", f"{day} is not a trading day: nothing to replay"
+        )
+    start, end = day_bounds(day)
+    async with db.session() as session:
+        repo = ReplayRepo(session)
+        if not await repo.known_account(account):
+            raise ReplayInputError(
+                f"未知账户 {account}：数据库中没有它的节点、资金或决策",
+                f"unknown account {account}: no node, funds or decisions of it are stored",
+            )
+        round_rows = await AgentRoundRepo(session).between(start, end)
+        decision_rows = await repo.decisions(account, start, end)
+        raw = await repo.has_raw(start, end)
+        quote_rows = await (repo.raw_quotes(start, end) if raw else repo.minute_bars(start, end))
+        if not round_rows and not decision_rows and not quote_rows:
+            raise ReplayInputError(
+                f"{day} 没有存储的行情、代理轮次或决策，无法回放",
+                f"nothing stored for {day} (no quotes, agent rounds or decisions): "
+                "nothing to replay",
+            )
+        if not quote_rows:
+            raise ReplayInputError(
+                f"{day} 没有存储的行情（1 分钟K线或原始快照），无法回放",
+                f"no quotes stored for {day} (1-minute bars or raw snapshots): nothing to replay",
+            )
+        symbols = await SymbolRepo(session).list()
+        daily = await repo.daily_bars(start - timedelta(days=HISTORY_DAYS), start)
+        settings = SettingRepo(session)
+        strategy_settings = await settings.get(STRATEGIES_KEY + account)
+        risk_limits = await settings.get(LIMITS_KEY)
+        audit = await repo.audit([STATE_ACTION, STRATEGY_ACTION], end + timedelta(days=400))
+        command_ids = [row["command_id"] for row in decision_rows if row["command_id"]]
+        command_rows = await repo.commands(command_ids)
+        orders = await repo.orders(account, command_ids)
+        trades = await repo.trades(account, [row["id"] for row in orders])
+        morning = await _morning(session, account, start)
+    names = {row["code"]: row["name"] for row in symbols}
+    facts = DayFacts(
+        account=account,
+        day=day,
+        start=start,
+        end=end,
+        rounds=_rounds(round_rows),
+        quotes=[_raw_quote(row, names) for row in quote_rows]
+        if raw
+        else _bar_quotes(quote_rows, names),
+        quote_source="raw" if raw else "bars",
+        symbols=symbols,
+        daily_bars=daily,
+        strategy_settings=strategy_settings,
+        risk_limits=risk_limits,
+        state_changes=[e for e in audit if e["action"] == STATE_ACTION],
+        decisions=[_decision(row) for row in decision_rows],
+        commands=_commands(command_rows, orders, trades),
+        morning=morning,
+    )
+    changed = [
+        e for e in audit
+        if e["action"] == STRATEGY_ACTION and e["ts"] >= start
+        and str(e["target"]).startswith(f"account:{account}/")
+    ]  # fmt: skip
+    if changed:
+        facts.warnings.append(
+            f"该账户的策略设置在 {changed[0]['ts']:%Y-%m-%d %H:%M} 之后被修改过；回放使用当前设置 "
+            "(the account's strategy settings changed since that day; the replay uses the "
+            "current ones)"
+        )
+    return facts
+
+
+def _rounds(rows: list[dict[str, Any]]) -> list[Round]:
+    rounds: list[Round] = []
+    last: dict[str, Account | None] = {}
+    for row in rows:
+        accounts: dict[str, Account | None] = {}
+        for account_id, value in (row["accounts"] or {}).items():
+            if value == SAME:
+                accounts[account_id] = last.get(account_id)
+            else:
+                accounts[account_id] = None if value is None else account_from_dict(value)
+            last[account_id] = accounts[account_id]
+        rounds.append(Round(row["ts"], row["wall_at"], row["trigger"], accounts))
+    return rounds
+
+
+def _levels(levels: Any) -> tuple[Level, ...]:
+    return tuple(Level(Decimal(str(price)), int(volume)) for price, volume in levels or ())
+
+
+def _raw_quote(row: dict[str, Any], names: Mapping[str, str]) -> StoredQuote:
+    symbol = parse_symbol(row["symbol"])
+    quote = Quote(
+        symbol=symbol,
+        name=names.get(symbol.full, ""),
+        ts=row["ts"],
+        last=row["last"],
+        previous_close=row["previous_close"],
+        open=row["open"],
+        high=row["high"],
+        low=row["low"],
+        volume=int(row["volume"]),
+        amount=row["amount"],
+        bids=_levels(row["bids"]),
+        asks=_levels(row["asks"]),
+        limit_up=row["limit_up"],
+        limit_down=row["limit_down"],
+    )
+    return StoredQuote(int(row["id"]), quote, row["received_at"])
+
+
+def _bar_quotes(rows: list[dict[str, Any]], names: Mapping[str, str]) -> list[StoredQuote]:
+    """Each 1-minute bar as the quote at its end: last = close, the day's open, high, low,
+    volume and amount so far; the previous close is the day's first open (bars do not
+    carry it)."""
+    quotes: list[StoredQuote] = []
+    day: dict[str, list[Any]] = {}  # code -> [open, high, low, volume, amount]
+    for index, row in enumerate(rows):
+        try:
+            symbol: Symbol = parse_symbol(row["symbol"])
+        except DomainError:
+            continue
+        so_far = day.get(symbol.full)
+        if so_far is None:
+            so_far = day[symbol.full] = [row["open"], row["high"], row["low"], 0, Decimal(0)]
+        so_far[1], so_far[2] = max(so_far[1], row["high"]), min(so_far[2], row["low"])
+        so_far[3] += int(row["volume"])
+        so_far[4] += row["amount"]
+        quote = Quote(
+            symbol=symbol, name=names.get(symbol.full, ""), ts=row["end"], last=row["close"],
+            previous_close=so_far[0], open=so_far[0], high=so_far[1], low=so_far[2],
+            volume=so_far[3], amount=so_far[4],
+        )  # fmt: skip
+        quotes.append(StoredQuote(index, quote, None))
+    return quotes
+
+
+def _decision(row: dict[str, Any]) -> LiveDecision:
+    return LiveDecision(
+        id=row["id"], ts=row["ts"], strategy=row["strategy"], code=row["symbol"],
+        side=row["side"], quantity=int(row["quantity"]), price=row["price"],
+        accepted=row["verdict"] == "accepted", rule=row["rule"],
+        message=row["risk_message"], command_id=row["command_id"],
+    )  # fmt: skip
+
+
+def _commands(
+    rows: list[dict[str, Any]], orders: list[dict[str, Any]], trades: list[dict[str, Any]]
+) -> dict[str, LiveCommand]:
+    by_order: dict[str, list[dict[str, Any]]] = {}
+    for trade in trades:
+        by_order.setdefault(trade["order_id"], []).append(trade)
+    order_of = {row["command_id"]: row for row in orders}
+    commands: dict[str, LiveCommand] = {}
+    for row in rows:
+        data = row["data"] or {}
+        result = row["result"] or {}
+        price = data.get("price")
+        command = LiveCommand(
+            id=row["id"],
+            status=row["status"],
+            code=str(data.get("stock_code", "")),
+            side=str(data.get("action", "")),
+            quantity=int(data.get("quantity") or 0),
+            price=None if price is None else Decimal(str(price)),
+            issued_at=row["issued_at"],
+            finished_at=row["finished_at"],
+            result_code=result.get("code") if isinstance(result, dict) else None,
+            message=str(result.get("message", "")) if isinstance(result, dict) else "",
+        )
+        order = order_of.get(row["id"])
+        if order is not None:
+            command.order_status = order["status"]
+            command.order_updated_at = order["updated_at"]
+            for trade in by_order.get(order["id"], []):
+                fees = trade["commission"] + trade["stamp_duty"] + trade["transfer_fee"]
+                command.fills.append(
+                    LiveFill(
+                        trade["ts"], trade["price"], int(trade["quantity"]), trade["amount"], fees
+                    )
+                )
+        commands[row["id"]] = command
+    return commands
+
+
+async def _morning(session: Any, account: str, start: datetime) -> Account | None:
+    """The account at the day's start, for days without recorded rounds: the stored
+    positions less every fill since (all available: T+1), and the cash of the last equity
+    row before 09:15 (else the day's first)."""
+    positions = {p["symbol"]: p for p in await PositionRepo(session).list(account)}
+    snapshots = AccountSnapshotRepo(session)
+    row = await snapshots.last_before(account, start + timedelta(hours=9, minutes=15))
+    if row is None:
+        row = await snapshots.first_since(account, start)
+    if row is None and not positions:
+        return None
+    totals = {code: int(p["total"]) for code, p in positions.items()}
+    for trade in await ReplayRepo(session).trades_since(account, start):
+        sign = 1 if trade["side"] == "buy" else -1
+        totals[trade["symbol"]] = totals.get(trade["symbol"], 0) - sign * int(trade["quantity"])
+    held = []
+    for code, total in sorted(totals.items()):
+        if total <= 0:
+            continue
+        stored = positions.get(code)
+        cost = stored["cost_price"] if stored is not None else Decimal(0)
+        last = stored["last_price"] if stored is not None else None
+        held.append(Position(parse_symbol(code), total, total, cost, last))
+    cash = row["cash"] if row is not None else Decimal(0)
+    return Account(id=account, cash=cash, positions=tuple(held))
