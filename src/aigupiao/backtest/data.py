@@ -155,7 +155,8 @@ class MarketData:
         if steps.size == 0:
             shown = f"{start or '…'} ~ {end or '…'}"
             raise _fail(
-                f"日期范围 {shown} 内没有行情（数据从 {_day(ordinals[0])} 到 {_day(ordinals[-1])}）",
+                f"日期范围 {shown} 内没有行情"
+                f"（数据从 {_day(ordinals[0])} 到 {_day(ordinals[-1])}）",
                 f"no bars in the range {shown} (the data runs {_day(ordinals[0])} to "
                 f"{_day(ordinals[-1])})",
             )
@@ -191,25 +192,33 @@ def load(config: BacktestConfig) -> MarketData:
     return market.select(config.codes, config.start, config.end)
 
 
-def load_paths(paths: Iterable[Path]) -> MarketData:
-    """Every file below ``paths`` as one market (see the module docstring).
+def load_paths(paths: Iterable[Path], *, skip_bad_files: bool = False) -> MarketData:
+    """Every file below ``paths`` as one market (see the module docstring). A file found
+    in a folder that holds no usable bars is skipped with a warning; one named itself
+    raises, unless ``skip_bad_files``.
 
     Raises:
         BacktestInputError: a path that does not exist, a file that cannot be read or is
             not a bar layout, no bars at all, or daily and intraday bars mixed.
     """
-    found: list[Path] = []
+    found: list[tuple[Path, bool]] = []  # (file, named itself rather than found in a folder)
     for path in paths:
+        path = Path(path)
         try:
-            found.extend(daily_files(Path(path)))
+            found.extend((file, file == path) for file in daily_files(path))
         except DailyFormatError as exc:
             raise _fail(exc.message_zh, exc.message_en) from None
     if not found:
         raise _fail("没有找到数据文件", "no data files found")
     series: list[Series] = []
     warnings: list[str] = []
-    for path in found:
-        series.extend(read_bars(path, warnings))
+    for path, named in found:
+        try:
+            series.extend(read_bars(path, warnings))
+        except BacktestInputError as exc:
+            if named and not skip_bad_files:
+                raise
+            warnings.append(f"跳过 {exc.message_zh} (skipped: {exc.message_en})")
     return assemble(series, warnings)
 
 

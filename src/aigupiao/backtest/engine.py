@@ -215,7 +215,8 @@ class Simulation:
             if first_of_day:
                 if cancel is not None and cancel.is_set():
                     raise BacktestCancelled("回测已取消 (the backtest was cancelled)")
-                self._corporate_actions(day_number)
+                if self.ashare:  # backtrader's model knows no corporate actions
+                    self._corporate_actions(day_number)
             self._fill(step)
             self.market.move_to(step)
             if step + 1 < tl.steps:
@@ -434,14 +435,14 @@ class Simulation:
         for slot, holding in self.holdings.items():
             if holding.shares <= 0:
                 continue
-            close = last[slot]
+            close = float(last[slot])
             positions.append(
                 Position(
                     symbol=holding.symbol,
                     total=holding.shares,
                     available=holding.available(today, self.ashare),
                     cost_price=holding.cost / holding.shares,
-                    last_price=None if np.isnan(close) else price(close, holding.symbol.tick),
+                    last_price=None if close != close else Decimal(repr(close)),
                 )
             )
         return Account(ACCOUNT_ID, cash=self.cash, positions=tuple(positions))
@@ -640,15 +641,16 @@ def _ffill_daily(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 def _prices(sim: Simulation) -> dict[str, list[tuple[date, Decimal]]]:
     tl = sim.timeline
-    days = [date.fromordinal(int(o)) for o in tl.day_ordinals]
     found: dict[str, list[tuple[date, Decimal]]] = {}
     for slot in sorted(sim.traded):
-        symbol = sim.data.symbols[slot]
         column = tl.daily["close"][:, slot]
-        found[symbol.full] = [
-            (day, Decimal(repr(float(v)))) for day, v in zip(days, column, strict=True)
-            if not np.isnan(v)
-        ]  # fmt: skip
+        rows = np.flatnonzero(~np.isnan(column))
+        found[sim.data.symbols[slot].full] = [
+            (date.fromordinal(day), Decimal(repr(value)))
+            for day, value in zip(
+                tl.day_ordinals[rows].tolist(), column[rows].tolist(), strict=True
+            )
+        ]
     return found
 
 

@@ -35,8 +35,13 @@ import numpy.typing as npt
 
 from aigupiao.domain.market import Bar, Quote
 from aigupiao.domain.securities import facts_for
-from aigupiao.domain.sessions import BEIJING
-from aigupiao.domain.symbols import Symbol, limit_fractions
+from aigupiao.domain.sessions import BEIJING, next_trading_day
+from aigupiao.domain.symbols import (
+    CHINEXT_REFORM,
+    ST_LIMIT_WIDENED,
+    Symbol,
+    limit_fractions,
+)
 from aigupiao.strategy.indicators import KINDS
 from aigupiao.strategy.patterns import PatternParams, detect, flags
 from aigupiao.strategy.series import FIELDS, DailySeries, SeriesKey
@@ -47,6 +52,8 @@ from .data import MarketData
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 NAN = math.nan
+_LISTING_WINDOW = 20  # calendar days after a listing in which its limit rule may change
+_NEW_LISTING_HORIZON = 400  # as MarketState: a listing older than this is not new
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -116,6 +123,7 @@ class Timeline:
         np.maximum.accumulate(self.quote_step, axis=0, out=self.quote_step)
         self.tick = np.array([float(s.tick) for s in data.symbols])
         self.limit_pct = self._limit_pcts()
+        self.listing_day = self._listing_days()
         if limits:
             base = self.previous_close_by_day
             self.limit_up, self.limit_down = _limit_prices(
@@ -144,25 +152,52 @@ class Timeline:
         return out
 
     def _limit_pcts(self) -> FloatArray:
-        """Limit fraction per day and slot (nan: no limit), from the security's facts."""
-        days = [date.fromordinal(int(o)) for o in self.day_ordinals]
+        """Limit fraction per day and slot (nan: no limit), from the security's facts:
+        computed once per distinct rule period, day by day only around a listing."""
+        ordinals = self.day_ordinals
+        days = [date.fromordinal(int(o)) for o in ordinals]
         result = np.full((len(days), self.size), NAN)
+        periods = (ordinals >= CHINEXT_REFORM.toordinal()).astype(np.int64) + 2 * (
+            ordinals >= ST_LIMIT_WIDENED.toordinal()
+        )
         for slot, symbol in enumerate(self.data.symbols):
             facts = facts_for(symbol)
-            is_st = facts.special is not None
+            is_st, listed_on = facts.special is not None, facts.listed_on
 
             def pct(day: date, symbol: Symbol = symbol, facts: Any = facts) -> float:
                 fractions = limit_fractions(
-                    symbol, day, is_st=is_st, listed_on=facts.listed_on, ratio=facts.ratio_on(day)
-                )
+                    symbol, day, is_st=facts.special is not None, listed_on=facts.listed_on,
+                    ratio=facts.ratio_on(day),
+                )  # fmt: skip
                 return NAN if fractions is None else float(fractions[0])
 
-            first, last = pct(days[0]), pct(days[-1])
-            young = facts.listed_on is not None and (days[0] - facts.listed_on).days < 400
-            if first == last and not young:
-                result[:, slot] = first
-            else:
-                result[:, slot] = [pct(day) for day in days]
+            near = np.zeros(len(days), bool)
+            if listed_on is not None:
+                since = ordinals - listed_on.toordinal()
+                near = (since >= 0) & (since <= _LISTING_WINDOW)
+            for period in np.unique(periods[~near]).tolist():
+                rows = np.flatnonzero((periods == period) & ~near)
+                result[rows, slot] = pct(days[int(rows[0])])
+            for row in np.flatnonzero(near).tolist():
+                result[row, slot] = pct(days[row])
+            del is_st
+        return result
+
+    def _listing_days(self) -> IntArray:
+        """Listing day number per day and slot (NOT_NEW long after a listing, 0 before)."""
+        ordinals = self.day_ordinals
+        result = np.full((len(ordinals), self.size), NOT_NEW, dtype=np.int64)
+        for slot, symbol in enumerate(self.data.symbols):
+            listed_on = facts_for(symbol).listed_on
+            if listed_on is None or listed_on.toordinal() > int(ordinals[-1]):
+                continue
+            trading = [listed_on.toordinal()]
+            while trading[-1] - listed_on.toordinal() < _NEW_LISTING_HORIZON:
+                trading.append(next_trading_day(date.fromordinal(trading[-1])).toordinal())
+            numbers = np.searchsorted(np.array(trading), ordinals, side="right")
+            young = ordinals - listed_on.toordinal() <= _NEW_LISTING_HORIZON
+            result[:, slot] = np.where(ordinals < listed_on.toordinal(), 0,
+                                       np.where(young, numbers, NOT_NEW))  # fmt: skip
         return result
 
     def left(self, name: str) -> tuple[FloatArray, IntArray]:
@@ -247,7 +282,7 @@ def indicator_table(
 ) -> tuple[FloatArray, list[FloatArray]]:
     """(value after bar k, state after bar k) for every slot and k, as the scalar classes
     of :mod:`aigupiao.strategy.indicators` compute them one bar at a time."""
-    slots, width = values.shape
+    width = values.shape[1]
     if kind == "sma":
         value = _windows(values, period).sum(axis=2) / period
         tail = _windows(values, period - 1).sum(axis=2) if period > 1 else np.zeros_like(values)
@@ -353,7 +388,7 @@ class SimMarket(MarketState):
         self.step = -1
         self.done = np.zeros(timeline.size, np.int64)
         for symbol in timeline.data.symbols:
-            super().add_symbol(symbol)
+            super().add_symbol(symbol)  # the ST flag from the securities table, once
         self._sim_series: dict[SeriesKey, SimSeries] = {}
         self._quote_cache: dict[int, Quote] = {}
         self._now = datetime.min
@@ -381,15 +416,10 @@ class SimMarket(MarketState):
             self._floats["limit_down"][:size] = tl.limit_down[day]
             self._floats["previous_close"][:size] = tl.previous_close_by_day[day]
             self._floats["limit_base"][:size] = tl.previous_close_by_day[day]
-            if np.any(tl.limit_pct[day] != tl.limit_pct[max(day - 1, 0)]) or day == 0:
-                self._floats["limit_up_pct"][:size] = tl.limit_pct[day]
-                self._floats["limit_down_pct"][:size] = tl.limit_pct[day]
+            self._floats["limit_up_pct"][:size] = tl.limit_pct[day]
+            self._floats["limit_down_pct"][:size] = tl.limit_pct[day]
+            ints["listing_day"][:size] = tl.listing_day[day]
             self.bars_version += 1
-            for slot in range(size):  # listing days and ST only change for a few symbols
-                if self._ints["listing_day"][slot] != NOT_NEW or day == 0:
-                    self._day_rules(slot)
-            self._floats["limit_up"][:size] = tl.limit_up[day]
-            self._floats["limit_down"][:size] = tl.limit_down[day]
         quoted = tl.quote_step[step]
         self._floats["last"][:size] = tl.last[step]
         self._floats["volume"][:size] = np.where(
