@@ -88,7 +88,7 @@ def _validation_message(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
+    return "输入无效 (invalid input): " + "; ".join(parts)
 
 
 @contextmanager
@@ -358,14 +358,20 @@ def run(
         runs = strategy_runs(_strategy_names(strategy), param or [])
     except BacktestInputError as exc:
         raise _fail(str(exc)) from None
+    first, last = _date(start, "--start"), _date(end, "--end")
+    if first is not None and last is not None and first > last:
+        raise _fail(
+            f"开始日期 {first} 晚于结束日期 {last}，日期范围为空 "
+            f"(start {first} is after end {last}: empty date range)"
+        )
     if sweep and report is not None:
         raise _fail("--report 只用于单次回测，不能与 --sweep 同用 (--report is for a single run)")
     config = _config(
         strategies=runs,
         data=tuple(data),
         codes=tuple(c.strip() for c in (codes or "").split(",") if c.strip()),
-        start=_date(start, "--start"),
-        end=_date(end, "--end"),
+        start=first,
+        end=last,
         cash=_decimal(cash, "--cash"),
         fill=fill,
         rules=rules,
