@@ -149,7 +149,8 @@ class MarketData:
             keep &= ordinals >= start.toordinal()
         if end is not None:
             keep &= ordinals <= end.toordinal()
-        columns = {name: values[np.ix_(keep, slots)] for name, values in self.columns.items()}
+        picked = np.array(slots, dtype=np.intp)
+        columns = {name: values[np.ix_(keep, picked)] for name, values in self.columns.items()}
         present = ~np.all(np.isnan(columns["close"]), axis=1)
         steps = np.flatnonzero(keep)[present]
         if steps.size == 0:
@@ -365,15 +366,15 @@ def _series(
     for row in rows:
         try:
             stamp = _stamp(row[stamp_column])
-            o, h, low, c, v = (float(row[i]) for i in picks)
-            a = float(row[amount_column]) if amount_column is not None else 0.0
+            numbers = tuple(float(row[i]) for i in picks)
+            amount = float(row[amount_column]) if amount_column is not None else 0.0
         except (ValueError, IndexError):
             bad += 1
             continue
-        if not all(math.isfinite(x) for x in (o, h, low, c, v, a)):
+        if not all(math.isfinite(x) for x in numbers) or not math.isfinite(amount):
             bad += 1
             continue
-        values.append((o, h, low, c, v, a))
+        values.append((*numbers, amount))
         stamps_list.append(stamp)
         if len(text_prices) < 400:
             text_prices.append(row[columns["close"]].strip())
@@ -387,7 +388,7 @@ def _series(
     unique[1:] = stamps[1:] != stamps[:-1]  # a repeated time: the first row is kept
     bad += int(np.count_nonzero(~unique))
     stamps, matrix = stamps[unique], matrix[unique]
-    o, h, low, c, v, a = (matrix[:, i].copy() for i in range(6))
+    o, h, low, c, v, a = (np.array(matrix[:, i], dtype=np.float64) for i in range(6))
     intraday = _is_intraday(stamps)
     if intraday:  # an open of 0 (akshare 1-minute quirk): the bar's close stands in
         zero = ~(o > 0)

@@ -57,7 +57,7 @@ def backtrader_run(
 ) -> tuple[list[BtTrade], float, int]:
     """backtrader's moving-average cross on one plain daily file (``date,open,high,low,
     close,volume``, oldest first): (trades, final value, bars)."""
-    import backtrader as bt  # a test dependency: imported only when measured
+    import backtrader as bt  # type: ignore[import-untyped]  # a test dependency, imported when used
 
     class Commission(bt.CommInfoBase):  # type: ignore[misc]
         params = (

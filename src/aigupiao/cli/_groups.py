@@ -10,6 +10,7 @@ import typer
 from . import app, bench_app
 from .backtest import backtest_app
 from .bench_agent import register as register_bench_agent
+from .bench_backtest import register as register_bench_backtest
 from .bench_dashboard import register as register_bench_dashboard
 from .bench_feeds import bench_chagubang, bench_pipeline
 from .broker_check import broker_check
@@ -40,4 +41,5 @@ app.command("openapi")(openapi)
 bench_app.command("chagubang")(bench_chagubang)
 bench_app.command("pipeline")(bench_pipeline)
 register_bench_agent()
+register_bench_backtest()
 register_bench_dashboard()
