@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -214,6 +215,12 @@ def _print_single(result: BacktestResult, report: Path | None) -> None:
         f"用时 (seconds) {result.seconds:.2f} · 被拒信号 (refused signals) {len(result.refusals)}"
     )
     console.print(_metric_table(result.metrics))
+    if result.refusals:
+        by_rule = Counter(refusal.rule for refusal in result.refusals)
+        console.print(
+            "被拒信号，按规则 (refused signals by rule): "
+            + ", ".join(f"{escape(rule)} {count}" for rule, count in by_rule.most_common())
+        )
     for warning in result.warnings:
         console.print(f"[yellow]提示 (warning):[/yellow] {escape(warning)}")
     for action in result.corporate_actions:
