@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -146,7 +146,8 @@ def max_drawdown(days: Sequence[date], values: Sequence[float]) -> Drawdown:
 
 @dataclass(frozen=True, slots=True)
 class RoundTrip:
-    """One sell matched FIFO against earlier buys of the same code by the same strategy."""
+    """Shares of one sell matched FIFO against earlier buys of the same code (see
+    :func:`round_trips`); ``strategy`` opened the position, ``closed_by`` sold it."""
 
     strategy: str
     code: str
@@ -154,14 +155,31 @@ class RoundTrip:
     closed: date
     quantity: Decimal  # shares closed (Decimal: an ex-date can make fractional lots)
     pnl: Decimal  # proceeds - cost - both legs' fees (the buys' fees pro rata)
+    closed_by: str = ""
 
 
 @dataclass(slots=True)
 class _Lot:
+    strategy: str
     day: date
     quantity: Decimal
     price: Decimal
     fee_per_share: Decimal
+
+
+@dataclass(slots=True)
+class _Closing:
+    first: date  # the oldest matched lot's day
+    shares: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+
+
+def _adjust(lots: dict[str, list[_Lot]], action: CorporateAction) -> None:
+    for lot in lots.get(action.code, ()):
+        if lot.day < action.date:
+            lot.quantity *= action.ratio
+            lot.price /= action.ratio
+            lot.fee_per_share /= action.ratio
 
 
 def round_trips(
@@ -169,50 +187,54 @@ def round_trips(
 ) -> list[RoundTrip]:
     """Round trips by FIFO per code per strategy; open lots at the end are not counted.
 
+    A sell closes the selling strategy's own lots of the code first (oldest first). The
+    account holds one position per code, so a strategy may sell what another bought (the
+    stop-loss sells what dip-buy bought): what its own lots do not cover closes the other
+    strategies' lots, oldest first, as a round trip of the strategy that opened them. A
+    sell of shares no buy in the run accounts for is no round trip.
+
     An applied corporate action (an ex-date across which held shares were adjusted)
     multiplies the shares of the lots bought before it by its ratio and divides their
     price by it, so a sell after a bonus issue matches the adjusted holding.
     """
     adjustments = sorted((a for a in actions if a.applied and a.ratio > 0), key=lambda a: a.date)
-    lots: dict[tuple[str, str], deque[_Lot]] = defaultdict(deque)
+    lots: dict[str, list[_Lot]] = defaultdict(list)  # by code, oldest first
     out: list[RoundTrip] = []
     pending = 0
     for trade in sorted(trades, key=lambda t: t.date):  # stable: same-day order kept
         while pending < len(adjustments) and adjustments[pending].date <= trade.date:
-            action = adjustments[pending]
-            for (_, code), queue in lots.items():
-                if code == action.code:
-                    for lot in queue:
-                        if lot.day < action.date:
-                            lot.quantity *= action.ratio
-                            lot.price /= action.ratio
-                            lot.fee_per_share /= action.ratio
+            _adjust(lots, adjustments[pending])
             pending += 1
-        key = (trade.strategy, trade.code)
         quantity = Decimal(trade.quantity)
         if quantity <= 0:
             continue
+        held = lots[trade.code]
         if trade.side == "buy":
-            lots[key].append(_Lot(trade.date, quantity, trade.price, trade.fee / quantity))
+            held.append(
+                _Lot(trade.strategy, trade.date, quantity, trade.price, trade.fee / quantity)
+            )
             continue
-        queue = lots[key]
-        remaining, cost, matched = quantity, Decimal(0), Decimal(0)
-        opened: date | None = None
-        while remaining > 0 and queue:
-            lot = queue[0]
+        own = [lot for lot in held if lot.strategy == trade.strategy]
+        others = [lot for lot in held if lot.strategy != trade.strategy]
+        remaining = quantity
+        closing: dict[str, _Closing] = {}  # by the strategy that opened the lots
+        for lot in (*own, *others):
+            if remaining <= 0:
+                break
             take = min(remaining, lot.quantity)
-            opened = opened or lot.day
-            cost += take * (lot.price + lot.fee_per_share)
-            matched += take
+            part = closing.setdefault(lot.strategy, _Closing(lot.day))
+            part.shares += take
+            part.cost += take * (lot.price + lot.fee_per_share)
             remaining -= take
             lot.quantity -= take
-            if lot.quantity <= 0:
-                queue.popleft()
-        if matched == 0 or opened is None:
-            continue  # a sell of shares bought before the run: no round trip to judge
-        sell_fee = trade.fee * matched / quantity
-        pnl = matched * trade.price - sell_fee - cost
-        out.append(RoundTrip(trade.strategy, trade.code, opened, trade.date, matched, pnl))
+        lots[trade.code] = [lot for lot in held if lot.quantity > 0]
+        for opener, part in closing.items():
+            sell_fee = trade.fee * part.shares / quantity
+            pnl = part.shares * trade.price - sell_fee - part.cost
+            out.append(
+                RoundTrip(opener, trade.code, part.first, trade.date, part.shares, pnl,
+                          trade.strategy)
+            )  # fmt: skip
     return out
 
 

@@ -171,6 +171,7 @@ def _draw_equity(ax: Axes, result: BacktestResult) -> None:
             color=BENCH_COLOUR, label=f"benchmark ({result.config.benchmark})", linewidth=1,
         )  # fmt: skip
     ax.set_ylabel("equity")
+    ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     _date_axis(ax)
     ax.legend(loc="upper left")
 

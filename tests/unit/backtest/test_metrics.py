@@ -174,3 +174,22 @@ def test_sort_value_reads_money_and_ratios() -> None:
     assert sort_value(metrics, "final_equity") == 121.0
     assert sort_value(metrics, "total_return") == 0.21
     assert sort_value(compute_metrics(result(["100", "100"])), "sharpe") is None
+
+
+def test_a_sell_closes_its_own_strategys_lots_first_then_the_accounts() -> None:
+    trades = [
+        trade(1, "buy", "10", 100, strategy="ma_cross"),
+        trade(2, "buy", "20", 100, strategy="dip_buy"),
+        trade(3, "sell", "25", 100, strategy="dip_buy"),  # its own lot, not the older one
+        trade(4, "buy", "12", 100, strategy="dip_buy"),
+        # the stop-loss bought nothing: it closes the account's lots, oldest first
+        trade(5, "sell", "11", 150, "3", strategy="stop_loss"),
+    ]
+    trips = round_trips(trades)
+    assert [(t.strategy, t.closed_by, t.opened, t.quantity, t.pnl) for t in trips] == [
+        ("dip_buy", "dip_buy", day(2), Decimal(100), Decimal(500)),
+        ("ma_cross", "stop_loss", day(1), Decimal(100), Decimal(98)),  # 1100 - 2 - 1000
+        ("dip_buy", "stop_loss", day(4), Decimal(50), Decimal(-51)),  # 550 - 1 - 600
+    ]
+    metrics = compute_metrics(result(["100"] * 5, trades=trades))
+    assert (metrics["round_trips"], metrics["wins"], metrics["losses"]) == (3, 2, 1)
