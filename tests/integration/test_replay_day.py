@@ -5,11 +5,17 @@ simulated minute it finds that minute's decisions, put down to the node being of
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
+import os
+import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+import httpx
 
 from aigupiao.backtest.replay import Reason, ReplayResult, replay_day
 from aigupiao.brokers.paper.store import PaperStore, SavedHolding
@@ -26,6 +32,7 @@ from aigupiao.store import Database
 from ..conftest import SHARED, eventually
 from .stack import SIM_DAY, Stack, make_credentials, serve
 
+REPLAY = "/api/backtests/replay"
 SPEED = 30.0  # simulated seconds per real second: a simulated minute is 2 s
 
 # A decision every round: a lot of sz000001 at market (one market buy per round passes
@@ -115,17 +122,78 @@ async def _replay(stack: Stack) -> ReplayResult:
 
 
 async def test_a_clean_day_replays_with_zero_differences(tmp_path: Path) -> None:
-    async with recorded_day(tmp_path) as stack:
+    async with recorded_day(tmp_path) as stack, stack.client() as client:
         await eventually(lambda: _accepted(stack), timeout=10)
         await _trade_for(stack, 120)
         accepted = await _accepted(stack)
         await eventually(lambda: stack.cloud.stats.fills >= accepted, timeout=10)
+        await _api_answers(client)
     result = await _replay(stack)
     assert result.quote_source == "raw" and result.moments_source == "rounds"
     assert result.moments >= 8 and result.live_decisions >= 8
     assert result.differences == [], [d.as_json() for d in result.differences]
     assert result.matched == result.live_decisions == result.replay_decisions
     assert result.offline == []
+    await _cli_answers(tmp_path, stack, result)
+
+
+async def _api_answers(client: httpx.AsyncClient) -> None:
+    """The route: the comparison, and 404/422 with their reasons."""
+    answer = await client.get(REPLAY, params={"account": "paper-1", "date": str(SIM_DAY)})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["account"] == "paper-1" and body["quote_source"] == "raw"
+    assert body["live_decisions"] >= 1 and isinstance(body["differences"], list)
+    for params, status, code in (
+        ({"account": "nobody", "date": str(SIM_DAY)}, 404, "unknown_account"),
+        ({"account": "paper-1", "date": "2026-11-23"}, 404, "no_data"),
+        ({"account": "paper-1", "date": "2026-11-22"}, 422, "not_trading_day"),
+    ):
+        refused = await client.get(REPLAY, params=params)
+        assert refused.status_code == status, refused.text
+        detail = refused.json()["detail"]
+        assert detail["code"] == code and detail["message"] and detail["message_en"]
+    bad = await client.get(REPLAY, params={"account": "paper-1", "date": "24/11/2026"})
+    assert bad.status_code == 422
+
+
+async def _cli_answers(tmp: Path, stack: Stack, result: ReplayResult) -> None:
+    """``aigupiao backtest replay``: exit 0 and the same comparison as JSON on the last line;
+    bad input exit 2 with a message."""
+    config = tmp / "cloud_config.json"
+    config.write_text(
+        json.dumps({"database_url": stack.cloud.settings.database_url, "var_dir": str(tmp),
+                    "agent": {"strategy_paths": [str(tmp / "strategies")],
+                              "max_position_size": "0.5"}}),
+        encoding="utf-8",
+    )  # fmt: skip
+    base = ["backtest", "replay", "-c", str(config)]
+    runs = await asyncio.gather(
+        _cli(*base, "--account", "paper-1", "--date", str(SIM_DAY), "--json"),
+        _cli(*base, "--account", "nobody", "--date", str(SIM_DAY)),
+        _cli(*base, "--account", "paper-1", "--date", "2026-11-23"),
+        _cli(*base, "--account", "paper-1", "--date", "2026-13-01"),
+    )
+    (code, out, err), *refusals = runs
+    assert code == 0, out + err
+    shown = json.loads(out.strip().splitlines()[-1])
+    assert shown["differences"] == [] and shown["matched"] == result.matched
+    for (code, out, err), word in zip(
+        refusals, ("nobody", "2026-11-23", "2026-13-01"), strict=True
+    ):
+        assert code == 2, out + err
+        assert "错误" in out and word in out
+
+
+async def _cli(*args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "aigupiao.cli", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 async def test_a_node_offline_for_a_minute_is_found(tmp_path: Path) -> None:

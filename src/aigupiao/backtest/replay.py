@@ -407,14 +407,15 @@ class _Replay:
     def run(self) -> None:
         if not self.moments:
             return
-        self._feed(self.moments[0])
+        early = self._feed(self.moments[0])  # before the history, as the agent's start
         self._load_history()
         for moment in self.moments:
-            self._round(moment)
+            self._round(moment, early)
+            early = {}
 
-    def _round(self, moment: Round) -> None:
+    def _round(self, moment: Round, early: Mapping[str, StoredQuote]) -> None:
         now = moment.ts
-        late = self._feed(moment)
+        late = {**early, **self._feed(moment)}
         self._apply_states(moment)
         local = now.astimezone(BEIJING)
         if local.time() >= CLOSE and self.state.day == local.date() != self.closed_day:

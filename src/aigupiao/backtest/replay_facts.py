@@ -135,7 +135,9 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
     """
     if not is_trading_day(day):
         raise ReplayInputError(
-            f"{day} 不是交易日，无可回放的数据", f"{day} is not a trading day: nothing to replay"
+            f"{day} 不是交易日，无可回放的数据",
+            f"{day} is not a trading day: nothing to replay",
+            code="not_trading_day",
         )
     start, end = day_bounds(day)
     async with db.session() as session:
@@ -144,6 +146,7 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
             raise ReplayInputError(
                 f"未知账户 {account}：数据库中没有它的节点、资金或决策",
                 f"unknown account {account}: no node, funds or decisions of it are stored",
+                code="unknown_account",
             )
         round_rows = await AgentRoundRepo(session).between(start, end)
         decision_rows = await repo.decisions(account, start, end)
@@ -154,11 +157,13 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
                 f"{day} 没有存储的行情、代理轮次或决策，无法回放",
                 f"nothing stored for {day} (no quotes, agent rounds or decisions): "
                 "nothing to replay",
+                code="no_data",
             )
         if not quote_rows:
             raise ReplayInputError(
                 f"{day} 没有存储的行情（1 分钟K线或原始快照），无法回放",
                 f"no quotes stored for {day} (1-minute bars or raw snapshots): nothing to replay",
+                code="no_data",
             )
         symbols = await SymbolRepo(session).list()
         daily = await repo.daily_bars(start - timedelta(days=HISTORY_DAYS), start)

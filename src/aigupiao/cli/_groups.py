@@ -9,6 +9,7 @@ import typer
 
 from . import app, bench_app
 from .backtest import backtest_app
+from .backtest_replay import replay
 from .bench_agent import register as register_bench_agent
 from .bench_backtest import register as register_bench_backtest
 from .bench_dashboard import register as register_bench_dashboard
@@ -27,6 +28,7 @@ from .users import user_app
 broker_app = typer.Typer(help="券商适配器 (broker adapters)")
 broker_app.command("check")(broker_check)
 app.add_typer(broker_app, name="broker")
+backtest_app.command("replay")(replay)
 app.add_typer(backtest_app, name="backtest")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(data_app, name="data")

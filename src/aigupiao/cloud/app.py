@@ -17,6 +17,7 @@ from aigupiao.core.asgi import harden
 from .api.routes import admin, data, health, market, nodes, reconcile, risk, trading
 from .api.routes import agent as agent_routes
 from .api.routes import auth as auth_routes
+from .api.routes import backtest_replay as replay_routes
 from .api.routes import backtests as backtest_routes
 from .api.routes import decisions as decision_routes
 from .api.routes import exports as export_routes
@@ -73,6 +74,7 @@ def create_app(runtime: CloudRuntime, *, static_dir: Path | None = None) -> Fast
     app.include_router(export_routes.router)
     app.include_router(agent_routes.router)
     app.include_router(decision_routes.router)
+    app.include_router(replay_routes.router)  # before /api/backtests/{id}
     app.include_router(backtest_routes.router)
 
     @app.exception_handler(ServiceError)
