@@ -20,6 +20,7 @@ import html
 import io
 import json
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -127,17 +128,26 @@ def equity_csv(result: BacktestResult) -> str:
 # -- charts ----------------------------------------------------------------------------
 
 
+_SETUP = threading.Lock()
+_READY: list[bool] = []
+
+
 @contextmanager
 def _charting() -> Iterator[None]:
-    """matplotlib without pyplot or a display; SVG text stays text (the browser's fonts
-    draw it) and ids are stable, so the same result gives the same page."""
-    import matplotlib
+    """matplotlib without pyplot or a display, set up once per process: SVG text stays
+    text (the browser's fonts draw it) and SVG ids are stable, so the same result gives
+    the same page. (Not ``rc_context``: that swaps the process-wide settings while
+    another thread, the API's, may be drawing.)"""
+    with _SETUP:
+        if not _READY:
+            import matplotlib
 
-    with matplotlib.rc_context(
-        {"svg.fonttype": "none", "svg.hashsalt": "aigupiao", "font.size": 9,
-         "axes.grid": True, "grid.alpha": 0.3}
-    ):  # fmt: skip
-        yield
+            matplotlib.rcParams.update(
+                {"svg.fonttype": "none", "svg.hashsalt": "aigupiao", "font.size": 9,
+                 "axes.grid": True, "grid.alpha": 0.3}
+            )  # fmt: skip
+            _READY.append(True)
+    yield
 
 
 def _figure(width: float, height: float) -> Figure:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -145,3 +146,11 @@ def test_html_escapes_what_it_shows() -> None:
     page = report_html(sample)
     assert "<script>" not in page
     assert "&lt;script&gt;" in page
+
+
+def test_pages_are_the_same_drawn_at_once_from_threads() -> None:
+    sample = _sample()
+    alone = report_html(sample)
+    with ThreadPoolExecutor(2) as pool:
+        pages = list(pool.map(report_html, [sample, sample, sample]))
+    assert pages == [alone] * 3
