@@ -353,8 +353,12 @@ def run(
     workers: Annotated[
         int | None, typer.Option(min=1, help="扫描进程数，默认每核一个 (sweep processes)")
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="确认运行超过 1000 点的扫描")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="最后一行输出一个 JSON 对象")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="确认运行超过 1000 点的扫描 (run a grid over 1,000)")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="最后一行输出一个 JSON 对象 (one JSON object, last line)")
+    ] = False,
 ) -> None:
     """在历史行情上运行策略、规则与成交模型 (run strategies, rules and fills on history)."""
     from aigupiao.backtest.params import strategy_runs
