@@ -300,8 +300,21 @@ def read_bars(path: Path, warnings: list[str] | None = None) -> list[Series]:
             f"{path} 没有代码列，文件名里也没有证券代码",
             f"{path} has no code column and no security code in its name",
         )
-    rows = [line.split(delimiter) for line in lines[1:] if line.strip()]
     width = len(header)
+    volume_unit, amount_unit = (float(u) for u in UNITS[layout])
+    if code_column is None and delimiter == "," and named is not None:
+        numeric = _numeric_file(text, len(lines) - 1, width, columns, stamp_column)
+        if numeric is not None:
+            stamps, matrix = numeric
+            one, bad = _checked(named, stamps, matrix, 0, volume_unit, amount_unit, path)
+            if bad:
+                warnings.append(
+                    f"{path}：跳过 {bad} 行无法使用的数据 ({path}: skipped {bad} unusable rows)"
+                )
+            if one is None:
+                raise _fail(f"{path} 没有可用的行情", f"{path} holds no usable bars")
+            return [one]
+    rows = [line.split(delimiter) for line in lines[1:] if line.strip()]
     good: list[list[str]] = []
     bad = 0
     for row in rows:
@@ -309,7 +322,6 @@ def read_bars(path: Path, warnings: list[str] | None = None) -> list[Series]:
             good.append(row)
         else:
             bad += 1
-    volume_unit, amount_unit = (float(u) for u in UNITS[layout])
     by_code: dict[str, list[list[str]]] = {}
     if code_column is None:
         assert named is not None
@@ -357,12 +369,15 @@ def _series(
     amount_unit: float,
     path: Path,
 ) -> tuple[Series | None, int]:
+    picks = [columns[name] for name in ("open", "high", "low", "close", "volume")]
+    amount_column = columns.get("amount")
+    parsed = _fast_rows(rows, picks, amount_column, stamp_column)
+    if parsed is not None:
+        stamps, matrix = parsed
+        return _checked(symbol, stamps, matrix, 0, volume_unit, amount_unit, path)
     stamps_list: list[int] = []
     values: list[tuple[float, ...]] = []
     bad = 0
-    picks = [columns[name] for name in ("open", "high", "low", "close", "volume")]
-    amount_column = columns.get("amount")
-    text_prices: list[str] = []
     for row in rows:
         try:
             stamp = _stamp(row[stamp_column])
@@ -376,12 +391,98 @@ def _series(
             continue
         values.append((*numbers, amount))
         stamps_list.append(stamp)
-        if len(text_prices) < 400:
-            text_prices.append(row[columns["close"]].strip())
     if not values:
         return None, bad
     stamps = np.array(stamps_list, dtype=np.int64)
     matrix = np.array(values, dtype=np.float64)
+    return _checked(symbol, stamps, matrix, bad, volume_unit, amount_unit, path)
+
+
+def _numeric_file(
+    text: str, rows: int, width: int, columns: Mapping[str, int], stamp_column: int
+) -> tuple[IntArray, FloatArray] | None:
+    """A file of numbers and ``YYYY-MM-DD`` (or ``YYYYMMDD``) dates parsed in C: the dates'
+    dashes are dropped so every field is a number. None when the file is anything else
+    (a time of day, an empty field, a stray character): the row-by-row path takes it."""
+    body = text.split("\n", 1)[1] if "\n" in text else ""
+    dashes = body.count("-")  # a date's two, and no negative number
+    if dashes not in (0, 2 * rows) or ":" in body or ",," in body:
+        return None
+    flat = body.replace("-", "").replace("\r", "").replace("\n", ",")
+    try:
+        with np.errstate(all="ignore"):
+            numbers = np.array(flat.strip(",").split(","), dtype=np.float64)
+    except ValueError:
+        return None
+    if numbers.size != rows * width or rows == 0:
+        return None
+    table = numbers.reshape(rows, width)
+    days = table[:, stamp_column]
+    if not np.all((days > 19_000_000) & (days < 21_000_000) & (days == np.floor(days))):
+        return None
+    day_numbers = days.astype(np.int64)
+    years = day_numbers // 10000 - 1970
+    months = (day_numbers // 100) % 100 - 1
+    dates = (
+        years.astype("datetime64[Y]").astype("datetime64[M]") + months.astype("timedelta64[M]")
+    ).astype("datetime64[D]") + ((day_numbers % 100) - 1).astype("timedelta64[D]")
+    stamps = dates.astype(np.int64) * 1440 + 15 * 60
+    picks = [columns[name] for name in ("open", "high", "low", "close", "volume")]
+    matrix = table[:, picks]
+    amount = columns.get("amount")
+    tail = table[:, [amount]] if amount is not None else np.zeros((rows, 1))
+    return stamps, np.hstack([matrix, tail])
+
+
+def _fast_rows(
+    rows: list[list[str]], picks: list[int], amount_column: int | None, stamp_column: int
+) -> tuple[IntArray, FloatArray] | None:
+    """The common case in a few numpy calls: every row well formed, ISO dates (with or
+    without a time) or ``YYYYMMDD``; None sends the file to the row-by-row path."""
+    if not rows:
+        return None
+    try:
+        cells = np.array(rows)
+        if cells.ndim != 2:
+            return None
+        wanted = [*picks, amount_column] if amount_column is not None else picks
+        matrix = cells[:, wanted].astype(np.float64)
+        if amount_column is None:
+            matrix = np.hstack([matrix, np.zeros((matrix.shape[0], 1))])
+        if not np.isfinite(matrix).all():
+            return None
+        texts = np.char.strip(cells[:, stamp_column])
+        lengths = np.char.str_len(texts)
+        first = str(texts[0])
+        if (lengths == 10).all() and first[4] == "-":
+            days = texts.astype("datetime64[D]").astype(np.int64)
+            stamps = days * 1440 + 15 * 60
+        elif (lengths == 8).all() and first.isdigit():
+            numbers = texts.astype(np.int64)
+            iso = np.char.add(
+                np.char.add(np.char.add((numbers // 10000).astype(str), "-"),
+                            np.char.add(np.char.zfill(((numbers // 100) % 100).astype(str), 2), "-")),
+                np.char.zfill((numbers % 100).astype(str), 2),
+            )  # fmt: skip
+            stamps = iso.astype("datetime64[D]").astype(np.int64) * 1440 + 15 * 60
+        elif (lengths == 19).all() and first[4] == "-" and first[10] == " ":
+            stamps = np.char.replace(texts, " ", "T").astype("datetime64[m]").astype(np.int64)
+        else:
+            return None
+    except ValueError:
+        return None
+    return stamps.astype(np.int64), matrix
+
+
+def _checked(
+    symbol: Symbol,
+    stamps: IntArray,
+    matrix: FloatArray,
+    bad: int,
+    volume_unit: float,
+    amount_unit: float,
+    path: Path,
+) -> tuple[Series | None, int]:
     order = np.argsort(stamps, kind="stable")
     stamps, matrix = stamps[order], matrix[order]
     unique = np.ones(stamps.size, bool)
@@ -403,13 +504,9 @@ def _series(
         "open": o[ok], "high": h[ok], "low": low[ok], "close": c[ok],
         "volume": np.round(v[ok] * volume_unit), "amount": a[ok] * amount_unit,
     }  # fmt: skip
-    adjustment = RAW if all(_on_cent(text) for text in text_prices) else FORWARD_ADJUSTED
+    cents = matrix[:, :4] * 100
+    adjustment = RAW if np.all(np.abs(cents - np.round(cents)) < 1e-6) else FORWARD_ADJUSTED
     return Series(symbol, stamps[ok], columns_out, path, adjustment), bad
-
-
-def _on_cent(text: str) -> bool:
-    _, _, decimals = text.partition(".")
-    return len(decimals.rstrip("0")) <= 2
 
 
 _EPOCH = date(1970, 1, 1).toordinal()

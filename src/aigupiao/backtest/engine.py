@@ -458,6 +458,7 @@ class Simulation:
         fill_step = step + 1
         fill_day = self._today(fill_step)
         gate_now = self._gate_time(fill_step)
+        held: dict[str, Quote] = {}
         if self.gate is not None:
             held = {
                 p.symbol.full: q for p in account.positions if (q := market.quote(p.symbol.full))
@@ -478,7 +479,7 @@ class Simulation:
                     verdict = self.gate.check(
                         side=side, quantity=quantity, price=signal.price, quote=quote,
                         account=account, now=gate_now, account_id=ACCOUNT_ID,
-                        quotes=self._held_quotes(account, quote),
+                        quotes={**held, signal.code: quote},
                     )  # fmt: skip
                     if not verdict.accepted:
                         self._refusal(
@@ -499,14 +500,6 @@ class Simulation:
                     _Order(slot, quote.symbol, side, quantity, signal.price, strategy.name,
                            signal.reason, fill_day)
                 )  # fmt: skip
-
-    def _held_quotes(self, account: Account, quote: Quote) -> dict[str, Quote]:
-        found = {quote.symbol.full: quote}
-        for position in account.positions:
-            held = self.market.quote(position.symbol.full)
-            if held is not None:
-                found[position.symbol.full] = held
-        return found
 
     def _size(self, signal: Any, account: Account, quote: Quote) -> int:
         side = signal.side

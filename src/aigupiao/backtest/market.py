@@ -187,17 +187,25 @@ class Timeline:
         """Listing day number per day and slot (NOT_NEW long after a listing, 0 before)."""
         ordinals = self.day_ordinals
         result = np.full((len(ordinals), self.size), NOT_NEW, dtype=np.int64)
-        for slot, symbol in enumerate(self.data.symbols):
-            listed_on = facts_for(symbol).listed_on
-            if listed_on is None or listed_on.toordinal() > int(ordinals[-1]):
+        listed = [facts_for(symbol).listed_on for symbol in self.data.symbols]
+        known = [day.toordinal() for day in listed if day is not None]
+        relevant = [o for o in known if o <= int(ordinals[-1])
+                    and int(ordinals[0]) - o <= _NEW_LISTING_HORIZON]  # fmt: skip
+        if not relevant:
+            return result
+        trading = [min(relevant)]  # every trading day from the earliest listing that matters
+        while trading[-1] <= int(ordinals[-1]):
+            trading.append(next_trading_day(date.fromordinal(trading[-1])).toordinal())
+        calendar = np.array(trading, dtype=np.int64)
+        position = np.searchsorted(calendar, ordinals, side="right")
+        for slot, day in enumerate(listed):
+            if day is None or day.toordinal() not in relevant:
                 continue
-            trading = [listed_on.toordinal()]
-            while trading[-1] - listed_on.toordinal() < _NEW_LISTING_HORIZON:
-                trading.append(next_trading_day(date.fromordinal(trading[-1])).toordinal())
-            numbers = np.searchsorted(np.array(trading), ordinals, side="right")
-            young = ordinals - listed_on.toordinal() <= _NEW_LISTING_HORIZON
-            result[:, slot] = np.where(ordinals < listed_on.toordinal(), 0,
-                                       np.where(young, numbers, NOT_NEW))  # fmt: skip
+            start = int(np.searchsorted(calendar, day.toordinal(), side="left"))
+            age = ordinals - day.toordinal()
+            numbers = position - start
+            result[:, slot] = np.where(age < 0, 0, np.where(age <= _NEW_LISTING_HORIZON,
+                                                            numbers, NOT_NEW))  # fmt: skip
         return result
 
     def left(self, name: str) -> tuple[FloatArray, IntArray]:
@@ -518,13 +526,19 @@ class SimMarket(MarketState):
 
 
 def price(value: float, tick: Decimal, *, zero: bool = False) -> Decimal:
-    """A float price as a Decimal on ``tick`` (rounded half up)."""
-    if math.isnan(value):
+    """A float price as a Decimal on ``tick`` (0.01 or 0.001; the nearest step)."""
+    if value != value:  # nan
         if zero:
             return Decimal(0)
         raise ValueError("no price")
-    steps = (Decimal(repr(float(value))) / tick).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return steps * tick
+    places = _PLACES.get(tick)
+    if places is None:
+        steps = (Decimal(repr(float(value))) / tick).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return steps * tick
+    return Decimal(repr(round(float(value), places))).quantize(tick)
+
+
+_PLACES = {Decimal("0.01"): 2, Decimal("0.001"): 3}
 
 
 class BarsView(Mapping[str, Sequence[Bar]]):

@@ -60,9 +60,9 @@ def test_select_and_bad_input(tmp_path: Path) -> None:
         market.select(["600519"])
     with pytest.raises(BacktestInputError, match="2030"):
         market.select(start=date(2030, 1, 1))
-    with pytest.raises(BacktestInputError, match="missing.csv"):
+    with pytest.raises(BacktestInputError, match=r"missing\.csv"):
         load_paths([tmp_path / "missing.csv"])
     unnamed = tmp_path / "prices.csv"
     unnamed.write_text("date,open,high,low,close,volume\n2024-01-02,1,1,1,1,100\n")
-    with pytest.raises(BacktestInputError, match="prices.csv"):
+    with pytest.raises(BacktestInputError, match=r"prices\.csv"):
         load_paths([unnamed])

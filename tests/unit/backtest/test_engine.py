@@ -229,5 +229,5 @@ def test_bad_input_names_what_is_wrong(change: dict[str, object], words: str) ->
 def test_an_unreadable_file(tmp_path: Path) -> None:
     bad = tmp_path / "600000.csv"
     bad.write_text("these,are,not\nbars,at,all\n")
-    with pytest.raises(BacktestInputError, match="600000.csv"):
+    with pytest.raises(BacktestInputError, match=r"600000\.csv"):
         run_backtest(_config(bad))
