@@ -420,18 +420,23 @@ def _numeric_file(
     days = table[:, stamp_column]
     if not np.all((days > 19_000_000) & (days < 21_000_000) & (days == np.floor(days))):
         return None
-    day_numbers = days.astype(np.int64)
-    years = day_numbers // 10000 - 1970
-    months = (day_numbers // 100) % 100 - 1
-    dates = (
-        years.astype("datetime64[Y]").astype("datetime64[M]") + months.astype("timedelta64[M]")
-    ).astype("datetime64[D]") + ((day_numbers % 100) - 1).astype("timedelta64[D]")
-    stamps = dates.astype(np.int64) * 1440 + 15 * 60
+    stamps = _daily_stamps(days.astype(np.int64))
     picks = [columns[name] for name in ("open", "high", "low", "close", "volume")]
     matrix = table[:, picks]
     amount = columns.get("amount")
     tail = table[:, [amount]] if amount is not None else np.zeros((rows, 1))
     return stamps, np.hstack([matrix, tail])
+
+
+def _daily_stamps(day_numbers: IntArray) -> IntArray:
+    """``YYYYMMDD`` numbers as the stamps of daily bars (15:00 of each day)."""
+    years = day_numbers // 10000 - 1970
+    months = (day_numbers // 100) % 100 - 1
+    dates = (
+        years.astype("datetime64[Y]").astype("datetime64[M]") + months.astype("timedelta64[M]")
+    ).astype("datetime64[D]") + ((day_numbers % 100) - 1).astype("timedelta64[D]")
+    stamps: IntArray = dates.astype(np.int64) * 1440 + 15 * 60
+    return stamps
 
 
 def _fast_rows(
@@ -459,12 +464,7 @@ def _fast_rows(
             stamps = days * 1440 + 15 * 60
         elif (lengths == 8).all() and first.isdigit():
             numbers = texts.astype(np.int64)
-            iso = np.char.add(
-                np.char.add(np.char.add((numbers // 10000).astype(str), "-"),
-                            np.char.add(np.char.zfill(((numbers // 100) % 100).astype(str), 2), "-")),
-                np.char.zfill((numbers % 100).astype(str), 2),
-            )  # fmt: skip
-            stamps = iso.astype("datetime64[D]").astype(np.int64) * 1440 + 15 * 60
+            stamps = _daily_stamps(numbers)
         elif (lengths == 19).all() and first[4] == "-" and first[10] == " ":
             stamps = np.char.replace(texts, " ", "T").astype("datetime64[m]").astype(np.int64)
         else:
