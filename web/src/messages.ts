@@ -1,7 +1,7 @@
 /** Dashboard texts: zh-CN (default) and en. Keep the two trees the same shape. */
 const zh = {
   app: { title: 'aigupiao 控制台', loading: '加载中…', retry: '重试', save: '保存', cancel: '取消', ok: '确定', close: '关闭', refresh: '刷新', remove: '删除', yes: '是', no: '否', none: '无', all: '全部', more: '加载更多', since: '更新于' },
-  nav: { overview: '总览', market: '行情', trading: '交易', decisions: '决策', agent: '策略', admin: '管理', positions: '持仓', orders: '委托', kill: '急停', notifications: '通知' },
+  nav: { overview: '总览', market: '行情', trading: '交易', decisions: '决策', agent: '策略', replay: '实盘对比', admin: '管理', positions: '持仓', orders: '委托', kill: '急停', notifications: '通知' },
   shell: { lang: 'English', logout: '退出', notifications: '通知', noNotifications: '暂无成交或拒单通知', role: { viewer: '只读', trader: '交易员', admin: '管理员' } },
   login: { title: '登录', username: '用户名', password: '密码', submit: '登录', busy: '登录中…', hint: '首次启动时 aigupiao up 会打印管理员密码（也写入 var/credentials.json）。' },
   overview: {
@@ -44,7 +44,7 @@ type Messages = typeof zh
 
 const en: Messages = {
   app: { title: 'aigupiao console', loading: 'Loading…', retry: 'Retry', save: 'Save', cancel: 'Cancel', ok: 'OK', close: 'Close', refresh: 'Refresh', remove: 'Remove', yes: 'yes', no: 'no', none: 'none', all: 'All', more: 'Load more', since: 'updated' },
-  nav: { overview: 'Overview', market: 'Market', trading: 'Trading', decisions: 'Decisions', agent: 'Agent', admin: 'Admin', positions: 'Positions', orders: 'Orders', kill: 'Kill switch', notifications: 'Alerts' },
+  nav: { overview: 'Overview', market: 'Market', trading: 'Trading', decisions: 'Decisions', agent: 'Agent', replay: 'Live vs backtest', admin: 'Admin', positions: 'Positions', orders: 'Orders', kill: 'Kill switch', notifications: 'Alerts' },
   shell: { lang: '中文', logout: 'Log out', notifications: 'Notifications', noNotifications: 'No fills or rejections yet', role: { viewer: 'viewer', trader: 'trader', admin: 'admin' } },
   login: { title: 'Log in', username: 'Username', password: 'Password', submit: 'Log in', busy: 'Logging in…', hint: 'On first start aigupiao up prints the admin password (also in var/credentials.json).' },
   overview: {

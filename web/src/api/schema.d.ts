@@ -899,6 +899,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/backtests/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Backtest Replay
+         * @description 实盘与回放对比 (live versus backtest): 每个不同的决策及其原因 (each differing
+         *     decision and its reason).
+         */
+        get: operations["backtest_replay_api_backtests_replay_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backtests/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Backtest Options
+         * @description What a run may use: the backtestable strategies with their params' JSON schema,
+         *     the data folders (request paths are relative to them), fills and rules.
+         */
+        get: operations["backtest_options_api_backtests_options_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backtests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Backtests
+         * @description Runs, newest first, without their reports.
+         */
+        get: operations["list_backtests_api_backtests_get"];
+        put?: never;
+        /**
+         * Submit Backtest
+         * @description Validate and queue a backtest; it runs in the background (poll its id).
+         */
+        post: operations["submit_backtest_api_backtests_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backtests/{backtest_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Backtest
+         * @description A run: status, progress, the reason it failed or was cancelled, and its report
+         *     (metrics, trades, curves) once done.
+         */
+        get: operations["get_backtest_api_backtests__backtest_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backtests/{backtest_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Backtest
+         * @description Cancel a run: a queued one at once, a running one at its next bar (it then reads
+         *     ``cancelled``). A run that has ended is answered as it is.
+         */
+        post: operations["cancel_backtest_api_backtests__backtest_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backtests/{backtest_id}/report.html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Backtest Report
+         * @description The report as one HTML page (charts and tables; works offline).
+         */
+        get: operations["backtest_report_api_backtests__backtest_id__report_html_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -982,6 +1110,158 @@ export interface components {
             };
         };
         /**
+         * BacktestCreate
+         * @description A backtest request: :class:`~aigupiao.backtest.model.BacktestConfig` as the API
+         *     takes it. ``data`` are paths inside the configured data folders.
+         */
+        BacktestCreate: {
+            /** Strategies */
+            strategies: components["schemas"]["StrategyChoice"][];
+            /**
+             * Data
+             * @description files or folders of bars, relative to a data folder
+             * @example [
+             *       "daily/hzjsw_stock-backtest/data/600000.csv"
+             *     ]
+             */
+            data?: string[];
+            /**
+             * Database Bars
+             * @description the database's stored daily bars
+             * @default false
+             */
+            database_bars: boolean;
+            /** Codes */
+            codes?: string[];
+            /** Start */
+            start?: string | null;
+            /** End */
+            end?: string | null;
+            /**
+             * Cash
+             * @default 1000000
+             */
+            cash: number | string;
+            /** @default next_open */
+            fill: components["schemas"]["FillModel"];
+            /** @default ashare */
+            rules: components["schemas"]["Rules"];
+            /**
+             * Commission
+             * @description rate; null: the paper broker's fees
+             */
+            commission?: number | string | null;
+            /** Min Commission */
+            min_commission?: number | string | null;
+            /**
+             * Size
+             * @description shares per order, overriding the strategy
+             */
+            size?: number | null;
+            /**
+             * Benchmark
+             * @description a code, or buy_and_hold
+             */
+            benchmark?: string | null;
+            /**
+             * Adj Factors
+             * @description tushare adj_factor file
+             */
+            adj_factors?: string | null;
+        };
+        /** BacktestDetail */
+        BacktestDetail: {
+            /** Id */
+            id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "done" | "failed" | "cancelled";
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number;
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Error */
+            error: {
+                [key: string]: string;
+            } | null;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Result
+             * @description the report (report_json with metrics), only when done
+             */
+            result?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** BacktestOptions */
+        BacktestOptions: {
+            /** Strategies */
+            strategies: components["schemas"]["StrategyOption"][];
+            /**
+             * Data Dirs
+             * @description the data folders' names (paths are relative)
+             */
+            data_dirs: string[];
+            /** Fills */
+            fills: string[];
+            /** Rules */
+            rules: string[];
+        };
+        /** BacktestPage */
+        BacktestPage: {
+            /** Items */
+            items: components["schemas"]["BacktestSummary"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** BacktestSummary */
+        BacktestSummary: {
+            /** Id */
+            id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "done" | "failed" | "cancelled";
+            /** Progress Done */
+            progress_done: number;
+            /** Progress Total */
+            progress_total: number;
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Error */
+            error: {
+                [key: string]: string;
+            } | null;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * CancelCreate
          * @description A cancel of one open order (the ``order_id`` of ``GET /api/orders``).
          */
@@ -1030,6 +1310,11 @@ export interface components {
              */
             data_type: "positions" | "trades" | "orders" | "all";
         };
+        /**
+         * FillModel
+         * @enum {string}
+         */
+        FillModel: "next_open" | "next_close" | "vwap";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1113,6 +1398,135 @@ export interface components {
             account: string;
         };
         /**
+         * ReplayDecision
+         * @description One side of a compared decision. Prices are strings (Decimal).
+         */
+        ReplayDecision: {
+            /** Strategy */
+            strategy: string;
+            /** Side */
+            side: string;
+            /** Quantity */
+            quantity: number;
+            /**
+             * Price
+             * @description 限价；null 为市价 (limit price; null = market)
+             */
+            price: string | null;
+            /** Accepted */
+            accepted: boolean;
+            /**
+             * Rule
+             * @description 拒绝的规则 (the rule that refused it)
+             */
+            rule: string | null;
+            /** Message */
+            message: string | null;
+            /**
+             * Decision Id
+             * @description 实盘决策的 id (the live decision's id)
+             */
+            decision_id: string | null;
+        };
+        /** ReplayDifference */
+        ReplayDifference: {
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /** Code */
+            code: string;
+            /** Strategy */
+            strategy: string;
+            /**
+             * Kind
+             * @description live_only / replay_only / changed
+             */
+            kind: string;
+            /**
+             * Fields
+             * @description 不同的字段 (what differs)
+             */
+            fields: string[];
+            live: components["schemas"]["ReplayDecision"] | null;
+            replay: components["schemas"]["ReplayDecision"] | null;
+            /**
+             * Reason
+             * @description node_offline, broker_refused, command_unknown, late_quote, fill_price, gate, follows, coarse_quotes, unknown
+             */
+            reason: string;
+            /** Reason Zh */
+            reason_zh: string;
+            /** Reason En */
+            reason_en: string;
+            /**
+             * Root
+             * @description 一连串差异的根源 (the first cause of a chain)
+             */
+            root: string;
+        };
+        /**
+         * ReplayPublic
+         * @description The comparison of a live day with its replay.
+         */
+        ReplayPublic: {
+            /** Account */
+            account: string;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /**
+             * Quote Source
+             * @description raw（原始快照）或 bars（1 分钟K线）
+             */
+            quote_source: string;
+            /**
+             * Moments Source
+             * @description rounds（记录的代理轮次）或 decisions_and_bars
+             */
+            moments_source: string;
+            /** Moments */
+            moments: number;
+            /** Live Decisions */
+            live_decisions: number;
+            /** Replay Decisions */
+            replay_decisions: number;
+            /** Matched */
+            matched: number;
+            /** Differences */
+            differences: components["schemas"]["ReplayDifference"][];
+            /**
+             * Offline
+             * @description 实盘未为该账户决策的时段 (node offline)
+             */
+            offline: components["schemas"]["ReplaySpan"][];
+            /**
+             * Not Replayed
+             * @description 不在回放时刻的实盘决策（手工委托）(manual orders)
+             */
+            not_replayed: number;
+            /** Warnings */
+            warnings: string[];
+            /** Seconds */
+            seconds: number;
+        };
+        /** ReplaySpan */
+        ReplaySpan: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+        };
+        /**
          * Role
          * @enum {string}
          */
@@ -1130,6 +1544,11 @@ export interface components {
              */
             account?: string | null;
         };
+        /**
+         * Rules
+         * @enum {string}
+         */
+        Rules: "ashare" | "none";
         /** StateUpdate */
         StateUpdate: {
             /** @description active, reducing (exits only) or halted (nothing) */
@@ -1145,6 +1564,36 @@ export interface components {
              * @default
              */
             reason: string;
+        };
+        /** StrategyChoice */
+        StrategyChoice: {
+            /**
+             * Name
+             * @description 策略名 (a built-in strategy, GET /api/backtests/options)
+             */
+            name: string;
+            /**
+             * Params
+             * @description its params (validated against its schema; the rest are defaults)
+             */
+            params?: {
+                [key: string]: unknown;
+            };
+        };
+        /** StrategyOption */
+        StrategyOption: {
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Rule */
+            rule: string;
+            /** Default */
+            default: boolean;
+            /** Param Schema */
+            param_schema: {
+                [key: string]: unknown;
+            };
         };
         /** StrategyUpdate */
         StrategyUpdate: {
@@ -2974,6 +3423,259 @@ export interface operations {
             };
             /** @description no such decision */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    backtest_replay_api_backtests_replay_get: {
+        parameters: {
+            query: {
+                /** @description 账户 (account) */
+                account: string;
+                /** @description 交易日 YYYY-MM-DD (trading day) */
+                date: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayPublic"];
+                };
+            };
+            /** @description unknown account (unknown_account), or nothing stored that day (no_data) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a bad date, or not a trading day (not_trading_day) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    backtest_options_api_backtests_options_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestOptions"];
+                };
+            };
+        };
+    };
+    list_backtests_api_backtests_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    submit_backtest_api_backtests_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BacktestCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestSummary"];
+                };
+            };
+            /** @description bad input, with the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description too many runs pending */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_backtest_api_backtests__backtest_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description bt_ 与 20 位十六进制 (bt_ + 20 hex) */
+                backtest_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestDetail"];
+                };
+            };
+            /** @description no such backtest */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_backtest_api_backtests__backtest_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description bt_ 与 20 位十六进制 (bt_ + 20 hex) */
+                backtest_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestSummary"];
+                };
+            };
+            /** @description no such backtest */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    backtest_report_api_backtests__backtest_id__report_html_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description bt_ 与 20 位十六进制 (bt_ + 20 hex) */
+                backtest_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the self-contained report page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description no such backtest */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the run is not done (no_report) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
