@@ -176,3 +176,11 @@ def test_a_sweep_over_unreadable_data_fails_before_running(tmp_path: Path) -> No
     base = BacktestConfig(strategies=(StrategyRun(name="ma_cross"),), data=(bad,))
     with pytest.raises(BacktestInputError):
         run_sweep(build_grid(base, parse_sweeps(["fast=5,6"])), workers=2)
+
+
+def test_a_parameter_two_strategies_share_must_name_its_strategy() -> None:
+    with pytest.raises(BacktestInputError, match=r"ambiguous: write strategy\.lots") as caught:
+        strategy_runs(["ma_cross", "breakout"], ["lots=2"])
+    assert caught.value.code == "ambiguous_param"
+    ma_cross, breakout = strategy_runs(["ma_cross", "breakout"], ["breakout.lots=2", "fast=3"])
+    assert (ma_cross.params, breakout.params) == ({"fast": 3}, {"lots": 2})
