@@ -70,6 +70,8 @@ ACCOUNT_ID = "backtest"
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
 OPEN_TIME = time(9, 30)
+_VALUE_DIGITS = 4  # positions are valued in 1/10,000 CNY (exact for prices of up to 4 places)
+_VALUE_SCALE = 10.0**_VALUE_DIGITS
 # The parity strategy: backtrader's moving-average cross sample (fast 10, slow 30) with the
 # stock filter off, so that only the cross decides (as in backtrader's sample).
 PARITY_PARAMS: dict[str, Any] = {
@@ -201,6 +203,11 @@ class Simulation:
         self.action_records: list[CorporateAction] = []
         self.traded: set[int] = set()
         self.bars_view = BarsView(self.market)
+        self._dates = [date.fromordinal(o) for o in self.timeline.day_ordinals.tolist()]
+        self._day_of_step: list[int] = self.timeline.day_index.tolist()
+        self._closes = np.round(self.timeline.last * _VALUE_SCALE)  # exact to 1/100 cent
+        self._last_prices: dict[float, Decimal] = {}
+        self._times: dict[int, datetime] = {}
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -228,7 +235,7 @@ class Simulation:
         self._record_actions()
 
     def _today(self, step: int) -> date:
-        return date.fromordinal(int(self.timeline.day_ordinals[self.timeline.day_index[step]]))
+        return self._dates[self._day_of_step[step]]
 
     # -- corporate actions ---------------------------------------------------------------
 
@@ -432,24 +439,32 @@ class Simulation:
         today = self._today(step)
         last = self.timeline.last[step]
         positions = []
+        decimals = self._last_prices
         for slot, holding in self.holdings.items():
             if holding.shares <= 0:
                 continue
             close = float(last[slot])
+            last_price = None
+            if close == close:  # not nan
+                last_price = decimals.get(close)
+                if last_price is None:
+                    last_price = decimals[close] = Decimal(repr(close))
             positions.append(
                 Position(
                     symbol=holding.symbol,
                     total=holding.shares,
                     available=holding.available(today, self.ashare),
                     cost_price=holding.cost / holding.shares,
-                    last_price=None if close != close else Decimal(repr(close)),
+                    last_price=last_price,
                 )
             )
         return Account(ACCOUNT_ID, cash=self.cash, positions=tuple(positions))
 
     def _decide(self, step: int) -> None:
         market = self.market
-        now = to_time(int(self.data.stamps[step]))
+        now = self._times.get(step)
+        if now is None:
+            now = self._times[step] = to_time(int(self.data.stamps[step]))
         account = self._account(step)
         context = StrategyContext(
             now=now, quotes=market.quotes, account=account, market=market,
@@ -533,12 +548,18 @@ class Simulation:
     # -- books -----------------------------------------------------------------------------
 
     def _mark(self, step: int) -> None:
-        last = self.timeline.last[step]
         value = ZERO
-        for slot, holding in self.holdings.items():
-            close = last[slot]
-            if not np.isnan(close):
-                value += Decimal(repr(float(close))) * holding.shares
+        if self.holdings:
+            slots = np.fromiter(self.holdings, np.intp, len(self.holdings))
+            shares = np.fromiter((h.shares for h in self.holdings.values()), np.int64, slots.size)
+            closes = self._closes[step, slots]
+            held = ~np.isnan(closes)
+            # prices in 1/10,000 CNY are integers: an exact sum, as Decimal
+            total = sum(
+                int(c) * int(n)
+                for c, n in zip(closes[held].tolist(), shares[held].tolist(), strict=True)
+            )
+            value = Decimal(total).scaleb(-_VALUE_DIGITS)
         equity = self.cash + value
         exposure = value / equity if equity > 0 else ZERO
         self.equity.append(
@@ -638,12 +659,15 @@ def _prices(sim: Simulation) -> dict[str, list[tuple[date, Decimal]]]:
     for slot in sorted(sim.traded):
         column = tl.daily["close"][:, slot]
         rows = np.flatnonzero(~np.isnan(column))
-        found[sim.data.symbols[slot].full] = [
-            (date.fromordinal(day), Decimal(repr(value)))
-            for day, value in zip(
-                tl.day_ordinals[rows].tolist(), column[rows].tolist(), strict=True
-            )
-        ]
+        decimals = sim._last_prices
+        dates = sim._dates
+        points = []
+        for row, value in zip(rows.tolist(), column[rows].tolist(), strict=True):
+            number = decimals.get(value)
+            if number is None:
+                number = decimals[value] = Decimal(repr(value))
+            points.append((dates[row], number))
+        found[sim.data.symbols[slot].full] = points
     return found
 
 

@@ -339,32 +339,26 @@ class SimSeries(DailySeries):
     def __init__(self, key: SeriesKey, market: SimMarket) -> None:
         super().__init__(key, 1)
         values, _ = market.timeline.left(key.field)
-        self._table, self._states = indicator_table(key.kind, key.period, values)
+        table, states = indicator_table(key.kind, key.period, values)
         self._market = market
-        self._rows = np.arange(values.shape[0])
-        self._at: tuple[int, FloatArray, FloatArray, tuple[FloatArray, ...]] | None = None
+        # per trading day, each slot's value after its last completed bar (and the one
+        # before, and the state ``live`` extends): one row per day, read by row
+        done = market.timeline.done_by_day
+        rows = np.arange(values.shape[0])[None, :]
+        last, before = np.maximum(done - 1, 0), np.maximum(done - 2, 0)
+        self._value = np.where(done >= 1, table[rows, last], NAN)
+        self._previous = np.where(done >= 2, table[rows, before], NAN)
+        if key.kind in ("sma", "max", "min"):  # the window of the last period-1 bars
+            if key.period == 1:
+                self._state = (np.broadcast_to(states[0][:, 0], done.shape),)
+            else:
+                self._state = (np.where(done >= key.period - 1, states[0][rows, last], NAN),)
+        else:
+            self._state = tuple(np.where(done >= 1, s[rows, last], NAN) for s in states)
 
     def _now(self) -> tuple[FloatArray, FloatArray, tuple[FloatArray, ...]]:
-        step = self._market.step
-        if self._at is None or self._at[0] != step:
-            done = self._market.done
-            rows = self._rows
-            last = np.maximum(done - 1, 0)
-            before = np.maximum(done - 2, 0)
-            value = np.where(done >= 1, self._table[rows, last], NAN)
-            previous = np.where(done >= 2, self._table[rows, before], NAN)
-            if self.key.kind == "sma" or self.key.kind in ("max", "min"):
-                # the tail after ``done`` bars is the window of the last period-1 bars
-                tail = self._states[0]
-                state: tuple[FloatArray, ...] = (
-                    np.where(done >= max(self.key.period - 1, 0), tail[rows, last], NAN),
-                )
-                if self.key.period == 1:
-                    state = (tail[rows, 0],)
-            else:
-                state = tuple(np.where(done >= 1, s[rows, last], NAN) for s in self._states)
-            self._at = (step, value, previous, state)
-        return self._at[1], self._at[2], self._at[3]
+        day = self._market.day_number
+        return self._value[day], self._previous[day], tuple(s[day] for s in self._state)
 
     def push(self, slot: int, values: Sequence[float]) -> None:
         raise TypeError("a backtest's market is fed by its timeline, not bar by bar")
@@ -399,7 +393,7 @@ class SimMarket(MarketState):
             super().add_symbol(symbol)  # the ST flag from the securities table, once
         self._sim_series: dict[SeriesKey, SimSeries] = {}
         self._quote_cache: dict[int, Quote] = {}
-        self._now = datetime.min
+        self.day_number = 0
 
     def add_symbol(self, symbol: Symbol, name: str = "", **facts: Any) -> int:
         if symbol.full in self._slots:
@@ -413,7 +407,7 @@ class SimMarket(MarketState):
         day = int(tl.day_index[step])
         new_day = self.step < 0 or int(tl.day_index[self.step]) != day
         self.step = step
-        self._now = to_time(int(tl.data.stamps[step]))
+        self.day_number = day
         if new_day:
             self.day = date.fromordinal(int(tl.day_ordinals[day]))
             self.done = tl.done_by_day[day]
