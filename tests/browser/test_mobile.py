@@ -120,17 +120,16 @@ def _every_screen_fits(page: Any, lang: str) -> None:
     rows.first.click()
     expect(by_id(page, "decision-story").locator("dl")).to_be_visible(timeout=LIVE_MS)
     assert_fits_the_screen(page, f"a decision's story ({lang})")
+    by_id(page, "decisions-replay").click()
+    by_id(page, "replay-run").click()
+    answered = by_id(page, "replay-summary").or_(by_id(page, "replay-error"))
+    expect(answered).to_be_visible(timeout=LIVE_MS)
+    assert_fits_the_screen(page, f"the live-versus-backtest replay ({lang})")
 
     by_id(page, "nav-agent").click()
     expect(by_id(page, "strategy-row").first).to_be_visible(timeout=LIVE_MS)
     expect(by_id(page, "risk-limits-form")).to_be_visible()
     assert_fits_the_screen(page, f"the agent ({lang})")
-
-    by_id(page, "nav-replay").click()
-    by_id(page, "replay-run").click()
-    answered = by_id(page, "replay-summary").or_(by_id(page, "replay-error"))
-    expect(answered).to_be_visible(timeout=LIVE_MS)
-    assert_fits_the_screen(page, f"the live-versus-backtest replay ({lang})")
 
     by_id(page, "nav-admin").click()
     expect(by_id(page, "admin-users")).to_contain_text("admin", timeout=LIVE_MS)

@@ -75,7 +75,13 @@ async def test_a_run_is_queued_runs_and_keeps_its_report(tmp_path: Path, data_di
         options = await _ok(await client.get(f"{API}/options"))
         names = {item["name"] for item in options["strategies"]}
         assert "ma_cross" in names and "llm" not in names
-        body = {"strategies": [MA_CROSS], "data": [ONE_FILE], "cash": "100000", "size": 100}
+        body = {
+            "strategies": [MA_CROSS],
+            "data": [ONE_FILE],
+            "cash": "100000",
+            "size": 100,
+            "benchmark": "buy_and_hold",
+        }
         queued = await _ok(await client.post(API, json=body), 202)
         assert queued["status"] == "queued" and queued["id"].startswith("bt_")
         assert queued["created_by"] == "apikey:test" and queued["params"]["data"] == [ONE_FILE]
@@ -85,6 +91,9 @@ async def test_a_run_is_queued_runs_and_keeps_its_report(tmp_path: Path, data_di
         assert run["progress_total"] > 0 and run["progress_done"] == run["progress_total"]
         metrics = run["result"]["metrics"]
         assert {"sharpe", "max_drawdown", "total_return"} <= set(metrics)
+        assert metrics["benchmark"]["name"] == "buy_and_hold" and run["result"]["benchmark"]
+        assert metrics["initial_cash"] == "100000.00"
+        assert "config" not in run["result"]  # the server's paths stay on the server
         report = await client.get(f"{API}/{queued['id']}/report.html")
         assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
         assert "<html" in report.text.lower()

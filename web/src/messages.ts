@@ -1,7 +1,7 @@
 /** Dashboard texts: zh-CN (default) and en. Keep the two trees the same shape. */
 const zh = {
   app: { title: 'aigupiao 控制台', loading: '加载中…', retry: '重试', save: '保存', cancel: '取消', ok: '确定', close: '关闭', refresh: '刷新', remove: '删除', yes: '是', no: '否', none: '无', all: '全部', more: '加载更多', since: '更新于' },
-  nav: { overview: '总览', market: '行情', trading: '交易', decisions: '决策', agent: '策略', replay: '实盘对比', admin: '管理', positions: '持仓', orders: '委托', kill: '急停', notifications: '通知' },
+  nav: { overview: '总览', market: '行情', trading: '交易', decisions: '决策', agent: '策略', backtests: '回测', replay: '实盘对比', admin: '管理', positions: '持仓', orders: '委托', kill: '急停', notifications: '通知' },
   shell: { lang: 'English', logout: '退出', notifications: '通知', noNotifications: '暂无成交或拒单通知', role: { viewer: '只读', trader: '交易员', admin: '管理员' } },
   login: { title: '登录', username: '用户名', password: '密码', submit: '登录', busy: '登录中…', hint: '首次启动时 aigupiao up 会打印管理员密码（也写入 var/credentials.json）。' },
   overview: {
@@ -35,6 +35,18 @@ const zh = {
     settings: '设置', noSettings: '没有可修改的设置。', settingsSaved: '设置已保存',
     audit: '审计日志', actor: '操作者', action: '操作', target: '对象', detail: '详情', ts: '时间', noAudit: '没有审计记录。',
   },
+  backtests: {
+    new: '新建回测', strategies: '策略', addStrategy: '＋ 添加策略…', data: '数据', dataHint: '每行一个文件或文件夹，相对于数据目录（{dirs}）', databaseBars: '使用数据库中的日线', codes: '代码', codesHint: '留空表示全部，如 600000, 000001',
+    start: '开始日期', end: '结束日期', cash: '初始资金', size: '每笔股数', sizeHint: '留空按策略', fill: '成交价', rules: '规则', commission: '佣金费率', minCommission: '最低佣金', feesDefault: '留空按模拟盘费率', benchmarkCode: '基准', benchmarkHint: '代码，或 buy_and_hold',
+    fills: { next_open: '次日开盘价', next_close: '次日收盘价', vwap: '次日均价 (VWAP)' } as Record<string, string>,
+    ruleNames: { ashare: 'A 股全部规则', none: '无规则（同 backtrader）' } as Record<string, string>,
+    submit: '开始回测', submitting: '提交中…', submitted: '已提交回测 {id}', noTradeRole: '当前角色只能查看回测，不能新建。',
+    runs: '回测记录', noRuns: '还没有回测。', created: '提交时间', status: '状态', report: '回测报告', html: 'HTML 报告', progress: '进度 {pct}%',
+    statuses: { queued: '排队中', running: '运行中', done: '已完成', failed: '失败', cancelled: '已取消' } as Record<string, string>,
+    summary: '{start} 至 {end} · K 线 {bars} 根 · 用时 {seconds} 秒', equity: '策略权益', benchmark: '基准', drawdown: '回撤', close: '收盘价', equityChart: '权益与基准（起点为 1）', tradesChart: '成交标注', noPrices: '没有可画的价格。',
+    metrics: '指标', metric: '指标', strategy: '策略', trades: '成交', noTrades: '这次回测没有成交。', date: '日期', refusals: '{n} 个信号被规则拒绝（见 HTML 报告）',
+    metricNames: { total_return: '总收益率', annual_return: '年化收益率', sharpe: '夏普比率', sortino: '索提诺比率', max_drawdown: '最大回撤', max_drawdown_peak: '回撤峰值日', max_drawdown_trough: '回撤谷底日', win_rate: '胜率', profit_factor: '盈亏比', round_trips: '完整交易数', trades: '成交笔数', turnover: '换手率', exposure: '平均仓位', fees_paid: '手续费合计', initial_cash: '初始资金', final_equity: '期末权益', pnl: '盈亏' } as Record<string, string>,
+  },
   errors: { forbidden: '没有权限：{reason}', network: '网络错误', failed: '操作失败：{reason}' },
   notify: { fill: "成交 {side} {code} {qty} 股 {'@'} {price}", rejection: '拒单 {code}：{reason}' },
   empty: '暂无数据',
@@ -44,7 +56,7 @@ type Messages = typeof zh
 
 const en: Messages = {
   app: { title: 'aigupiao console', loading: 'Loading…', retry: 'Retry', save: 'Save', cancel: 'Cancel', ok: 'OK', close: 'Close', refresh: 'Refresh', remove: 'Remove', yes: 'yes', no: 'no', none: 'none', all: 'All', more: 'Load more', since: 'updated' },
-  nav: { overview: 'Overview', market: 'Market', trading: 'Trading', decisions: 'Decisions', agent: 'Agent', replay: 'Live vs backtest', admin: 'Admin', positions: 'Positions', orders: 'Orders', kill: 'Kill switch', notifications: 'Alerts' },
+  nav: { overview: 'Overview', market: 'Market', trading: 'Trading', decisions: 'Decisions', agent: 'Agent', backtests: 'Backtests', replay: 'Live vs backtest', admin: 'Admin', positions: 'Positions', orders: 'Orders', kill: 'Kill switch', notifications: 'Alerts' },
   shell: { lang: '中文', logout: 'Log out', notifications: 'Notifications', noNotifications: 'No fills or rejections yet', role: { viewer: 'viewer', trader: 'trader', admin: 'admin' } },
   login: { title: 'Log in', username: 'Username', password: 'Password', submit: 'Log in', busy: 'Logging in…', hint: 'On first start aigupiao up prints the admin password (also in var/credentials.json).' },
   overview: {
@@ -77,6 +89,18 @@ const en: Messages = {
     scopes: { read: 'read (viewer)', trade: 'trade (trader)', admin: 'admin' } as Record<string, string>,
     settings: 'Settings', noSettings: 'No settings to change.', settingsSaved: 'Settings saved',
     audit: 'Audit log', actor: 'Actor', action: 'Action', target: 'Target', detail: 'Detail', ts: 'Time', noAudit: 'No audit entries.',
+  },
+  backtests: {
+    new: 'New backtest', strategies: 'Strategies', addStrategy: '+ Add a strategy…', data: 'Data', dataHint: 'one file or folder a line, relative to a data folder ({dirs})', databaseBars: "Use the database's daily bars", codes: 'Codes', codesHint: 'empty: all, e.g. 600000, 000001',
+    start: 'Start', end: 'End', cash: 'Cash', size: 'Shares per order', sizeHint: "empty: the strategy's", fill: 'Fill price', rules: 'Rules', commission: 'Commission rate', minCommission: 'Min. commission', feesDefault: "empty: the paper broker's fees", benchmarkCode: 'Benchmark', benchmarkHint: 'a code, or buy_and_hold',
+    fills: { next_open: "next bar's open", next_close: "next bar's close", vwap: "next bar's VWAP" } as Record<string, string>,
+    ruleNames: { ashare: 'every A-share rule', none: 'no rules (as backtrader)' } as Record<string, string>,
+    submit: 'Run backtest', submitting: 'Submitting…', submitted: 'Backtest {id} submitted', noTradeRole: 'Your role can view backtests but not start one.',
+    runs: 'Runs', noRuns: 'No backtests yet.', created: 'Submitted', status: 'Status', report: 'Report', html: 'HTML report', progress: 'Progress {pct}%',
+    statuses: { queued: 'queued', running: 'running', done: 'done', failed: 'failed', cancelled: 'cancelled' } as Record<string, string>,
+    summary: '{start} to {end} · {bars} bars · {seconds} s', equity: 'Strategy equity', benchmark: 'Benchmark', drawdown: 'Drawdown', close: 'close', equityChart: 'Equity and benchmark (start = 1)', tradesChart: 'Trades on price', noPrices: 'No prices to draw.',
+    metrics: 'Metrics', metric: 'Metric', strategy: 'Strategy', trades: 'Trades', noTrades: 'This run made no trades.', date: 'Date', refusals: '{n} signals refused by the rules (see the HTML report)',
+    metricNames: { total_return: 'Total return', annual_return: 'Annual return', sharpe: 'Sharpe', sortino: 'Sortino', max_drawdown: 'Max drawdown', max_drawdown_peak: 'Drawdown peak', max_drawdown_trough: 'Drawdown trough', win_rate: 'Win rate', profit_factor: 'Profit factor', round_trips: 'Round trips', trades: 'Trades', turnover: 'Turnover', exposure: 'Avg. exposure', fees_paid: 'Fees paid', initial_cash: 'Initial cash', final_equity: 'Final equity', pnl: 'P&L' } as Record<string, string>,
   },
   errors: { forbidden: 'Not allowed: {reason}', network: 'Network error', failed: 'Failed: {reason}' },
   notify: { fill: "Fill {side} {code} {qty} {'@'} {price}", rejection: 'Rejected {code}: {reason}' },

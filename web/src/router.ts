@@ -35,6 +35,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/trading', name: 'trading', component: () => import('./views/TradingView.vue') },
   { path: '/decisions', name: 'decisions', component: () => import('./views/DecisionsView.vue') },
   { path: '/agent', name: 'agent', component: () => import('./views/AgentView.vue') },
+  { path: '/backtests', name: 'backtests', component: () => import('./views/BacktestsView.vue') },
   { path: '/replay', name: 'replay', component: () => import('./views/ReplayView.vue') },
   { path: '/admin', name: 'admin', component: () => import('./views/AdminView.vue'), meta: { admin: true } },
   { path: '/kill', name: 'kill', component: () => import('./views/KillView.vue') },

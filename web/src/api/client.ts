@@ -8,6 +8,7 @@
  * the user to the login page).
  */
 import createClient, { type Middleware } from 'openapi-fetch'
+import type { BacktestDetail, BacktestOptions, BacktestSummary } from '../backtest'
 import type { ContractPaths } from './contract'
 import type { paths as GeneratedPaths } from './schema'
 import type {
@@ -282,6 +283,28 @@ export function createApi(options: ApiOptions = {}) {
       ),
     reloadStrategies: () =>
       unwrap<{ loaded: string[]; errors: unknown[] }>(client.POST('/api/agent/reload')),
+    // -- backtests ------------------------------------------------------------------
+    backtestOptions: () => unwrap<BacktestOptions>(client.GET('/api/backtests/options')),
+    backtests: (limit = 20, offset = 0) =>
+      unwrap<{ items: BacktestSummary[]; total: number }>(
+        client.GET('/api/backtests', { params: { query: { limit, offset } } }),
+      ),
+    backtest: (id: string) =>
+      unwrap<BacktestDetail>(
+        client.GET('/api/backtests/{backtest_id}', { params: { path: { backtest_id: id } } }),
+      ),
+    submitBacktest: (body: Record<string, unknown>) =>
+      unwrap<BacktestSummary>(
+        client.POST('/api/backtests', {
+          body: body as Paths['/api/backtests']['post']['requestBody']['content']['application/json'],
+        }),
+      ),
+    cancelBacktest: (id: string) =>
+      unwrap<BacktestSummary>(
+        client.POST('/api/backtests/{backtest_id}/cancel', { params: { path: { backtest_id: id } } }),
+      ),
+    /** Where the run's self-contained HTML report is (opened in a new tab). */
+    backtestReportUrl: (id: string) => `${baseUrl}/api/backtests/${encodeURIComponent(id)}/report.html`,
     // -- admin ----------------------------------------------------------------------
     users: () => unwrap<AdminUser[]>(client.GET('/api/admin/users')),
     addUser: (username: string, password: string, role: Role) =>

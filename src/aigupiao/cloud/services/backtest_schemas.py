@@ -47,7 +47,9 @@ Fee = Annotated[Decimal, Field(ge=0, le=1000, decimal_places=2, allow_inf_nan=Fa
 Cash = Annotated[Decimal, Field(gt=0, le=Decimal("1e12"), decimal_places=2, allow_inf_nan=False)]
 Benchmark = Annotated[
     str,
-    StringConstraints(max_length=16, strip_whitespace=True, pattern=r"^([A-Za-z0-9.]+)$"),
+    StringConstraints(
+        max_length=16, strip_whitespace=True, pattern=r"^([A-Za-z0-9.]+|buy_and_hold)$"
+    ),
 ]
 
 
