@@ -6,9 +6,11 @@ strategy refuses (``fast >= slow``) is a row with its reason, not a failure of t
 A grid over :data:`MAX_POINTS` points is refused unless ``yes`` is given.
 
 The bars are read once, in the calling process (so bad input fails before any work
-starts), and handed to each worker process once, when it starts; every point then runs
-on them. Progress is one callback, ``(points done, points)``; setting ``cancel`` stops the
-sweep with :class:`~.model.BacktestCancelled`.
+starts). The first point runs there too, and its time decides the rest: worker processes
+(one per core) when they save more than their start costs, each handed the bars once when
+it starts; else the calling process, one point after another. Progress is one callback,
+``(points done, points)``; setting ``cancel`` stops the sweep with
+:class:`~.model.BacktestCancelled`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import itertools
 import multiprocessing
 import os
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,6 +35,9 @@ if TYPE_CHECKING:
     from .data import MarketData
 
 MAX_POINTS = 1000
+# About what a worker process costs before its first point: a fresh interpreter importing
+# aigupiao (and, under the CLI, the CLI's modules) and receiving the bars.
+POOL_START_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +175,10 @@ def _start_worker(market: MarketData) -> None:
     _MARKET = market
 
 
-def _run_point(config: BacktestConfig) -> tuple[dict[str, Any], Decimal, int, float]:
+def _run_point(config: BacktestConfig | None) -> tuple[dict[str, Any], Decimal, int, float]:
     from .engine import run_backtest
+
+    assert config is not None  # only runnable points are run
 
     result = run_backtest(config, data=_MARKET)
     return compute_metrics(result), result.final_equity, len(result.trades), result.seconds
@@ -184,9 +192,14 @@ def run_sweep(
     data: MarketData | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    pool_start_s: float = POOL_START_S,
 ) -> list[SweepRow]:
-    """Run every valid point (``workers`` processes, default one per core) and return the
-    rows sorted by ``sort`` (:func:`sort_rows`).
+    """Run every valid point and return the rows sorted by ``sort`` (:func:`sort_rows`).
+
+    The first point runs in this process; its time says whether worker processes
+    (``workers``, default one per core) pay for their start (about ``pool_start_s``
+    seconds: a fresh interpreter imports aigupiao): the rest run in them when they save
+    more than that, else here, one after another.
 
     Raises:
         BacktestInputError: the bars cannot be read (before any point runs), or a bad
@@ -198,28 +211,42 @@ def run_sweep(
     runnable = [p for p in points if p.config is not None]
     total = len(points)
     done = len(rows)
+
+    def finished(row: SweepRow) -> None:
+        nonlocal done
+        rows.append(row)
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel.is_set():
+            raise BacktestCancelled("sweep cancelled")
+
     if progress is not None:
         progress(done, total)
-    if runnable:
-        if data is None:
-            from .data import load
+    if not runnable:
+        return sort_rows(rows, sort)
+    if data is None:
+        from .data import load
 
-            first = runnable[0].config
-            assert first is not None
-            data = load(first)  # the same bars for every point: only parameters differ
-        count = max(1, min(workers or os.cpu_count() or 1, len(runnable)))
-        if count == 1:
-            _start_worker(data)
-            for point in runnable:
-                if cancel is not None and cancel.is_set():
-                    raise BacktestCancelled("sweep cancelled")
-                assert point.config is not None
-                rows.append(_row(point, _run_point(point.config)))
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-        else:
-            rows.extend(_in_pool(runnable, count, data, done, total, progress, cancel))
+        first = runnable[0].config
+        assert first is not None
+        data = load(first)  # the same bars for every point: only parameters differ
+    _start_worker(data)
+    check_cancel()
+    started = time.perf_counter()
+    finished(_row(runnable[0], _run_point(runnable[0].config)))
+    per_point = time.perf_counter() - started
+    rest = runnable[1:]
+    count = max(1, min(workers or os.cpu_count() or 1, len(rest)))
+    if count > 1 and len(rest) * per_point * (1 - 1 / count) > pool_start_s:
+        for row in _in_pool(rest, count, data, cancel):
+            finished(row)
+    else:
+        for point in rest:
+            check_cancel()
+            finished(_row(point, _run_point(point.config)))
     return sort_rows(rows, sort)
 
 
@@ -229,33 +256,22 @@ def _row(point: SweepPoint, outcome: tuple[dict[str, Any], Decimal, int, float])
 
 
 def _in_pool(
-    points: Sequence[SweepPoint],
-    workers: int,
-    data: MarketData,
-    done: int,
-    total: int,
-    progress: ProgressFn | None,
-    cancel: threading.Event | None,
-) -> list[SweepRow]:
-    rows: list[SweepRow] = []
+    points: Sequence[SweepPoint], workers: int, data: MarketData, cancel: threading.Event | None
+) -> Iterator[SweepRow]:
+    """The points' rows as worker processes finish them."""
     # spawn: the caller may have threads (the API's event loop), which fork would copy
     # half-locked; each worker gets the bars once, through its initializer
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(data,))
     try:
         pending: dict[Future[tuple[dict[str, Any], Decimal, int, float]], SweepPoint] = {
-            pool.submit(_run_point, p.config): p for p in points if p.config is not None
+            pool.submit(_run_point, p.config): p for p in points
         }
         while pending:
-            finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             if cancel is not None and cancel.is_set():
                 raise BacktestCancelled("sweep cancelled")
-            for future in finished:
-                point = pending.pop(future)
-                rows.append(_row(point, future.result()))
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+            for future in done:
+                yield _row(pending.pop(future), future.result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return rows

@@ -143,23 +143,31 @@ def real_base() -> BacktestConfig:
 
 
 def test_a_sweep_on_real_bars_in_two_processes_matches_single_runs() -> None:
-    points = build_grid(real_base(), parse_sweeps(["fast=5,10", "slow=10,30"]))
+    points = build_grid(real_base(), parse_sweeps(["fast=5,10,20", "slow=10,30"]))
     seen: list[tuple[int, int]] = []
-    rows = run_sweep(points, sort="sharpe", workers=2, progress=lambda d, t: seen.append((d, t)))
-    assert seen[0] == (1, 4) and seen[-1] == (4, 4)  # the refused point counts at once
-    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
-    assert rows[-1].values == {"fast": 10, "slow": 10} and rows[-1].error is not None
-    ran = rows[:-1]
-    assert len(ran) == 3 and all(r.error is None and r.trades > 0 for r in ran)
+    rows = run_sweep(
+        points, sort="sharpe", workers=2, progress=lambda d, t: seen.append((d, t)),
+        pool_start_s=0,  # processes even for points this quick
+    )  # fmt: skip
+    assert seen[0] == (2, 6)  # the two refused points count at once
+    assert [d for d, _ in seen] == list(range(2, 7))
+    assert sorted(r.values["fast"] for r in rows[-2:] if r.error is not None) == [10, 20]
+    ran = rows[:-2]
+    assert len(ran) == 4 and all(r.error is None and r.trades > 0 for r in ran)
     sharpes = [r.metrics["sharpe"] for r in ran]
     assert sharpes == sorted(sharpes, reverse=True)
-    for row in ran:  # each point ran its own parameters, on the same bars
+    for row in ran[:2]:  # each point ran its own parameters, on the same bars
         point = next(p for p in points if p.values == row.values)
         assert point.config is not None
         direct = run_backtest(point.config)
         assert row.final_equity == direct.final_equity
         assert row.trades == len(direct.trades)
         assert row.metrics == compute_metrics(direct)
+    # in this process, one after another (quick points): the same rows
+    serial = run_sweep(points, sort="sharpe", workers=2, pool_start_s=1e9)
+    assert [(r.values, r.metrics, r.error) for r in serial] == [
+        (r.values, r.metrics, r.error) for r in rows
+    ]
 
 
 def test_a_cancelled_sweep_returns_nothing() -> None:
