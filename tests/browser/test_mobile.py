@@ -131,6 +131,17 @@ def _every_screen_fits(page: Any, lang: str) -> None:
     expect(by_id(page, "risk-limits-form")).to_be_visible()
     assert_fits_the_screen(page, f"the agent ({lang})")
 
+    # not in the phone's top bar (no room beside the bell in English): by its address
+    page.goto("/backtests")
+    expect(by_id(page, "bt-strategy").first).to_be_visible(timeout=LIVE_MS)
+    expect(_rows_or_empty(by_id(page, "bt-runs"), "bt-run-row")).to_be_visible(timeout=LIVE_MS)
+    assert_fits_the_screen(page, f"the backtests ({lang})")
+    done = page.locator("[data-testid='bt-run-row'][data-status='done'] a")
+    if done.count():  # a run's report: its charts, metrics and trades
+        done.first.click()
+        expect(by_id(page, "bt-metrics")).to_be_visible(timeout=LIVE_MS)
+        assert_fits_the_screen(page, f"a backtest's report ({lang})")
+
     by_id(page, "nav-admin").click()
     expect(by_id(page, "admin-users")).to_contain_text("admin", timeout=LIVE_MS)
     expect(by_id(page, "audit-row").first).to_be_visible(timeout=LIVE_MS)
