@@ -631,3 +631,49 @@ def apply_adj_factors(
         for name in ("open", "high", "low", "close"):
             market.columns[name][:, slot] *= scale
         market.adjustment[symbol.full] = FORWARD_ADJUSTED
+
+
+# -- the database's bars ------------------------------------------------------------------
+
+
+def from_rows(rows: Iterable[Mapping[str, Any]], *, freq: str = "1d") -> MarketData:
+    """A market from stored bar rows (``store`` ``bars`` table rows: symbol, freq, end,
+    open, high, low, close, volume in shares, amount in CNY); rows of other freqs are
+    ignored. Daily bars are stamped 15:00 of their Beijing date, 1-minute bars by their
+    Beijing end time.
+
+    Raises:
+        BacktestInputError: no row of ``freq``.
+    """
+    grouped: dict[str, tuple[list[int], list[tuple[float, ...]]]] = {}
+    for row in rows:
+        if row["freq"] != freq:
+            continue
+        end: datetime = row["end"]
+        local = end.astimezone(BEIJING) if end.tzinfo else end.replace(tzinfo=BEIJING)
+        minutes = 15 * 60 if freq == "1d" else local.hour * 60 + local.minute
+        stamp = (local.date().toordinal() - _EPOCH) * 1440 + minutes
+        stamps, values = grouped.setdefault(str(row["symbol"]), ([], []))
+        stamps.append(stamp)
+        values.append(tuple(float(row[name]) for name in FIELDS))
+    series = []
+    for code, (stamps, values) in grouped.items():
+        one, _ = _checked(
+            parse_symbol(code), np.array(stamps, dtype=np.int64),
+            np.array(values, dtype=np.float64), 0, 1.0, 1.0, Path(f"database:{code}"),
+        )  # fmt: skip
+        if one is not None:
+            one.path = None
+            series.append(one)
+    if not series:
+        raise _fail(f"数据库里没有 {freq} 行情", f"the database holds no {freq} bars")
+    return assemble(series)
+
+
+async def load_database_bars(session: Any, *, since: datetime, freq: str = "1d") -> MarketData:
+    """Every stored bar of ``freq`` ending at ``since`` or later (``store.BarRepo.since``),
+    for ``run_backtest(..., data=...)``; the config's codes and range then select."""
+    from aigupiao.store.repositories.market import BarRepo
+
+    rows = await BarRepo(session).since(freq, since)
+    return from_rows(rows, freq=freq)

@@ -108,6 +108,11 @@ def run_backtest(
     started = clock.perf_counter()
     strategies = build_strategies(config)
     if data is None:
+        if config.database_bars and not config.data:
+            raise BacktestInputError(
+                "使用数据库行情时请先用 data.load_database_bars 读取并传入 data",
+                "with the database's bars, load them with data.load_database_bars and pass data",
+            )
         market_data = data_module.load(config)
     else:
         market_data = data.select(config.codes, config.start, config.end)
