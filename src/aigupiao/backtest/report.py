@@ -153,7 +153,7 @@ def _charting() -> Iterator[None]:
 def _figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def _x(days: Sequence[date]) -> np.ndarray[Any, np.dtype[np.datetime64]]:
@@ -243,9 +243,12 @@ def chart_svgs(result: BacktestResult) -> dict[str, str]:
 
 
 def report_png(result: BacktestResult) -> bytes:
-    """Equity with the benchmark over the drawdown, as PNG bytes."""
+    """Equity with the benchmark over the drawdown, as PNG bytes (the Agg renderer)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     with _charting():
         figure = _figure(10, 6)
+        canvas = FigureCanvasAgg(figure)
         top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
         if result.equity:
             _draw_equity(top, result)
@@ -253,7 +256,7 @@ def report_png(result: BacktestResult) -> bytes:
         names = ", ".join(s.name for s in result.config.strategies)
         figure.suptitle(f"Backtest: {names}")
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=100)
+        canvas.print_png(buffer)  # type: ignore[no-untyped-call]
     return buffer.getvalue()
 
 
