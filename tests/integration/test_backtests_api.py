@@ -225,3 +225,26 @@ async def test_runs_left_by_a_dead_process_are_marked_interrupted(tmp_path: Path
     for item in states.values():
         assert item["error"]["code"] == "interrupted"
         assert "中断" in item["error"]["message"] and "restart" in item["error"]["message_en"]
+
+
+async def test_a_run_cut_short_by_a_stop_ends_interrupted(tmp_path: Path, data_dir: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cloud.db'}"
+    async with (
+        running_stack(tmp_path, db_url=url, with_node=False, **_settings(data_dir)) as stack,
+        stack.client() as client,
+    ):
+        body = {"strategies": [MA_CROSS], "data": [FULL_MARKET]}
+        run_id = (await _ok(await client.post(API, json=body), 202))["id"]
+
+        async def running() -> bool:
+            run = await _ok(await client.get(f"{API}/{run_id}"))
+            return bool(run["status"] == "running" and run["progress_done"] > 0)
+
+        await eventually(running, timeout=60, interval=0.1)
+        worker = stack.cloud.tasks
+    # the cloud has stopped: the engine was told to cancel and the run ended with the reason
+    assert worker.details()["backtest-0"]["last_error"] is None
+    async with Database(url) as db, db.session() as session:
+        record = await BacktestRepo(session).get(run_id)
+    assert record is not None and record.status == "failed" and record.result is None
+    assert record.error is not None and record.error["code"] == "interrupted"
