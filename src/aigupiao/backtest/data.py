@@ -151,6 +151,11 @@ class MarketData:
             keep &= ordinals <= end.toordinal()
         picked = np.array(slots, dtype=np.intp)
         columns = {name: values[np.ix_(keep, picked)] for name, values in self.columns.items()}
+        if codes:  # a code asked for by name must have bars in the range
+            for slot, index in enumerate(slots):
+                if np.all(np.isnan(columns["close"][:, slot])):
+                    full = self.symbols[index].full
+                    raise _fail(f"{full} 在日期范围内没有行情", f"{full} has no bars in the range")
         present = ~np.all(np.isnan(columns["close"]), axis=1)
         steps = np.flatnonzero(keep)[present]
         if steps.size == 0:
@@ -163,11 +168,10 @@ class MarketData:
             )
         columns = {name: values[present] for name, values in columns.items()}
         symbols = [self.symbols[i] for i in slots]
-        for slot, symbol in enumerate(symbols):
-            if np.all(np.isnan(columns["close"][:, slot])):
-                raise _fail(
-                    f"{symbol.full} 在日期范围内没有行情", f"{symbol.full} has no bars in the range"
-                )
+        traded = ~np.all(np.isnan(columns["close"]), axis=0)
+        if not traded.all():  # codes of the data that did not trade in the range
+            columns = {name: values[:, traded] for name, values in columns.items()}
+            symbols = [symbol for symbol, keep_it in zip(symbols, traded, strict=True) if keep_it]
         wanted = {symbol.full for symbol in symbols}
         return MarketData(
             symbols=symbols,

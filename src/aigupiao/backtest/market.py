@@ -93,10 +93,7 @@ class Timeline:
         if data.intraday:
             self.daily = _aggregate(columns, self.day_index, len(day_starts))
             day = self.day_index
-            first = {}
-            for name in ("open",):
-                first[name] = self._first_of_day(columns[name], day_starts)
-            self.day_open = first["open"]
+            self.day_open = self._first_of_day(columns["open"], day_starts)
             self.day_high = _running(columns["high"], day, np.fmax)
             self.day_low = _running(columns["low"], day, np.fmin)
             self.day_volume = _running(np.nan_to_num(columns["volume"]), day, np.add)
@@ -134,21 +131,16 @@ class Timeline:
         self._left: dict[str, FloatArray] = {}
 
     def _first_of_day(self, values: FloatArray, day_starts: IntArray) -> FloatArray:
-        """Per step, the first non-nan value of the step's day so far."""
-        day = self.day_index
+        """Per step, the day's first non-nan value so far (nan before the first bar)."""
         out = np.full_like(values, NAN)
         for start, stop in zip(day_starts, [*day_starts[1:], self.steps], strict=True):
             block = values[start:stop]
-            seen = ffill(block)  # fill forward, then take each column's first value
-            firsts = np.where(~np.isnan(block), np.arange(stop - start)[:, None], stop)
-            first_row = firsts.min(axis=0)
+            rows = np.arange(stop - start)[:, None]
+            first_row = np.where(~np.isnan(block), rows, stop - start).min(axis=0)
             known = first_row < stop - start
             first_value = np.full(self.size, NAN)
             first_value[known] = block[first_row[known], np.flatnonzero(known)]
-            rows = np.arange(stop - start)[:, None]
             out[start:stop] = np.where(rows >= first_row[None, :], first_value[None, :], NAN)
-            del seen
-        del day
         return out
 
     def _limit_pcts(self) -> FloatArray:

@@ -66,3 +66,14 @@ def test_select_and_bad_input(tmp_path: Path) -> None:
     unnamed.write_text("date,open,high,low,close,volume\n2024-01-02,1,1,1,1,100\n")
     with pytest.raises(BacktestInputError, match=r"prices\.csv"):
         load_paths([unnamed])
+
+
+def test_codes_without_bars_in_the_range_are_left_out_unless_named() -> None:
+    folder = DATA / "daily/hzjsw_stock-backtest/data"
+    market = load_paths([folder / "600017.csv", folder / "bank_000001.csv", folder / "600000.csv"],
+                        skip_bad_files=True)  # fmt: skip
+    assert market.codes == ["sh600000", "sz000001"]  # 600017.csv: high below low, skipped
+    early = market.select(end=date(2021, 12, 31))  # 600000.csv starts in 2022
+    assert early.codes == ["sz000001"]
+    with pytest.raises(BacktestInputError, match="sh600000"):
+        market.select(["sh600000"], end=date(2021, 12, 31))
