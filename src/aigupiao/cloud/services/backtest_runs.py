@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +44,6 @@ class Run:
 
     def progress(self, done: int, total: int) -> None:  # the engine's thread: cheap
         self.done, self.total = done, total
-
-
-Execute = Callable[[BacktestConfig, Run, "MarketData | None"], tuple[dict[str, Any], str]]
 
 
 def run_report(

@@ -47,7 +47,7 @@ from aigupiao.strategy.registry import BUILTINS, describe_builtins
 
 from ..errors import InvalidRequest, NotFound, ServiceError
 from ..settings import BacktestSection
-from .backtest_runs import Execute, Run, database_market, problem, run_report
+from .backtest_runs import Run, database_market, problem, run_report
 from .backtest_schemas import (
     NOT_BACKTESTABLE,
     BacktestCreate,
@@ -90,19 +90,10 @@ class BacktestService:
     Args:
         db: where runs are stored.
         settings: the ``backtest`` section.
-        execute: runs one config in a worker thread and returns ``(report, html)``;
-            the default runs the engine, the metrics and the report.
     """
 
-    def __init__(
-        self,
-        db: Database,
-        settings: BacktestSection,
-        *,
-        execute: Execute | None = None,
-    ) -> None:
+    def __init__(self, db: Database, settings: BacktestSection) -> None:
         self._db, self._settings = db, settings
-        self._execute = execute or run_report
         self._roots = [root.resolve() for root in settings.data_dirs]
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._runs: dict[str, Run] = {}  # queued or running in this process
@@ -398,7 +389,7 @@ class BacktestService:
                 outcome = BacktestStatus.FAILED, exc.as_dict()
         if outcome is None:
             self.start_pool()
-            future = loop.run_in_executor(self._pool, self._execute, config, run, market)
+            future = loop.run_in_executor(self._pool, run_report, config, run, market)
             written = (0, 0)
             while True:
                 finished, _ = await asyncio.wait({future}, timeout=self._settings.progress_interval)
