@@ -152,9 +152,9 @@ class MarketData:
         picked = np.array(slots, dtype=np.intp)
         columns = {name: values[np.ix_(keep, picked)] for name, values in self.columns.items()}
         if codes:  # a code asked for by name must have bars in the range
-            for slot, index in enumerate(slots):
+            for slot, chosen in enumerate(slots):
                 if np.all(np.isnan(columns["close"][:, slot])):
-                    full = self.symbols[index].full
+                    full = self.symbols[chosen].full
                     raise _fail(f"{full} 在日期范围内没有行情", f"{full} has no bars in the range")
         present = ~np.all(np.isnan(columns["close"]), axis=1)
         steps = np.flatnonzero(keep)[present]

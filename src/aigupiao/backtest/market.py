@@ -385,6 +385,8 @@ class SimMarket(MarketState):
             super().add_symbol(symbol)  # the ST flag from the securities table, once
         self._sim_series: dict[SeriesKey, SimSeries] = {}
         self._quote_cache: dict[int, Quote] = {}
+        self._prices: dict[tuple[float, Decimal], Decimal | None] = {}
+        self._times: dict[int, datetime] = {}
         self.day_number = 0
 
     def add_symbol(self, symbol: Symbol, name: str = "", **facts: Any) -> int:
@@ -454,22 +456,38 @@ class SimMarket(MarketState):
         symbol = self.symbols[slot]
         tick = symbol.tick
         day = int(tl.day_index[step])
-        up, down = tl.limit_up[day, slot], tl.limit_down[day, slot]
-        pct = tl.limit_pct[day, slot]
+        cached = self._prices
+        values = (
+            float(tl.data.columns["close"][step, slot]), float(tl.day_open[step, slot]),
+            float(tl.day_high[step, slot]), float(tl.day_low[step, slot]),
+            float(tl.limit_up[day, slot]), float(tl.limit_down[day, slot]),
+        )  # fmt: skip
+        decimals = []
+        for value in values:
+            found_price = cached.get((value, tick))
+            if found_price is None:
+                found_price = cached[(value, tick)] = None if value != value else price(value, tick)
+            decimals.append(found_price)
+        last, opened, high, low, up, down = decimals
+        assert last is not None and opened is not None and high is not None and low is not None
+        stamp = int(tl.data.stamps[step])
+        ts = self._times.get(stamp)
+        if ts is None:
+            ts = self._times[stamp] = to_time(stamp)
         quote = Quote(
             symbol=symbol,
             name=self.names[slot],
-            ts=to_time(int(tl.data.stamps[step])),
-            last=price(tl.data.columns["close"][step, slot], tick),
+            ts=ts,
+            last=last,
             previous_close=price(tl.previous_close_by_day[day, slot], tick, zero=True),
-            open=price(tl.day_open[step, slot], tick),
-            high=price(tl.day_high[step, slot], tick),
-            low=price(tl.day_low[step, slot], tick),
+            open=opened,
+            high=high,
+            low=low,
             volume=int(tl.day_volume[step, slot]),
             amount=Decimal(repr(round(float(tl.day_amount[step, slot]), 2))),
-            limit_up=None if math.isnan(up) else price(up, tick),
-            limit_down=None if math.isnan(down) else price(down, tick),
-            no_limit=math.isnan(pct),
+            limit_up=up,
+            limit_down=down,
+            no_limit=math.isnan(tl.limit_pct[day, slot]),
         )
         self._quote_cache[slot] = quote
         return quote
