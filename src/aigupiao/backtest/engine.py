@@ -610,8 +610,20 @@ def simulate(
         corporate_actions=sim.action_records,
         benchmark=benchmark(config, sim),
         prices=_prices(sim),
-        warnings=list(data.warnings),
+        warnings=[*data.warnings, *_adjustment_notes(data)],
     )
+
+
+def _adjustment_notes(data: MarketData) -> list[str]:
+    """Say which prices are forward-adjusted (a mix with raw ones is worth knowing)."""
+    adjusted = sorted(code for code, kind in data.adjustment.items() if kind != "raw")
+    if not adjusted:
+        return []
+    shown = ", ".join(adjusted[:5]) + (" ..." if len(adjusted) > 5 else "")
+    return [
+        f"{len(adjusted)} 个代码为前复权价格：{shown}"
+        f" ({len(adjusted)} codes have forward-adjusted prices: {shown})"
+    ]
 
 
 def benchmark(config: BacktestConfig, sim: Simulation) -> list[tuple[date, Decimal]]:

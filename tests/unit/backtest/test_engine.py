@@ -231,3 +231,12 @@ def test_an_unreadable_file(tmp_path: Path) -> None:
     bad.write_text("these,are,not\nbars,at,all\n")
     with pytest.raises(BacktestInputError, match=r"600000\.csv"):
         run_backtest(_config(bad))
+
+
+def test_forward_adjusted_prices_are_flagged() -> None:
+    qfq = Path(
+        "../shared/data/daily/UFund-Me_Qbot/docs/tutorials_code/08.harami_in_A_market/"
+        "thoudsand_stocks/000001.SZ.csv"
+    )
+    result = run_backtest(_config(qfq, DAILY / "bank_002142.csv", start=date(2020, 1, 2)))
+    assert any("forward-adjusted prices: sz000001" in warning for warning in result.warnings)
