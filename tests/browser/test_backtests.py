@@ -64,3 +64,8 @@ def test_a_backtest_from_the_form_shows_its_report(
     assert stored["params"]["data"] == [ONE_FILE]
     assert stored["params"]["strategies"][0]["params"] == {"fast": 10, "slow": 30}
     assert stored["created_by"] == "user:admin"
+
+    # the report page itself, under the app's policy (the fixture fails on a violation)
+    page.goto(href)
+    expect(page.locator("h1")).to_contain_text("回测报告")
+    expect(page.locator("svg").first).to_be_visible()
