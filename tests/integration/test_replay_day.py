@@ -24,7 +24,8 @@ from aigupiao.cloud.app import server_options
 from aigupiao.cloud.runtime import CloudRuntime
 from aigupiao.cloud.services.rounds import replay_settings
 from aigupiao.cloud.settings import CloudSettings
-from aigupiao.core.clock import BEIJING, TradingDayClock
+from aigupiao.core.clock import TradingDayClock
+from aigupiao.domain.sessions import BEIJING
 from aigupiao.market.sim import SimMarket
 from aigupiao.market.universe import load_universe
 from aigupiao.store import Database
@@ -103,7 +104,7 @@ def _seeded(path: Path, stack: Stack) -> PaperStore:
     return store
 
 
-async def _accepted(stack: Stack) -> int:
+def _accepted(stack: Stack) -> int:
     return stack.cloud.stats.decisions_accepted
 
 
@@ -125,7 +126,7 @@ async def test_a_clean_day_replays_with_zero_differences(tmp_path: Path) -> None
     async with recorded_day(tmp_path) as stack, stack.client() as client:
         await eventually(lambda: _accepted(stack), timeout=10)
         await _trade_for(stack, 120)
-        accepted = await _accepted(stack)
+        accepted = _accepted(stack)
         await eventually(lambda: stack.cloud.stats.fills >= accepted, timeout=10)
         await _api_answers(client)
     result = await _replay(stack)

@@ -32,162 +32,74 @@ from __future__ import annotations
 import logging
 import time as monotonic
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from aigupiao.brokers.paper.fees import FeeSchedule
-from aigupiao.domain.account import Account, Position
+from aigupiao.domain.account import Account
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.market import Quote
 from aigupiao.domain.orders import Side
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import Symbol, parse_symbol
-from aigupiao.risk import ExitSignal, OpenOrders, PendingOrder, RiskGate, RiskLimits
+from aigupiao.risk import ExitSignal, OpenOrders, PendingOrder
 from aigupiao.risk.state import SOURCE_DAILY_LOSS, StateRecord
 from aigupiao.store import Database
 from aigupiao.strategy.base import (
-    BuiltinStrategy,
     Signal,
     Strategy,
     StrategyContext,
-    shares_for_weight,
+    signal_shares,
 )
 from aigupiao.strategy.loader import UserStrategies
-from aigupiao.strategy.registry import BUILTINS, DEFAULT_SET, StrategySet, StrategySetting
+from aigupiao.strategy.registry import (
+    BUILTINS,
+    StrategyChoice,
+    StrategySet,
+    builtin_settings,
+    parse_choices,
+    user_instance,
+)
 from aigupiao.strategy.series import FIELDS
 from aigupiao.strategy.state import MarketState
 
+from .replay_book import (
+    FEES,
+    AccountBook,
+    ReplayOrder,
+    fill_price,
+    gate_for,
+    open_at,
+    reflected,
+)
 from .replay_facts import (
     DayFacts,
-    LiveCommand,
     LiveDecision,
     ReplayInputError,
     Round,
     StoredQuote,
     load_day,
 )
+from .replay_model import (
+    DecisionView,
+    Difference,
+    Reason,
+    ReplayResult,
+    ReplaySettings,
+)
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Difference", "Reason", "ReplayInputError", "ReplayResult", "ReplaySettings",
-           "replay_day", "replay_facts"]  # fmt: skip
+__all__ = ["DecisionView", "Difference", "Reason", "ReplayInputError", "ReplayResult",
+           "ReplaySettings", "replay_day", "replay_facts"]  # fmt: skip
 
 CLOSE = time(15, 0)
 NODE_OFFLINE = "node_offline"  # the pipeline's rule for an accepted decision it could not send
 _BROKER_REFUSED = {"rejected", "failed", "expired"}
-_ORDER_FINAL = {"filled", "cancelled", "rejected", "expired"}
-_FEES = FeeSchedule()
-
-
-@dataclass(frozen=True, slots=True)
-class ReplaySettings:
-    """What the live agent takes from the config: the built-ins' base params (the
-    ``agent`` section's dip-buy and stop-loss), the user strategy files, the default risk
-    limits; and how late a quote must be to count as late (market seconds)."""
-
-    strategy_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    strategy_paths: Sequence[Path] = ()
-    risk_limits: RiskLimits = field(default_factory=RiskLimits)
-    late_after: float = 2.0
-
-
-class Reason(StrEnum):
-    NODE_OFFLINE = "node_offline"  # no node: the live agent did not decide, or refused
-    BROKER_REFUSED = "broker_refused"  # the live order was refused, failed or expired
-    COMMAND_UNKNOWN = "command_unknown"  # the live order's outcome stayed unknown
-    LATE_QUOTE = "late_quote"  # a quote live saw too late
-    FILL_PRICE = "fill_price"  # live filled at another price than the replay
-    GATE = "gate"  # the risk gate judged the same proposal differently
-    FOLLOWS = "follows"  # follows from an earlier difference
-    COARSE_QUOTES = "coarse_quotes"  # only 1-minute bars were stored
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionView:
-    """One side of a compared decision."""
-
-    strategy: str
-    side: str
-    quantity: int
-    price: Decimal | None
-    accepted: bool
-    rule: str | None
-    message: str | None = None
-    decision_id: str | None = None  # the live decision's id
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "strategy": self.strategy, "side": self.side, "quantity": self.quantity,
-            "price": None if self.price is None else str(self.price),
-            "accepted": self.accepted, "rule": self.rule, "message": self.message,
-            "decision_id": self.decision_id,
-        }  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Difference:
-    """A decision live and replay did not make alike. ``kind``: ``live_only``,
-    ``replay_only`` or ``changed`` (``fields`` names what differs); ``reason`` is the
-    nearest known cause, ``root`` the first cause of a chain (itself when direct)."""
-
-    ts: datetime
-    code: str
-    strategy: str
-    kind: str
-    live: DecisionView | None
-    replay: DecisionView | None
-    fields: tuple[str, ...]
-    reason: Reason
-    reason_zh: str
-    reason_en: str
-    root: Reason
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "ts": self.ts.isoformat(), "code": self.code, "strategy": self.strategy,
-            "kind": self.kind, "fields": list(self.fields),
-            "live": None if self.live is None else self.live.as_json(),
-            "replay": None if self.replay is None else self.replay.as_json(),
-            "reason": self.reason.value, "reason_zh": self.reason_zh,
-            "reason_en": self.reason_en, "root": self.root.value,
-        }  # fmt: skip
-
-
-@dataclass(slots=True)
-class ReplayResult:
-    account: str
-    day: date
-    quote_source: str  # raw / bars
-    moments_source: str  # rounds / decisions_and_bars
-    moments: int
-    live_decisions: int
-    replay_decisions: int
-    matched: int
-    differences: list[Difference]
-    offline: list[tuple[datetime, datetime]]  # when live did not trade the account
-    not_replayed: int  # live decisions at no replayed moment (manual orders)
-    warnings: list[str]
-    seconds: float
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "account": self.account, "date": self.day.isoformat(),
-            "quote_source": self.quote_source, "moments_source": self.moments_source,
-            "moments": self.moments, "live_decisions": self.live_decisions,
-            "replay_decisions": self.replay_decisions, "matched": self.matched,
-            "differences": [d.as_json() for d in self.differences],
-            "offline": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in self.offline],
-            "not_replayed": self.not_replayed, "warnings": list(self.warnings),
-            "seconds": round(self.seconds, 3),
-        }  # fmt: skip
 
 
 async def replay_day(
@@ -234,20 +146,6 @@ class _Decided:
     view: DecisionView
 
 
-@dataclass(slots=True)
-class _Order:
-    """An order the replay placed that live did not (or that live's broker did not fill)."""
-
-    symbol: Symbol
-    side: Side
-    quantity: int
-    price: Decimal | None
-    placed: datetime
-    filled_at: datetime | None = None
-    fill_price: Decimal | None = None
-    fees: Decimal = Decimal(0)
-
-
 @dataclass(frozen=True, slots=True)
 class _Cause:
     ts: datetime
@@ -263,7 +161,7 @@ class _Replay:
         self.facts, self.settings = facts, settings
         self.account_id = facts.account
         self.state = MarketState()
-        self.gate = _gate(facts, settings.risk_limits)
+        self.gate = gate_for(facts, settings.risk_limits)
         self.warnings: list[str] = []
         self.strategies = self._strategies()
         self.moments = self._traded_span() if facts.rounds else self._fallback_moments()
@@ -282,7 +180,7 @@ class _Replay:
         self.next_arrival = 0
         self.next_ts = 0
         self.closed_day: date | None = None
-        self.orders: list[_Order] = []
+        self.orders: list[ReplayOrder] = []
         self.excluded: set[str] = set()  # live commands the replay did not place as live did
         self.causes: list[_Cause] = []
         self.differences: list[Difference] = []
@@ -295,47 +193,31 @@ class _Replay:
     # -- set up ------------------------------------------------------------------------
 
     def _strategies(self) -> StrategySet:
-        """The account's strategies as the live book builds them from its settings."""
-        stored = self.facts.strategy_settings
-        choices = (stored or {}).get("strategies") if isinstance(stored, dict) else None
-        choices = choices if isinstance(choices, dict) else {}
-        defaults = self.settings.strategy_defaults
+        """The account's strategies as the live book builds them from its settings
+        (``strategy.registry``: the same choices, built-ins and user instances)."""
+        choices = parse_choices(self.facts.strategy_settings)
         strategies = StrategySet([])
-        for name in BUILTINS:
-            choice = choices.get(name) if isinstance(choices.get(name), dict) else None
-            enabled = bool(choice.get("enabled", True)) if choice else name in DEFAULT_SET
-            if not enabled:
-                continue
-            if name == "llm":  # answers from a remote model cannot be replayed
+        for setting in builtin_settings(choices, self.settings.strategy_defaults):
+            if setting.name == "llm":  # answers from a remote model cannot be replayed
                 self.warnings.append("LLM 策略无法回放，已跳过 (the LLM strategy is not replayed)")
                 continue
-            params = {**defaults.get(name, {}), **((choice or {}).get("params") or {})}
-            paused = bool((choice or {}).get("paused", False))
             try:
-                strategies.apply(StrategySetting(name=name, paused=paused, config=params))
+                strategies.apply(setting)
             except (ValidationError, KeyError) as exc:
-                self.warnings.append(f"策略 {name} 未能创建 (strategy {name} not built): {exc}")
+                self.warnings.append(f"策略 {setting.name} 未能创建 (not built): {exc}")
         user = UserStrategies(self.settings.strategy_paths, reserved=BUILTINS)
-        report = user.reload()
-        for error in report.errors:
-            self.warnings.append(f"策略文件 {error.path} 加载失败 (failed): {error.error}")
+        for error in user.reload().errors:
+            self.warnings.append(f"策略文件 {error.path} 加载失败 (failed to load): {error.error}")
         instances: list[Strategy] = []
-        paused_user: list[str] = []
         for template in user.strategies:
-            choice = choices.get(template.name) if isinstance(choices, dict) else None
-            choice = choice if isinstance(choice, dict) else {}
-            if not bool(choice.get("enabled", True)):
-                continue
-            cls = type(template)
-            if issubclass(cls, BuiltinStrategy):
-                instances.append(cls.from_config(dict(choice.get("params") or {})))
-            else:
-                instances.append(cls())
-            if choice.get("paused"):
-                paused_user.append(template.name)
+            choice = choices.get(template.name) or StrategyChoice(enabled=True)
+            if choice.enabled:
+                instances.append(user_instance(template, choice.params))
         strategies.set_user_strategies(instances)
-        for name in paused_user:
-            strategies.pause(name)
+        for instance in instances:
+            chosen = choices.get(instance.name)
+            if chosen is not None and chosen.paused:
+                strategies.pause(instance.name)
         for strategy in strategies.all():
             prepare = getattr(strategy, "prepare", None)
             if callable(prepare):
@@ -515,7 +397,7 @@ class _Replay:
             base = self.facts.morning
         if base is None:
             return None
-        book = _Book(base)
+        book = AccountBook(base)
         if not moment.recorded:
             for command in self.facts.commands.values():
                 if command.id not in self.excluded:
@@ -527,7 +409,7 @@ class _Replay:
             for command_id in sorted(self.excluded):
                 command = self.facts.commands[command_id]
                 for fill in command.fills:
-                    if _reflected(command, fill.ts, moment):
+                    if reflected(command, fill.ts, moment):
                         book.fill(command.code, command.side, -fill.quantity, -fill.amount,
                                   -fill.fees, quotes)  # fmt: skip
         for order in self.orders:
@@ -542,7 +424,7 @@ class _Replay:
         for command in sorted(self.facts.commands.values(), key=lambda c: (c.issued_at, c.id)):
             if command.id in self.excluded or not command.code:
                 continue
-            pending = _open_at(command, moment, self.decision_ts.get(command.id))
+            pending = open_at(command, moment, self.decision_ts.get(command.id))
             if pending is not None:
                 book.add(pending)
         for order in self.orders:
@@ -558,11 +440,11 @@ class _Replay:
             quote = quotes.get(order.symbol.full)
             if quote is None:
                 continue
-            price = _fill_price(order, quote)
+            price = fill_price(order, quote)
             if price is None:
                 continue
             order.filled_at, order.fill_price = now, price
-            fees = _FEES.fees(order.symbol, order.side, price * order.quantity,
+            fees = FEES.fees(order.symbol, order.side, price * order.quantity,
                               now.astimezone(BEIJING).date())  # fmt: skip
             order.fees = fees.total
 
@@ -743,7 +625,9 @@ class _Replay:
 
     def _place(self, item: _Decided, now: datetime) -> None:
         view = item.view
-        self.orders.append(_Order(item.symbol, Side(view.side), view.quantity, view.price, now))
+        self.orders.append(
+            ReplayOrder(item.symbol, Side(view.side), view.quantity, view.price, now)
+        )
 
     def _reason(
         self,
@@ -829,79 +713,9 @@ class _Replay:
 # -- helpers -----------------------------------------------------------------------------
 
 
-class _Book:
-    """An account snapshot being changed by fills (negative ones take a fill out)."""
-
-    def __init__(self, base: Account) -> None:
-        self.base = base
-        self.cash = base.cash
-        self.positions: dict[str, list[Any]] = {
-            p.symbol.full: [p.symbol, p.total, p.available, p.cost_price, p.last_price]
-            for p in base.positions
-        }
-        self.changed = False
-
-    def fill(
-        self,
-        code: str,
-        side: str,
-        quantity: int,
-        amount: Decimal,
-        fees: Decimal,
-        quotes: Mapping[str, Quote],
-    ) -> None:
-        self.changed = True
-        held = self.positions.get(code)
-        if held is None:
-            quote = quotes.get(code)
-            symbol = quote.symbol if quote is not None else parse_symbol(code)
-            last = quote.last if quote is not None else None
-            held = self.positions[code] = [symbol, 0, 0, Decimal(0), last]
-        if side == Side.BUY.value:
-            total = held[1] + quantity
-            if quantity > 0 and total > 0:
-                held[3] = (held[3] * held[1] + amount + fees) / total
-            held[1] = total
-            self.cash -= amount + fees
-        else:
-            held[1] -= quantity
-            held[2] -= quantity
-            self.cash += amount - fees
-
-    def account(self) -> Account:
-        positions = tuple(
-            Position(symbol, total, max(0, min(available, total)), cost, last)
-            for symbol, total, available, cost, last in self.positions.values()
-            if total > 0
-        )
-        return replace(self.base, cash=self.cash, positions=positions)
-
-
-def _gate(facts: DayFacts, defaults: RiskLimits) -> RiskGate:
-    """A gate with the stored limits over the config's (as the risk service builds it)."""
-    stored = facts.risk_limits if isinstance(facts.risk_limits, dict) else {}
-    limits, problems = defaults.updated(dict(stored.get("default") or {}))
-    if problems:
-        limits = defaults
-    gate = RiskGate(limits)
-    for account_id, changes in (stored.get("accounts") or {}).items():
-        own, problems = limits.updated(dict(changes))
-        if not problems:
-            gate.account_limits[account_id] = own
-    return gate
-
-
 def _sized(signal: Signal | ExitSignal, account: Account | None, quote: Quote | None) -> int | None:
-    """The agent's sizing of a signal: a target weight in shares (None: cannot be sized,
-    or already at the weight)."""
-    if isinstance(signal, Signal) and signal.target_weight is not None:
-        price = signal.price or (quote.last if quote is not None else None)
-        if account is None or price is None:
-            return None
-        quantity = shares_for_weight(signal.symbol, signal.target_weight, account, price,
-                                     side=signal.side, market=signal.price is None)  # fmt: skip
-        return quantity if quantity > 0 else None
-    return signal.quantity
+    """The agent's sizing (``signal_shares``); an exit's quantity is its own."""
+    return signal_shares(signal, account, quote) if isinstance(signal, Signal) else signal.quantity
 
 
 def _view(decision: LiveDecision) -> DecisionView:
@@ -916,49 +730,3 @@ def _fields(live: DecisionView | None, replay: DecisionView | None) -> tuple[str
         return ("decision",)
     names = ("quantity", "price", "accepted", "rule")
     return tuple(name for name in names if getattr(live, name) != getattr(replay, name))
-
-
-def _reflected(command: LiveCommand, fill_ts: datetime, moment: Round) -> bool:
-    """Whether the live snapshot of ``moment`` already had this fill."""
-    if fill_ts > moment.ts or moment.wall_at is None:
-        return False
-    return command.finished_at is not None and command.finished_at <= moment.wall_at
-
-
-def _open_at(command: LiveCommand, moment: Round, decided: datetime | None) -> PendingOrder | None:
-    """The live command's order as an open order at ``moment`` (None when not open)."""
-    side = Side(command.side)
-    wall = moment.wall_at
-    if wall is not None:
-        if command.issued_at > wall:
-            return None
-        answered = command.finished_at is not None and command.finished_at <= wall
-        if not answered or command.status == "unknown":
-            return PendingOrder(command.code, side, command.quantity, command.price,
-                                source=f"command:{command.id}")  # fmt: skip
-    elif decided is None or decided >= moment.ts:
-        return None
-    if command.status != "done" or command.order_status is None:
-        return None
-    if command.order_status in _ORDER_FINAL and (
-        command.order_updated_at is None or command.order_updated_at <= moment.ts
-    ):
-        return None
-    left = command.quantity - sum(f.quantity for f in command.fills if f.ts <= moment.ts)
-    if left <= 0:
-        return None
-    return PendingOrder(command.code, side, left, command.price, frozen=True,
-                        source=f"command:{command.id}")  # fmt: skip
-
-
-def _fill_price(order: _Order, quote: Quote) -> Decimal | None:
-    """The replay broker's price: the best opposite price (else last), within the limit."""
-    if order.side is Side.BUY:
-        best = quote.asks[0].price if quote.asks and quote.asks[0].price > 0 else quote.last
-        if order.price is not None and best > order.price:
-            return None
-    else:
-        best = quote.bids[0].price if quote.bids and quote.bids[0].price > 0 else quote.last
-        if order.price is not None and best < order.price:
-            return None
-    return best

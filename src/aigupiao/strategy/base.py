@@ -313,6 +313,27 @@ def shares_for_weight(
     return rule.minimum + (wanted - rule.minimum) // rule.step * rule.step
 
 
+def signal_shares(signal: Signal, account: Account | None, quote: Quote | None) -> int | None:
+    """The shares a signal asks for now, as the agent sizes it: its quantity, or for a
+    target weight the shares that bring the position there at its limit price (else the
+    quote's last); None when it cannot be sized (no account or price) or the position is
+    already at the weight."""
+    if signal.target_weight is None:
+        return signal.quantity
+    price = signal.price or (quote.last if quote is not None else None)
+    if account is None or price is None:
+        return None
+    shares = shares_for_weight(
+        signal.symbol,
+        signal.target_weight,
+        account,
+        price,
+        side=signal.side,
+        market=signal.price is None,
+    )
+    return shares if shares > 0 else None
+
+
 def rounded(value: float, places: int = 4) -> str:
     """An indicator value for ``inputs`` (a string, as Decimal values are stored)."""
     return f"{value:.{places}f}"

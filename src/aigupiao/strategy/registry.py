@@ -17,8 +17,9 @@ exceptions on its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +55,58 @@ class StrategySetting(BaseModel):
     enabled: bool = True
     paused: bool = False
     config: dict[str, Any] = Field(default_factory=dict, description="策略参数 (its config)")
+
+
+@dataclass(slots=True)
+class StrategyChoice:
+    """What the API set for one strategy of one account, as stored in the ``settings``
+    table under ``agent.strategies.<account>``: ``params`` holds the changed params only."""
+
+    enabled: bool
+    paused: bool = False
+    params: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "paused": self.paused, "params": dict(self.params or {})}
+
+
+def parse_choices(stored: Any) -> dict[str, StrategyChoice]:
+    """The choices of a stored ``{"strategies": {name: {...}}}`` value (anything else: none)."""
+    choices: dict[str, StrategyChoice] = {}
+    if not isinstance(stored, dict):
+        return choices
+    for name, value in (stored.get("strategies") or {}).items():
+        if isinstance(value, dict):
+            choices[name] = StrategyChoice(
+                enabled=bool(value.get("enabled", True)),
+                paused=bool(value.get("paused", False)),
+                params=dict(value.get("params") or {}),
+            )
+    return choices
+
+
+def builtin_settings(
+    choices: Mapping[str, StrategyChoice], defaults: Mapping[str, Mapping[str, Any]]
+) -> list[StrategySetting]:
+    """The built-ins an account runs: those its choices enable (a built-in not mentioned
+    runs if it is in :data:`DEFAULT_SET`), each with its changed params over ``defaults``."""
+    settings = []
+    for name in BUILTINS:
+        choice = choices.get(name) or StrategyChoice(enabled=name in DEFAULT_SET)
+        if not choice.enabled:
+            continue
+        params = {**defaults.get(name, {}), **(choice.params or {})}
+        settings.append(StrategySetting(name=name, paused=choice.paused, config=params))
+    return settings
+
+
+def user_instance(template: Strategy, params: Mapping[str, Any] | None) -> Strategy:
+    """An account's own instance of a loaded user strategy (its config from ``params``
+    when it is a :class:`BuiltinStrategy` subclass)."""
+    cls = type(template)
+    if issubclass(cls, BuiltinStrategy):
+        return cast(Strategy, cls.from_config(dict(params or {})))
+    return cls()
 
 
 def create(name: str, config: dict[str, Any] | None = None) -> BuiltinStrategy[Any]:

@@ -44,7 +44,7 @@ from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import parse_symbol
 from aigupiao.risk import ExitSignal, RiskGate
 from aigupiao.store import BarRepo, Database, SymbolRepo
-from aigupiao.strategy.base import Signal, Strategy, StrategyContext, shares_for_weight
+from aigupiao.strategy.base import Signal, Strategy, StrategyContext, signal_shares
 from aigupiao.strategy.series import FIELDS
 from aigupiao.strategy.state import MarketState
 
@@ -443,19 +443,10 @@ def _sized(proposal: _Proposal, account: Account | None, quote: Quote | None) ->
         inputs["confidence"] = signal.confidence
         if signal.target_weight is not None:
             inputs["target_weight"] = str(signal.target_weight)
-            price = signal.price or (quote.last if quote is not None else None)
-            if account is None or price is None:
-                return None
-            quantity = shares_for_weight(
-                signal.symbol,
-                signal.target_weight,
-                account,
-                price,
-                side=signal.side,
-                market=signal.price is None,
-            )
-            if quantity <= 0:
-                return None  # already at the weight
+        shares = signal_shares(signal, account, quote)
+        if shares is None:
+            return None  # cannot be sized, or already at the weight
+        quantity = shares
     return Proposal(
         strategy=proposal.strategy,
         symbol=signal.symbol,

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -42,7 +42,16 @@ from aigupiao.strategy.base import BuiltinStrategy, Strategy
 from aigupiao.strategy.llm import ENDPOINTS_CONTEXT, LlmStrategy, param_schema
 from aigupiao.strategy.llm_endpoint import LlmEndpoint
 from aigupiao.strategy.loader import UserStrategies
-from aigupiao.strategy.registry import BUILTINS, DEFAULT_SET, StrategySet, StrategySetting
+from aigupiao.strategy.registry import (
+    BUILTINS,
+    DEFAULT_SET,
+    StrategyChoice,
+    StrategySet,
+    StrategySetting,
+    builtin_settings,
+    parse_choices,
+    user_instance,
+)
 
 from ..errors import InvalidRequest, NotFound
 
@@ -74,16 +83,7 @@ class InvalidParams(InvalidRequest):
         return {**super().as_dict(), "errors": self.problems}
 
 
-@dataclass(slots=True)
-class _Choice:
-    """What the API set for one strategy of one account."""
-
-    enabled: bool
-    paused: bool = False
-    params: dict[str, Any] | None = None  # the changed params only
-
-    def as_json(self) -> dict[str, Any]:
-        return {"enabled": self.enabled, "paused": self.paused, "params": dict(self.params or {})}
+_Choice = StrategyChoice  # what the API set for one strategy of one account
 
 
 @dataclass(slots=True)
@@ -244,14 +244,7 @@ class StrategyBook:
         self._prepare_hook(strategy)
 
     def _builtin_settings(self, choices: Mapping[str, _Choice]) -> list[StrategySetting]:
-        settings = []
-        for name in BUILTINS:
-            choice = choices.get(name) or _Choice(enabled=name in DEFAULT_SET)
-            if not choice.enabled:
-                continue
-            params = {**self._defaults.get(name, {}), **(choice.params or {})}
-            settings.append(StrategySetting(name=name, paused=choice.paused, config=params))
-        return settings
+        return builtin_settings(choices, self._defaults)
 
     def _refresh_user(self, account: _Account) -> None:
         """Put the loaded user strategies (new versions after a reload) into the set."""
@@ -453,25 +446,8 @@ def _config_type(template: object) -> Any:
     return None
 
 
-def _instance(template: Strategy, params: Mapping[str, Any] | None) -> Strategy:
-    cls = type(template)
-    if issubclass(cls, BuiltinStrategy):
-        return cast(Strategy, cls.from_config(dict(params or {})))
-    return cls()
-
-
-def _parse(stored: Any) -> dict[str, _Choice]:
-    choices: dict[str, _Choice] = {}
-    if not isinstance(stored, dict):
-        return choices
-    for name, value in (stored.get("strategies") or {}).items():
-        if isinstance(value, dict):
-            choices[name] = _Choice(
-                enabled=bool(value.get("enabled", True)),
-                paused=bool(value.get("paused", False)),
-                params=dict(value.get("params") or {}),
-            )
-    return choices
+_instance = user_instance
+_parse = parse_choices
 
 
 def _masked(params: dict[str, Any]) -> dict[str, Any]:
