@@ -40,9 +40,9 @@ def data_dir(tmp_path: Path) -> Path:
     return root
 
 
-def _settings(data_dir: Path) -> dict[str, Any]:
+def _settings(data_dir: Path, **backtest: Any) -> dict[str, Any]:
     # The links inside ``root`` resolve into ../shared: allow that folder too, but not tmp.
-    return {"backtest": {"data_dirs": [str(data_dir), str(SHARED / "data")]}}
+    return {"backtest": {"data_dirs": [str(data_dir), str(SHARED / "data")], **backtest}}
 
 
 async def _ok(response: httpx.Response, status: int = 200) -> Any:
@@ -141,12 +141,14 @@ async def test_the_database_bars_give_the_same_run_as_the_file(
 
 async def test_a_running_run_is_cancelled_with_its_reason(tmp_path: Path, data_dir: Path) -> None:
     async with (
-        running_stack(tmp_path, with_node=False, **_settings(data_dir)) as stack,
+        running_stack(tmp_path, with_node=False, **_settings(data_dir, max_queued=2)) as stack,
         stack.client() as client,
     ):
         body = {"strategies": [MA_CROSS], "data": [FULL_MARKET]}
         first = await _ok(await client.post(API, json=body), 202)
         second = await _ok(await client.post(API, json=body), 202)  # waits: one at a time
+        third = await client.post(API, json=body)
+        assert third.status_code == 429 and third.json()["detail"]["code"] == "too_many_backtests"
 
         async def progressing() -> dict[str, Any] | None:
             run = await _ok(await client.get(f"{API}/{first['id']}"))
