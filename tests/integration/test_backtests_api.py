@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from aigupiao.backtest.engine import PARITY_PARAMS
 from aigupiao.market.daily import read_daily
 from aigupiao.store import BacktestRepo, BarRepo, Database
 
@@ -21,7 +22,8 @@ API = "/api/backtests"
 DAILY = "daily/hzjsw_stock-backtest/data"
 ONE_FILE = f"{DAILY}/600000.csv"
 FULL_MARKET = "daily/zz090923610_stock/data"
-MA_CROSS = {"name": "ma_cross", "params": {"fast": 10, "slow": 30}}
+# backtrader's cross (fast 10, slow 30) without the entry filters, so it trades on one file
+MA_CROSS = {"name": "ma_cross", "params": PARITY_PARAMS}
 
 
 @pytest.fixture
@@ -94,6 +96,10 @@ async def test_a_run_is_queued_runs_and_keeps_its_report(tmp_path: Path, data_di
         assert metrics["benchmark"]["name"] == "buy_and_hold" and run["result"]["benchmark"]
         assert metrics["initial_cash"] == "100000.00"
         assert "config" not in run["result"]  # the server's paths stay on the server
+        trades = run["result"]["trades"]
+        assert trades and {t["code"] for t in trades} == {"sh600000"}
+        assert all(t["quantity"] == 100 for t in trades) and metrics["trades"] == len(trades)
+        assert run["result"]["prices"]["sh600000"]  # the closes the trades are drawn on
         report = await client.get(f"{API}/{queued['id']}/report.html")
         assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
         assert "<html" in report.text.lower()
@@ -127,16 +133,17 @@ async def test_the_database_bars_give_the_same_run_as_the_file(
         assert (file_run["status"], db_run["status"]) == ("done", "done"), db_run
         # the same bars: the same days, trades and equity
         assert db_run["result"]["bars"] == file_run["result"]["bars"] > 100
+        assert len(file_run["result"]["trades"]) > 4
         assert db_run["result"]["equity"] == file_run["result"]["equity"]
         assert db_run["result"]["trades"] == file_run["result"]["trades"]
         assert db_run["result"]["final_equity"] == file_run["result"]["final_equity"]
         prices = db_run["result"]["prices"]
-        assert set(prices) <= {code}  # the engine's closes of the traded codes, for the chart
-        assert all(point["date"] >= "2022-03-01" for point in prices.get(code, []))
+        assert list(prices) == [code] and prices[code][0]["date"] >= "2022-03-01"
         missing = {**common, "codes": ["sz000002"], "database_bars": True}
         failed = await _final(client, (await _ok(await client.post(API, json=missing), 202))["id"])
         assert failed["status"] == "failed" and failed["result"] is None
-        assert "aigupiao data import" in failed["error"]["message_en"]
+        assert failed["error"]["code"] == "backtest_input"
+        assert "sz000002" in failed["error"]["message_en"]
 
 
 async def test_a_running_run_is_cancelled_with_its_reason(tmp_path: Path, data_dir: Path) -> None:

@@ -8,21 +8,17 @@ never backtests does not load them (numpy, matplotlib).
 from __future__ import annotations
 
 import threading
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from aigupiao.backtest.model import BacktestConfig, BacktestInputError
-from aigupiao.domain.errors import InvalidSymbol
-from aigupiao.domain.sessions import BEIJING
-from aigupiao.domain.symbols import parse_symbol
-from aigupiao.store import BarRepo, Database
+from aigupiao.backtest.model import BacktestConfig
+from aigupiao.store import Database
 
 if TYPE_CHECKING:
     from aigupiao.backtest.data import MarketData
 
 PRICE_CHARTS = 5  # codes whose closes the report carries for "trades on price"
-_EPOCH = datetime(1970, 1, 1)
 
 
 def problem(code: str, zh: str, en: str) -> dict[str, str]:
@@ -69,46 +65,15 @@ def run_report(
     return report, report_html(result)
 
 
-def _minutes(end: datetime) -> int:
-    """A bar's end as minutes since 1970-01-01 on Beijing wall time (the engine's stamps)."""
-    wall = end.astimezone(BEIJING).replace(tzinfo=None)
-    return int((wall - _EPOCH).total_seconds() // 60)
-
-
 async def database_market(db: Database, config: BacktestConfig) -> MarketData:
-    """The database's daily bars (``aigupiao data import``) as the engine's market, for
-    the config's codes (all when none) from its start; the engine applies the range.
+    """The database's daily bars (``aigupiao data import``) from the config's start, as
+    the engine's market; the engine then selects the config's codes and range.
 
     Raises:
-        BacktestInputError: the database holds no daily bars for them.
+        BacktestInputError: the database holds no daily bars.
     """
-    import numpy as np
+    from aigupiao.backtest.data import load_database_bars
 
-    from aigupiao.backtest.data import RAW, Series, assemble
-
-    start = datetime.combine(config.start or date(1990, 1, 1), datetime.min.time(), UTC)
+    since = datetime.combine(config.start or date(1990, 1, 1), datetime.min.time(), UTC)
     async with db.session() as session:
-        rows = await BarRepo(session).since("1d", start)
-    wanted = set(config.codes)
-    by_code: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        if not wanted or row["symbol"] in wanted:
-            by_code[row["symbol"]].append(row)
-    series = []
-    for code, bars in sorted(by_code.items()):
-        try:
-            symbol = parse_symbol(code)
-        except InvalidSymbol:
-            continue
-        columns = {
-            name: np.array([float(bar[name]) for bar in bars], dtype=np.float64)
-            for name in ("open", "high", "low", "close", "volume", "amount")
-        }
-        stamps = np.array([_minutes(bar["end"]) for bar in bars], dtype=np.int64)
-        series.append(Series(symbol, stamps, columns, None, RAW))
-    if not series:
-        raise BacktestInputError(
-            "数据库里没有这些代码的日线（先运行 aigupiao data import）",
-            "the database holds no daily bars for these codes (run aigupiao data import)",
-        )
-    return assemble(series)
+        return await load_database_bars(session, since=since)
