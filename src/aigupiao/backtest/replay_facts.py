@@ -185,7 +185,7 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         rounds=_rounds(round_rows),
         quotes=[_raw_quote(row, names) for row in quote_rows]
         if raw
-        else _bar_quotes(quote_rows, names),
+        else _bar_quotes(quote_rows, names, {row["symbol"]: row["close"] for row in daily}),
         quote_source="raw" if raw else "bars",
         symbols=symbols,
         daily_bars=daily,
@@ -250,10 +250,12 @@ def _raw_quote(row: dict[str, Any], names: Mapping[str, str]) -> StoredQuote:
     return StoredQuote(int(row["id"]), quote, row["received_at"])
 
 
-def _bar_quotes(rows: list[dict[str, Any]], names: Mapping[str, str]) -> list[StoredQuote]:
+def _bar_quotes(
+    rows: list[dict[str, Any]], names: Mapping[str, str], closes: Mapping[str, Decimal]
+) -> list[StoredQuote]:
     """Each 1-minute bar as the quote at its end: last = close, the day's open, high, low,
-    volume and amount so far; the previous close is the day's first open (bars do not
-    carry it)."""
+    volume and amount so far; the previous close from the latest daily bar before the day
+    (``closes``), else the day's first open."""
     quotes: list[StoredQuote] = []
     day: dict[str, list[Any]] = {}  # code -> [open, high, low, volume, amount]
     for index, row in enumerate(rows):
@@ -264,12 +266,13 @@ def _bar_quotes(rows: list[dict[str, Any]], names: Mapping[str, str]) -> list[St
         so_far = day.get(symbol.full)
         if so_far is None:
             so_far = day[symbol.full] = [row["open"], row["high"], row["low"], 0, Decimal(0)]
+            so_far.append(closes.get(symbol.full, row["open"]))
         so_far[1], so_far[2] = max(so_far[1], row["high"]), min(so_far[2], row["low"])
         so_far[3] += int(row["volume"])
         so_far[4] += row["amount"]
         quote = Quote(
             symbol=symbol, name=names.get(symbol.full, ""), ts=row["end"], last=row["close"],
-            previous_close=so_far[0], open=so_far[0], high=so_far[1], low=so_far[2],
+            previous_close=so_far[5], open=so_far[0], high=so_far[1], low=so_far[2],
             volume=so_far[3], amount=so_far[4],
         )  # fmt: skip
         quotes.append(StoredQuote(index, quote, None))

@@ -2,8 +2,10 @@
 
 Replays the account's day through the same strategies and risk gate
 (:mod:`aigupiao.backtest.replay`) and answers each decision where live and replay
-differ, with its reason. The database is read on the loop; the replay itself runs on a
-worker thread, one at a time, so a long day never holds up trading.
+differ, with its reason. A day of raw snapshots is a large read and a long replay, so
+both run on a worker thread with a database connection of their own (SQLite statements
+would otherwise run on the server's event loop), one replay at a time: trading never
+waits for one.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from aigupiao.backtest.replay import ReplayInputError, replay_facts
-from aigupiao.backtest.replay_facts import load_day
+from aigupiao.backtest.replay import ReplayInputError, ReplayResult, ReplaySettings, replay_day
 from aigupiao.protocol.bounds import Identifier
+from aigupiao.store import Database
 
 from ...deps import Runtime, Viewer
 from ...errors import InvalidRequest, NotFound, ServiceError
@@ -103,14 +105,28 @@ async def backtest_replay(
     lock: asyncio.Lock | None = getattr(request.app.state, "replay_lock", None)
     if lock is None:
         lock = request.app.state.replay_lock = asyncio.Lock()
+    settings = replay_settings(runtime.settings.agent)
     async with lock:
         try:
-            facts = await load_day(runtime.db, account, day)
+            result = await asyncio.to_thread(
+                _replay, runtime.settings.database_url, account, day, settings
+            )
         except ReplayInputError as exc:
             raise _http_error(exc) from exc
-        settings = replay_settings(runtime.settings.agent)
-        result = await asyncio.to_thread(replay_facts, facts, settings)
     return ReplayPublic.model_validate(result.as_json())
+
+
+def _replay(url: str, account: str, day: date, settings: ReplaySettings) -> ReplayResult:
+    """The replay on this (worker) thread, with its own event loop and connection."""
+
+    async def main() -> ReplayResult:
+        db = Database(url)
+        try:
+            return await replay_day(db, account, day, settings)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
 
 
 def _http_error(exc: ReplayInputError) -> ServiceError:
