@@ -232,13 +232,18 @@ export function equityChart(report: BacktestReport, texts: ChartTexts): ChartOpt
   }
 }
 
+/** How deep the deepest drawdown goes (a positive fraction). */
+function range(values: number[]): number {
+  return -values.reduce((low, value) => Math.min(low, value), 0)
+}
+
 export function drawdownChart(report: BacktestReport, texts: ChartTexts): ChartOption {
   const values = drawdowns(report.equity.map((p) => Number(p.equity)))
   return {
     tooltip: { trigger: 'axis' },
     grid: { left: 48, right: 16, top: 16, bottom: 28 },
     xAxis: { type: 'time' },
-    yAxis: { type: 'value', max: 0, min: (range: { min: number }) => Math.min(range.min, -0.05), axisLabel: { formatter: (v: number) => `${Math.round(v * 100)}%` } },
+    yAxis: { type: 'value', max: 0, axisLabel: { formatter: (v: number) => `${(v * 100).toFixed(range(values) < 0.05 ? 2 : 0)}%` } },
     series: [
       { name: texts.drawdown, type: 'line', showSymbol: false, areaStyle: { opacity: 0.25 }, color: DOWN, data: report.equity.map((p, i) => [p.date, values[i]]) },
     ],
