@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { ApiError, useApi } from '../src/api/client'
 import {
   type BacktestOptions,
   type BacktestReport,
@@ -11,6 +12,7 @@ import {
   requestOf,
   tradesChart,
 } from '../src/backtest'
+import { fakeApi } from './helpers'
 
 const MA_SCHEMA = {
   properties: {
@@ -109,5 +111,32 @@ describe('the report', () => {
     expect(progressPct({ status: 'running', progress_done: 1, progress_total: 3 })).toBe(33)
     expect(progressPct({ status: 'queued', progress_done: 0, progress_total: 0 })).toBe(0)
     expect(progressPct({ status: 'done', progress_done: 0, progress_total: 0 })).toBe(100)
+  })
+})
+
+describe('the backtests client', () => {
+  it('submits, reads, cancels, and hands a refusal back with its reason', async () => {
+    const run = { id: 'bt_0123456789abcdef0123', status: 'queued', progress_done: 0, progress_total: 0 }
+    const { calls } = fakeApi({
+      'POST /api/backtests': (call) =>
+        (call.body as { data: string[] }).data[0] === '../x'
+          ? { status: 422, body: { detail: { code: 'data_outside', message: 'data.0：../x 不在回测数据目录内', message_en: 'data.0: ../x is outside the data folders' } } }
+          : { status: 202, body: run },
+      'GET /api/backtests': () => ({ body: { items: [run], total: 1, limit: 20, offset: 0 } }),
+      [`POST /api/backtests/${run.id}/cancel`]: () => ({ body: { ...run, status: 'cancelled' } }),
+    })
+    const api = useApi()
+    const form = emptyForm()
+    form.strategies = [{ name: 'ma_cross', params: {} }]
+    form.data = 'daily/a.csv'
+    expect((await api.submitBacktest(requestOf(form, OPTIONS))).id).toBe(run.id)
+    expect((await api.backtests()).total).toBe(1)
+    expect(calls.find((c) => c.method === 'GET')?.query.get('limit')).toBe('20')
+    expect((await api.cancelBacktest(run.id)).status).toBe('cancelled')
+    form.data = '../x'
+    const refused = await api.submitBacktest(requestOf(form, OPTIONS)).catch((exc: unknown) => exc)
+    expect(refused).toBeInstanceOf(ApiError)
+    expect((refused as ApiError).detail.code).toBe('data_outside')
+    expect(api.backtestReportUrl(run.id)).toBe(`http://cloud.test/api/backtests/${run.id}/report.html`)
   })
 })
