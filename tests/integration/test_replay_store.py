@@ -4,15 +4,17 @@ and the refusals (unknown account, not a trading day, nothing stored)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from aigupiao.backtest.replay import Reason, ReplayInputError, ReplaySettings, replay_day
+from aigupiao.backtest.replay_facts import day_bounds
+from aigupiao.backtest.replay_quotes import RawFeed
 from aigupiao.domain.decisions import Decision, Verdict
-from aigupiao.domain.market import Bar
+from aigupiao.domain.market import Bar, Quote
 from aigupiao.domain.orders import Side
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import parse_symbol
@@ -24,6 +26,7 @@ from aigupiao.store import (
     PositionRepo,
     SettingRepo,
 )
+from aigupiao.store.repositories.market import RawQuoteRepo
 from aigupiao.store.repositories.trading import AccountSnapshotRepo
 
 DAY = date(2026, 11, 24)
@@ -130,3 +133,32 @@ async def test_what_cannot_be_replayed_says_why(
         await replay_day(db, account, day)
     assert caught.value.code == code
     assert caught.value.message_zh and caught.value.message_en
+
+
+async def test_raw_snapshots_come_in_pages_in_the_order_they_arrived(db: Database) -> None:
+    """Pages of two rows; the wall clock is not the market's (a simulated day)."""
+    wall = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def snapshot(ts: datetime, last: str) -> Quote:
+        price = Decimal(last)
+        return Quote(symbol=SYMBOL, name="", ts=ts, last=price, previous_close=price,
+                     open=price, high=price, low=price, volume=100, amount=price * 100)  # fmt: skip
+
+    at_ten = at(10, 0)
+    arrivals = [
+        (snapshot(at_ten, "11.00"), wall),
+        (snapshot(at_ten + timedelta(seconds=1), "11.01"), wall + timedelta(seconds=1)),
+        (snapshot(at_ten - timedelta(seconds=10), "10.90"), wall + timedelta(seconds=30)),  # late
+        (snapshot(at_ten + timedelta(seconds=5), "11.05"), wall + timedelta(seconds=5)),
+    ]
+    async with db.session() as session:
+        await RawQuoteRepo(session).add_many([("feed", q, received) for q, received in arrivals])
+        await session.commit()
+    start, end = day_bounds(DAY)
+    feed = RawFeed(db, start, end, {}, by_arrival=True, chunk=2)
+    batch, late = await feed.take(at_ten + timedelta(seconds=3), wall + timedelta(seconds=2))
+    assert [s.quote.last for s in batch] == [Decimal("11.00"), Decimal("11.01"), Decimal("10.90")]
+    assert list(late) == ["sz000001"] and late["sz000001"].quote.last == Decimal("10.90")
+    batch, late = await feed.take(at_ten + timedelta(seconds=9), wall + timedelta(seconds=40))
+    assert [s.quote.last for s in batch] == [Decimal("11.05")] and late == {}
+    assert await feed.take(at_ten + timedelta(minutes=1), wall + timedelta(minutes=1)) == ([], {})

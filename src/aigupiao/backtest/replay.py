@@ -81,7 +81,6 @@ from .replay_facts import (
     LiveDecision,
     ReplayInputError,
     Round,
-    StoredQuote,
     load_day,
 )
 from .replay_model import (
@@ -91,6 +90,7 @@ from .replay_model import (
     ReplayResult,
     ReplaySettings,
 )
+from .replay_quotes import StoredQuote
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +111,14 @@ async def replay_day(
         ReplayInputError: not a trading day, an unknown account, nothing stored that day.
     """
     facts = await load_day(db, account, day)
-    return replay_facts(facts, settings or ReplaySettings())
+    return await replay_facts(facts, settings or ReplaySettings())
 
 
-def replay_facts(facts: DayFacts, settings: ReplaySettings) -> ReplayResult:
-    """:func:`replay_day` on facts already read (pure: no I/O but the strategy files)."""
+async def replay_facts(facts: DayFacts, settings: ReplaySettings) -> ReplayResult:
+    """:func:`replay_day` on facts already read (their quotes are read as it goes)."""
     started = monotonic.perf_counter()
     replay = _Replay(facts, settings)
-    replay.run()
+    await replay.run()
     return ReplayResult(
         account=facts.account,
         day=facts.day,
@@ -174,11 +174,7 @@ class _Replay:
             else:
                 self.not_replayed += 1
         self.decision_ts = {d.command_id: d.ts for d in facts.decisions if d.command_id}
-        self.quotes = facts.quotes
-        self.by_ts = sorted(range(len(self.quotes)), key=lambda i: self.quotes[i].quote.ts)
-        self.fed: set[int] = set()
-        self.next_arrival = 0
-        self.next_ts = 0
+        facts.quotes.late_after = timedelta(seconds=settings.late_after)
         self.closed_day: date | None = None
         self.orders: list[ReplayOrder] = []
         self.excluded: set[str] = set()  # live commands the replay did not place as live did
@@ -257,12 +253,7 @@ class _Replay:
             "(no agent rounds were recorded that day: the replay evaluates at the live "
             "decision times and the bar closes, an approximation)"
         )
-        moments = {d.ts for d in self.facts.decisions}
-        for stored in self.facts.quotes:
-            moment = stored.quote.ts.astimezone(BEIJING)
-            if moment.second or moment.microsecond:
-                moment = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
-            moments.add(moment)
+        moments = {d.ts for d in self.facts.decisions} | set(self.facts.minute_ends)
         account = {self.account_id: self.facts.morning}
         return [Round(ts, None, "replay", account, recorded=False) for ts in sorted(moments)]
 
@@ -286,18 +277,18 @@ class _Replay:
 
     # -- the day -------------------------------------------------------------------------
 
-    def run(self) -> None:
+    async def run(self) -> None:
         if not self.moments:
             return
-        early = self._feed(self.moments[0])  # before the history, as the agent's start
+        early = await self._feed(self.moments[0])  # before the history, as the agent's start
         self._load_history()
         for moment in self.moments:
-            self._round(moment, early)
+            await self._round(moment, early)
             early = {}
 
-    def _round(self, moment: Round, early: Mapping[str, StoredQuote]) -> None:
+    async def _round(self, moment: Round, early: Mapping[str, StoredQuote]) -> None:
         now = moment.ts
-        late = {**early, **self._feed(moment)}
+        late = {**early, **await self._feed(moment)}
         self._apply_states(moment)
         local = now.astimezone(BEIJING)
         if local.time() >= CLOSE and self.state.day == local.date() != self.closed_day:
@@ -327,38 +318,10 @@ class _Replay:
         self._compare(moment, traded, decided, self.live_at.get(now, []), late, quotes)
         self._fill_orders(now, quotes)
 
-    def _feed(self, moment: Round) -> dict[str, StoredQuote]:
+    async def _feed(self, moment: Round) -> dict[str, StoredQuote]:
         """Feed the quotes live had seen at ``moment`` (and the late ones on time); returns
         the late ones by code."""
-        quotes, batch = self.quotes, []
-        taken: set[int] = set()
-        late: dict[str, StoredQuote] = {}
-        wall = moment.wall_at
-        if wall is not None and self.facts.quote_source == "raw":
-            while self.next_arrival < len(quotes):
-                stored = quotes[self.next_arrival]
-                assert stored.received_at is not None
-                if stored.received_at > wall:
-                    break
-                if stored.id not in self.fed:
-                    batch.append(stored)
-                    taken.add(stored.id)
-                self.next_arrival += 1
-            cutoff = moment.ts - timedelta(seconds=self.settings.late_after)
-        else:
-            cutoff = moment.ts
-        while self.next_ts < len(self.by_ts):
-            stored = quotes[self.by_ts[self.next_ts]]
-            if stored.quote.ts > cutoff:
-                break
-            if stored.id not in self.fed and stored.id not in taken:
-                batch.append(stored)
-                taken.add(stored.id)
-                if wall is not None and self.facts.quote_source == "raw":
-                    late[stored.quote.symbol.full] = stored
-            self.next_ts += 1
-        for stored in batch:
-            self.fed.add(stored.id)
+        batch, late = await self.facts.quotes.take(moment.ts, moment.wall_at)
         self.state.on_quotes([stored.quote for stored in batch])
         return late
 

@@ -17,13 +17,14 @@ from typing import Any
 
 from aigupiao.domain.account import Account, Position
 from aigupiao.domain.errors import DomainError
-from aigupiao.domain.market import Level, Quote
 from aigupiao.domain.sessions import BEIJING, is_trading_day
-from aigupiao.domain.symbols import Symbol, parse_symbol
+from aigupiao.domain.symbols import parse_symbol
 from aigupiao.protocol.codec import account_from_dict
 from aigupiao.store import Database, SettingRepo, SymbolRepo
 from aigupiao.store.repositories.rounds import AgentRoundRepo, ReplayRepo
 from aigupiao.store.repositories.trading import AccountSnapshotRepo, PositionRepo
+
+from .replay_quotes import BarFeed, QuoteFeed, RawFeed
 
 HISTORY_DAYS = 220  # as the agent: calendar days of daily bars loaded before the day
 SAME = "same"  # a round's account snapshot: unchanged since the account's previous round
@@ -50,13 +51,6 @@ class Round:
     trigger: str
     accounts: Mapping[str, Account | None]
     recorded: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class StoredQuote:
-    id: int
-    quote: Quote
-    received_at: datetime | None  # None for quotes made from bars
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +103,7 @@ class DayFacts:
     start: datetime
     end: datetime
     rounds: list[Round]
-    quotes: list[StoredQuote]  # in the order they arrived (bars: by end)
+    quotes: QuoteFeed  # the day's stored quotes, handed out round by round
     quote_source: str  # "raw" or "bars"
     symbols: list[dict[str, Any]]
     daily_bars: list[dict[str, Any]]
@@ -119,6 +113,7 @@ class DayFacts:
     decisions: list[LiveDecision]
     commands: dict[str, LiveCommand]
     morning: Account | None  # before any snapshot (and for days without recorded rounds)
+    minute_ends: list[datetime] = field(default_factory=list)  # moments without rounds
     warnings: list[str] = field(default_factory=list)
 
 
@@ -151,15 +146,15 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         round_rows = await AgentRoundRepo(session).between(start, end)
         decision_rows = await repo.decisions(account, start, end)
         raw = await repo.has_raw(start, end)
-        quote_rows = await (repo.raw_quotes(start, end) if raw else repo.minute_bars(start, end))
-        if not round_rows and not decision_rows and not quote_rows:
+        minute_ends = [] if raw else await repo.bar_ends(start, end)
+        if not round_rows and not decision_rows and not raw and not minute_ends:
             raise ReplayInputError(
                 f"{day} 没有存储的行情、代理轮次或决策，无法回放",
                 f"nothing stored for {day} (no quotes, agent rounds or decisions): "
                 "nothing to replay",
                 code="no_data",
             )
-        if not quote_rows:
+        if not raw and not minute_ends:
             raise ReplayInputError(
                 f"{day} 没有存储的行情（1 分钟K线或原始快照），无法回放",
                 f"no quotes stored for {day} (1-minute bars or raw snapshots): nothing to replay",
@@ -177,16 +172,21 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         trades = await repo.trades(account, [row["id"] for row in orders])
         morning = await _morning(session, account, start)
     names = {row["code"]: row["name"] for row in symbols}
+    feed: QuoteFeed
+    if raw:
+        feed = RawFeed(db, start, end, names, by_arrival=bool(round_rows))
+        minute_ends = _session_minutes(start)
+    else:
+        closes = {row["symbol"]: row["close"] for row in daily}  # oldest first: the last wins
+        feed = BarFeed(db, start, end, names, closes)
     facts = DayFacts(
         account=account,
         day=day,
         start=start,
         end=end,
         rounds=_rounds(round_rows),
-        quotes=[_raw_quote(row, names) for row in quote_rows]
-        if raw
-        else _bar_quotes(quote_rows, names, {row["symbol"]: row["close"] for row in daily}),
-        quote_source="raw" if raw else "bars",
+        quotes=feed,
+        quote_source=feed.source,
         symbols=symbols,
         daily_bars=daily,
         strategy_settings=strategy_settings,
@@ -195,6 +195,7 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         decisions=[_decision(row) for row in decision_rows],
         commands=_commands(command_rows, orders, trades),
         morning=morning,
+        minute_ends=minute_ends,
     )
     changed = [
         e for e in audit
@@ -225,58 +226,13 @@ def _rounds(rows: list[dict[str, Any]]) -> list[Round]:
     return rounds
 
 
-def _levels(levels: Any) -> tuple[Level, ...]:
-    return tuple(Level(Decimal(str(price)), int(volume)) for price, volume in levels or ())
-
-
-def _raw_quote(row: dict[str, Any], names: Mapping[str, str]) -> StoredQuote:
-    symbol = parse_symbol(row["symbol"])
-    quote = Quote(
-        symbol=symbol,
-        name=names.get(symbol.full, ""),
-        ts=row["ts"],
-        last=row["last"],
-        previous_close=row["previous_close"],
-        open=row["open"],
-        high=row["high"],
-        low=row["low"],
-        volume=int(row["volume"]),
-        amount=row["amount"],
-        bids=_levels(row["bids"]),
-        asks=_levels(row["asks"]),
-        limit_up=row["limit_up"],
-        limit_down=row["limit_down"],
-    )
-    return StoredQuote(int(row["id"]), quote, row["received_at"])
-
-
-def _bar_quotes(
-    rows: list[dict[str, Any]], names: Mapping[str, str], closes: Mapping[str, Decimal]
-) -> list[StoredQuote]:
-    """Each 1-minute bar as the quote at its end: last = close, the day's open, high, low,
-    volume and amount so far; the previous close from the latest daily bar before the day
-    (``closes``), else the day's first open."""
-    quotes: list[StoredQuote] = []
-    day: dict[str, list[Any]] = {}  # code -> [open, high, low, volume, amount]
-    for index, row in enumerate(rows):
-        try:
-            symbol: Symbol = parse_symbol(row["symbol"])
-        except DomainError:
-            continue
-        so_far = day.get(symbol.full)
-        if so_far is None:
-            so_far = day[symbol.full] = [row["open"], row["high"], row["low"], 0, Decimal(0)]
-            so_far.append(closes.get(symbol.full, row["open"]))
-        so_far[1], so_far[2] = max(so_far[1], row["high"]), min(so_far[2], row["low"])
-        so_far[3] += int(row["volume"])
-        so_far[4] += row["amount"]
-        quote = Quote(
-            symbol=symbol, name=names.get(symbol.full, ""), ts=row["end"], last=row["close"],
-            previous_close=so_far[5], open=so_far[0], high=so_far[1], low=so_far[2],
-            volume=so_far[3], amount=so_far[4],
-        )  # fmt: skip
-        quotes.append(StoredQuote(index, quote, None))
-    return quotes
+def _session_minutes(start: datetime) -> list[datetime]:
+    """The day's 240 minute ends (09:31-11:30, 13:01-15:00, Beijing)."""
+    ends = []
+    for first, count in ((time(9, 31), 120), (time(13, 1), 120)):
+        moment = datetime.combine(start.date(), first, BEIJING)
+        ends += [moment + timedelta(minutes=i) for i in range(count)]
+    return ends
 
 
 def _decision(row: dict[str, Any]) -> LiveDecision:

@@ -16,9 +16,9 @@ from aigupiao.backtest.replay_facts import (
     LiveDecision,
     LiveFill,
     Round,
-    StoredQuote,
     day_bounds,
 )
+from aigupiao.backtest.replay_quotes import ListFeed, StoredQuote
 from aigupiao.domain.account import Account, Position
 from aigupiao.domain.market import Level, Quote
 from aigupiao.domain.sessions import BEIJING
@@ -118,9 +118,9 @@ def facts(
 ) -> DayFacts:
     start, end = day_bounds(DAY)
     return DayFacts(
-        account="paper-1", day=DAY, start=start, end=end, rounds=rounds, quotes=quotes,
-        quote_source="raw", symbols=[], daily_bars=[], strategy_settings=ONLY_USER,
-        risk_limits=None, state_changes=[], decisions=list(decisions),
+        account="paper-1", day=DAY, start=start, end=end, rounds=rounds,
+        quotes=ListFeed(quotes), quote_source="raw", symbols=[], daily_bars=[],
+        strategy_settings=ONLY_USER, risk_limits=None, state_changes=[], decisions=list(decisions),
         commands={c.id: c for c in commands}, morning=Account(id="paper-1", cash=CASH),
     )  # fmt: skip
 
@@ -131,11 +131,11 @@ def settings(tmp_path: Path) -> ReplaySettings:
     return ReplaySettings(strategy_paths=(tmp_path,))
 
 
-def replay(day: DayFacts, settings: ReplaySettings) -> ReplayResult:
-    return replay_facts(day, settings)
+async def replay(day: DayFacts, settings: ReplaySettings) -> ReplayResult:
+    return await replay_facts(day, settings)
 
 
-def test_a_day_that_went_right_has_no_differences(settings: ReplaySettings) -> None:
+async def test_a_day_that_went_right_has_no_differences(settings: ReplaySettings) -> None:
     r1, r2, r3 = at(10, 0), at(10, 0, 15), at(10, 0, 30)
     decision, command = bought(1, r1)
     day = facts(
@@ -144,13 +144,13 @@ def test_a_day_that_went_right_has_no_differences(settings: ReplaySettings) -> N
          stored(2, r2 - timedelta(seconds=5), "10.90")],
         [decision], [command],
     )  # fmt: skip
-    result = replay(day, settings)
+    result = await replay(day, settings)
     assert result.differences == [] and result.offline == []
     assert (result.moments, result.live_decisions, result.replay_decisions) == (3, 1, 1)
     assert result.matched == 1 and result.quote_source == "raw"
 
 
-def test_a_round_without_the_node_is_a_difference_put_down_to_the_node(
+async def test_a_round_without_the_node_is_a_difference_put_down_to_the_node(
     settings: ReplaySettings,
 ) -> None:
     r1, r2, r3 = at(10, 0), at(10, 0, 15), at(10, 0, 30)
@@ -161,7 +161,7 @@ def test_a_round_without_the_node_is_a_difference_put_down_to_the_node(
          stored(2, r2 - timedelta(seconds=5), "11.00")],
         [decision], [command],
     )  # fmt: skip
-    result = replay(day, settings)
+    result = await replay(day, settings)
     assert result.offline == [(r2, r3)]
     first, second = result.differences
     assert (first.ts, first.kind, first.reason) == (r2, "replay_only", Reason.NODE_OFFLINE)
@@ -172,18 +172,18 @@ def test_a_round_without_the_node_is_a_difference_put_down_to_the_node(
     assert second.root is Reason.NODE_OFFLINE and "10:00:15" in second.reason_en
 
 
-def test_a_decision_refused_for_want_of_a_node(settings: ReplaySettings) -> None:
+async def test_a_decision_refused_for_want_of_a_node(settings: ReplaySettings) -> None:
     r1 = at(10, 0)
     refused = _buy(1, r1, accepted=False, rule="node_offline", command_id=None)
     day = facts([traded(r1, account())], [stored(1, r1 - timedelta(seconds=5), "11.00")], [refused])
-    (difference,) = replay(day, settings).differences
+    (difference,) = (await replay(day, settings)).differences
     assert difference.kind == "changed" and difference.fields == ("accepted", "rule")
     assert difference.reason is Reason.NODE_OFFLINE
     assert difference.live is not None and difference.live.rule == "node_offline"
     assert difference.replay is not None and difference.replay.accepted
 
 
-def test_an_order_the_broker_refused_fills_in_the_replay(settings: ReplaySettings) -> None:
+async def test_an_order_the_broker_refused_fills_in_the_replay(settings: ReplaySettings) -> None:
     r1, r2 = at(10, 0), at(10, 0, 15)
     first, refused = bought(1, r1, status="rejected")
     again, command = bought(2, r2)
@@ -192,7 +192,7 @@ def test_an_order_the_broker_refused_fills_in_the_replay(settings: ReplaySetting
         [stored(1, r1 - timedelta(seconds=5), "11.00")],
         [first, again], [refused, command],
     )  # fmt: skip
-    result = replay(day, settings)
+    result = await replay(day, settings)
     (difference,) = result.differences
     assert result.matched == 1
     assert (difference.ts, difference.kind) == (r2, "live_only")
@@ -200,42 +200,42 @@ def test_an_order_the_broker_refused_fills_in_the_replay(settings: ReplaySetting
     assert "资金不足" in difference.reason_zh and "refused" in difference.reason_en
 
 
-def test_a_quote_that_came_late_is_named(settings: ReplaySettings) -> None:
+async def test_a_quote_that_came_late_is_named(settings: ReplaySettings) -> None:
     r1 = at(10, 0)
     late = stored(2, r1 - timedelta(seconds=5), "11.00", received=r1 + timedelta(seconds=3))
     day = facts([traded(r1, account())], [stored(1, r1 - timedelta(seconds=20), "25.00"), late])
-    (difference,) = replay(day, settings).differences
+    (difference,) = (await replay(day, settings)).differences
     assert difference.kind == "replay_only" and difference.reason is Reason.LATE_QUOTE
     assert "09:59:55" in difference.reason_zh and "3.0 s" in difference.reason_en
 
 
-def test_a_slightly_late_quote_is_seen_as_live_saw_it(settings: ReplaySettings) -> None:
+async def test_a_slightly_late_quote_is_seen_as_live_saw_it(settings: ReplaySettings) -> None:
     """Within ``late_after`` a quote counts when it arrived (the feed's own delay)."""
     r1 = at(10, 0)
     just_late = stored(2, r1 - timedelta(seconds=1), "11.00", received=r1 + timedelta(seconds=1))
     day = facts(
         [traded(r1, account())], [stored(1, r1 - timedelta(seconds=20), "25.00"), just_late]
     )
-    assert replay(day, settings).differences == []
+    assert (await replay(day, settings)).differences == []
 
 
-def test_another_verdict_of_the_gate(settings: ReplaySettings) -> None:
+async def test_another_verdict_of_the_gate(settings: ReplaySettings) -> None:
     r1 = at(10, 0)
     refused = _buy(1, r1, accepted=False, rule="cash", command_id=None)
     day = facts([traded(r1, account())], [stored(1, r1 - timedelta(seconds=5), "11.00")], [refused])
-    (difference,) = replay(day, settings).differences
+    (difference,) = (await replay(day, settings)).differences
     assert difference.reason is Reason.GATE
     assert "cash" in difference.reason_zh and "accepted" in difference.reason_en
 
 
-def test_the_json_keeps_prices_as_strings(settings: ReplaySettings) -> None:
+async def test_the_json_keeps_prices_as_strings(settings: ReplaySettings) -> None:
     r1 = at(10, 0)
     refused = LiveDecision(
         id="d1", ts=r1, strategy="hold_one", code="sz000001", side="buy", quantity=100,
         price=Decimal("10.95"), accepted=False, rule="cash", message="x", command_id=None,
     )  # fmt: skip
     day = facts([traded(r1, account())], [stored(1, r1 - timedelta(seconds=5), "11.00")], [refused])
-    data = replay(day, settings).as_json()
+    data = (await replay(day, settings)).as_json()
     (difference,) = data["differences"]
     assert difference["live"]["price"] == "10.95" and difference["replay"]["price"] is None
     assert difference["fields"] == ["price", "accepted", "rule"]

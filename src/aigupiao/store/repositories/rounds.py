@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 
 from ..models import (
     AccountRow,
@@ -118,26 +118,50 @@ class ReplayRepo(Repository):
             )
         return rows
 
-    async def raw_quotes(self, start: datetime, end: datetime) -> Rows:
-        """Raw snapshots with ``start <= ts < end`` in the order they arrived."""
+    async def raw_page(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        after: tuple[datetime, int] | None,
+        by_arrival: bool,
+        limit: int,
+    ) -> Rows:
+        """Raw snapshots with ``start <= ts < end``, the next ``limit`` after ``after`` in
+        the order they arrived (``received_at``, id) or by their time (``ts``, id)."""
         c = _raw.c
-        return await self._all(
-            select(_raw).where(c.ts >= start, c.ts < end).order_by(c.received_at, c.id)
-        )
+        key = c.received_at if by_arrival else c.ts
+        statement = select(_raw).where(c.ts >= start, c.ts < end)
+        if after is not None:
+            statement = statement.where(or_(key > after[0], and_(key == after[0], c.id > after[1])))
+        return await self._all(statement.order_by(key, c.id).limit(limit))
 
     async def has_raw(self, start: datetime, end: datetime) -> bool:
         c = _raw.c
         found = await self._session.scalar(select(c.id).where(c.ts >= start, c.ts < end).limit(1))
         return found is not None
 
-    async def minute_bars(self, start: datetime, end: datetime) -> Rows:
-        """1-minute bars ending in ``(start, end]``, by end then symbol."""
+    async def bar_page(
+        self, start: datetime, end: datetime, *, after: tuple[datetime, str] | None, limit: int
+    ) -> Rows:
+        """1-minute bars ending in ``(start, end]``, the next ``limit`` after ``after`` by
+        (end, symbol)."""
         c = _bars.c
-        return await self._all(
-            select(_bars)
-            .where(c.freq == "1m", c.end > start, c.end <= end)
-            .order_by(c.end, c.symbol)
-        )
+        statement = select(_bars).where(c.freq == "1m", c.end > start, c.end <= end)
+        if after is not None:
+            statement = statement.where(
+                or_(c.end > after[0], and_(c.end == after[0], c.symbol > after[1]))
+            )
+        return await self._all(statement.order_by(c.end, c.symbol).limit(limit))
+
+    async def bar_ends(self, start: datetime, end: datetime) -> list[datetime]:
+        """The distinct ends of the 1-minute bars in ``(start, end]``, in order."""
+        c = _bars.c
+        rows = await self._all(
+            select(c.end).where(c.freq == "1m", c.end > start, c.end <= end)
+            .distinct().order_by(c.end)
+        )  # fmt: skip
+        return [row["end"] for row in rows]
 
     async def daily_bars(self, start: datetime, end: datetime) -> Rows:
         """Daily bars ending in ``[start, end)``, by symbol, oldest first."""
