@@ -23,7 +23,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from .market import Timeline
+from .timeline import Timeline
 
 _STEP = 0.05
 

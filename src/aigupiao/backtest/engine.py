@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 import time as clock
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -51,7 +51,8 @@ from aigupiao.strategy.registry import UnknownStrategy, create
 from . import data as data_module
 from .actions import detect_actions, snap_ratio
 from .data import MarketData
-from .market import BarsView, SimMarket, Timeline, price, to_time
+from .fills import lots, sealed
+from .market import BarsView, SimMarket, price
 from .model import (
     BacktestCancelled,
     BacktestConfig,
@@ -65,6 +66,8 @@ from .model import (
     Rules,
     TradeRecord,
 )
+from .outputs import adjustment_notes, benchmark, benchmark_slot, closes
+from .timeline import Timeline, to_time
 
 ACCOUNT_ID = "backtest"
 ZERO = Decimal(0)
@@ -318,9 +321,9 @@ class Simulation:
         if self.ashare:
             day = int(tl.day_index[step])
             up, down = tl.limit_up[day, slot], tl.limit_down[day, slot]
-            sealed = self._sealed(buy, model, o, h, low, c, up, down)
-            if sealed is not None:
-                self._refuse(today, order, sealed)
+            refused = sealed(buy, model, (o, h, low, c), up, down, float(symbol.tick))
+            if refused is not None:
+                self._refuse(today, order, refused)
                 return
             fill_price = price(at, symbol.tick)
         else:
@@ -337,7 +340,7 @@ class Simulation:
         if self.ashare:
             rule = lot_rule(symbol)
             if quantity > volume:  # the bar's volume bounds what could have traded
-                quantity = _lots(int(volume), rule.minimum, rule.step)
+                quantity = lots(int(volume), rule.minimum, rule.step)
                 if quantity <= 0:
                     self._refuse(today, order, "volume")
                     return
@@ -382,38 +385,6 @@ class Simulation:
             )
         )  # fmt: skip
 
-    @staticmethod
-    def _sealed(
-        buy: bool,
-        model: FillModel,
-        o: float,
-        h: float,
-        low: float,
-        c: float,
-        up: float,
-        down: float,
-    ) -> str | None:
-        """The rule that keeps a bar-based fill from happening: a buy into a sealed limit
-        up (a one-price open at the limit for ``next_open``, a close at the limit for
-        ``next_close``, a whole day at the limit for ``vwap``), a sell into a sealed
-        limit down likewise; None if the fill could happen."""
-        half = 0.005
-        if buy and not np.isnan(up):
-            at_limit = {
-                FillModel.NEXT_OPEN: o >= up - half and h <= o + half,
-                FillModel.NEXT_CLOSE: c >= up - half,
-                FillModel.VWAP: low >= up - half,
-            }[model]
-            return "limit_up" if at_limit else None
-        if not buy and not np.isnan(down):
-            at_limit = {
-                FillModel.NEXT_OPEN: o <= down + half and low >= o - half,
-                FillModel.NEXT_CLOSE: c <= down + half,
-                FillModel.VWAP: h <= down + half,
-            }[model]
-            return "limit_down" if at_limit else None
-        return None
-
     def _affordable(self, symbol: Symbol, quantity: int, fill_price: Decimal, day: date) -> int:
         cash = self.cash
         gross = fill_price * quantity
@@ -423,12 +394,12 @@ class Simulation:
             return 0  # backtrader refuses the order (Margin)
         rule = lot_rule(symbol)
         most = int((cash / (fill_price * (1 + Decimal("0.001")))).to_integral_value(ROUND_FLOOR))
-        most = _lots(min(most, quantity), rule.minimum, rule.step)
+        most = lots(min(most, quantity), rule.minimum, rule.step)
         while most > 0:
             gross = fill_price * most
             if gross + self._fee(symbol, Side.BUY, gross, day) <= cash:
                 return most
-            most = _lots(most - rule.step, rule.minimum, rule.step)
+            most = lots(most - rule.step, rule.minimum, rule.step)
         return 0
 
     def _fee(self, symbol: Symbol, side: Side, gross: Decimal, day: date) -> Decimal:
@@ -578,12 +549,6 @@ class Simulation:
         self.refusals.append(Refusal(day, code, side.value, rule, strategy))
 
 
-def _lots(quantity: int, minimum: int, step: int) -> int:
-    if quantity < minimum:
-        return 0
-    return minimum + (quantity - minimum) // step * step
-
-
 def simulate(
     config: BacktestConfig,
     data: MarketData,
@@ -595,6 +560,7 @@ def simulate(
 ) -> BacktestResult:
     """Run ``strategies`` (any objects of the Strategy protocol) over ``data``."""
     started = clock.perf_counter() if started is None else started
+    benchmark_slot(config.benchmark, data)  # a benchmark not in the data fails before the run
     sim = Simulation(config, data, strategies)
     sim._applied = set()
     sim.run(progress, cancel)
@@ -608,84 +574,7 @@ def simulate(
         final_equity=final.quantize(CENT),
         refusals=sim.refusals,
         corporate_actions=sim.action_records,
-        benchmark=benchmark(config, sim),
-        prices=_prices(sim),
-        warnings=[*data.warnings, *_adjustment_notes(data)],
+        benchmark=benchmark(config.benchmark, config.cash, sim.timeline),
+        prices=closes(sim.timeline, sorted(sim.traded), sim._dates, sim._last_prices),
+        warnings=[*data.warnings, *adjustment_notes(data)],
     )
-
-
-def _adjustment_notes(data: MarketData) -> list[str]:
-    """Say which prices are forward-adjusted (a mix with raw ones is worth knowing)."""
-    adjusted = sorted(code for code, kind in data.adjustment.items() if kind != "raw")
-    if not adjusted:
-        return []
-    shown = ", ".join(adjusted[:5]) + (" ..." if len(adjusted) > 5 else "")
-    return [
-        f"{len(adjusted)} 个代码为前复权价格：{shown}"
-        f" ({len(adjusted)} codes have forward-adjusted prices: {shown})"
-    ]
-
-
-def benchmark(config: BacktestConfig, sim: Simulation) -> list[tuple[date, Decimal]]:
-    """The benchmark as equity: the config's cash in one code bought and held, or
-    (``buy_and_hold``) spread equally over every code of the data."""
-    name = config.benchmark
-    if not name:
-        return []
-    tl = sim.timeline
-    closes = tl.daily["close"]
-    filled = _ffill_daily(closes)
-    first_row = np.argmax(~np.isnan(closes), axis=0)
-    first = closes[first_row, np.arange(closes.shape[1])]
-    if name == "buy_and_hold":
-        with np.errstate(all="ignore"):
-            growth = np.nanmean(filled / first[None, :], axis=1)
-    else:
-        slot = sim.market.slot(_full(name))
-        if slot is None:
-            raise BacktestInputError(
-                f"基准 {name} 不在数据里", f"benchmark {name} is not in the data"
-            )
-        growth = filled[:, slot] / first[slot]
-    days = [date.fromordinal(int(o)) for o in tl.day_ordinals]
-    return [
-        (day, (config.cash * Decimal(repr(float(g)))).quantize(CENT))
-        for day, g in zip(days, growth, strict=True)
-        if not np.isnan(g)
-    ]
-
-
-def _full(code: str) -> str:
-    from aigupiao.domain.symbols import parse_symbol
-
-    try:
-        return parse_symbol(code).full
-    except Exception:
-        return code
-
-
-def _ffill_daily(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    from .market import ffill
-
-    return ffill(values)
-
-
-def _prices(sim: Simulation) -> dict[str, list[tuple[date, Decimal]]]:
-    tl = sim.timeline
-    found: dict[str, list[tuple[date, Decimal]]] = {}
-    for slot in sorted(sim.traded):
-        column = tl.daily["close"][:, slot]
-        rows = np.flatnonzero(~np.isnan(column))
-        decimals = sim._last_prices
-        dates = sim._dates
-        points = []
-        for row, value in zip(rows.tolist(), column[rows].tolist(), strict=True):
-            number = decimals.get(value)
-            if number is None:
-                number = decimals[value] = Decimal(repr(value))
-            points.append((dates[row], number))
-        found[sim.data.symbols[slot].full] = points
-    return found
-
-
-Progress = Callable[[int, int], None]

@@ -217,6 +217,7 @@ def test_result_shape() -> None:
         ({"codes": ("sh600519",)}, "sh600519"),
         ({"start": date(2030, 1, 1)}, "2030-01-01"),
         ({"strategies": (StrategyRun(name="nope"),)}, "nope"),
+        ({"benchmark": "sh600519"}, "sh600519"),
         ({"strategies": (StrategyRun(name="ma_cross", params={"fast": "x"}),)}, "fast"),
     ],
 )
