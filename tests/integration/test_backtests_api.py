@@ -69,9 +69,12 @@ async def _final(client: httpx.AsyncClient, run_id: str, timeout: float = 120) -
     return await eventually(ended, timeout=timeout, interval=0.2)
 
 
-async def test_a_run_is_queued_runs_and_keeps_its_report(tmp_path: Path, data_dir: Path) -> None:
+async def test_a_run_is_queued_runs_and_keeps_its_report(
+    tmp_path: Path, data_dir: Path, empty_url: str
+) -> None:
+    # on SQLite and PostgreSQL (empty_url is parametrized by the integration conftest)
     async with (
-        running_stack(tmp_path, with_node=False, **_settings(data_dir)) as stack,
+        running_stack(tmp_path, db_url=empty_url, with_node=False, **_settings(data_dir)) as stack,
         stack.client() as client,
     ):
         options = await _ok(await client.get(f"{API}/options"))
