@@ -8,7 +8,8 @@ as one dense market (one row per bar time, one column per security).
   volume in shares, amount in CNY (0 where a file has none).
 * The code comes from a code column (``ts_code``, ``code``, ``symbol``, ``股票代码``) or the
   file name (``consumer_000333.csv``). A code found in several files (the same stock in two
-  sector folders) is read once: the first file by path wins and a warning says so.
+  sector folders, or in sets of different years) is merged by date: where they overlap the
+  first file by path wins, and a warning says so.
 * Rows that cannot be used (not numbers, prices not positive, high/low not bracketing open
   and close) are skipped with a warning naming the file, as ``read_daily`` does; a
   minute bar with an open of 0 (a real akshare quirk) takes the bar's close as its open.
@@ -166,6 +167,28 @@ class MarketData:
         )
 
 
+def _merged(group: list[Series], warnings: list[str]) -> Series:
+    first = group[0]
+    stamps = np.concatenate([one.stamps for one in group])
+    order = np.argsort(stamps, kind="stable")  # stable: the earlier file first at a time
+    stamps = stamps[order]
+    unique = np.r_[True, stamps[1:] != stamps[:-1]]
+    columns = {
+        name: np.concatenate([one.columns[name] for one in group])[order][unique] for name in FIELDS
+    }
+    kinds = {one.adjustment for one in group}
+    paths = ", ".join(str(one.path) for one in group)
+    mixed = "；其中有前复权也有不复权价格" if len(kinds) > 1 else ""
+    mixed_en = "; some are forward-adjusted, some raw" if len(kinds) > 1 else ""
+    warnings.append(
+        f"{first.symbol.full} 出现在 {len(group)} 个文件中（{paths}），按日期合并，"
+        f"重叠的日期取第一个文件{mixed} ({first.symbol.full} is in {len(group)} files "
+        f"({paths}): merged by date, the first file wins where they overlap{mixed_en})"
+    )
+    adjustment = FORWARD_ADJUSTED if FORWARD_ADJUSTED in kinds else RAW
+    return Series(first.symbol, stamps[unique], columns, first.path, adjustment)
+
+
 # -- loading ------------------------------------------------------------------------------
 
 
@@ -209,21 +232,18 @@ def load_paths(paths: Iterable[Path], *, skip_bad_files: bool = False) -> Market
 
 
 def assemble(series: Sequence[Series], warnings: list[str] | None = None) -> MarketData:
-    """One dense market from per-security series; the first series of a code wins."""
+    """One dense market from per-security series. A code in several series (the same stock
+    in two sector files, or in sets of different years) is merged by time: at a time two
+    series share, the first one (by file path) wins; a warning names the files."""
     warnings = [] if warnings is None else warnings
     if not series:
         raise fail("数据文件里没有可用的行情", "the data files hold no usable bars")
-    kept: dict[str, Series] = {}
+    by_code: dict[str, list[Series]] = {}
     for one in series:
-        code = one.symbol.full
-        first = kept.get(code)
-        if first is None:
-            kept[code] = one
-        else:
-            warnings.append(
-                f"{code} 出现在多个文件中，只用 {first.path}，忽略 {one.path}"
-                f" ({code} is in several files: using {first.path}, ignoring {one.path})"
-            )
+        by_code.setdefault(one.symbol.full, []).append(one)
+    kept: dict[str, Series] = {}
+    for code, group in by_code.items():
+        kept[code] = group[0] if len(group) == 1 else _merged(group, warnings)
     chosen = sorted(kept.values(), key=lambda s: s.symbol.full)
     intraday = {is_intraday(one.stamps) for one in chosen}
     if len(intraday) > 1:

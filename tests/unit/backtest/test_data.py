@@ -77,3 +77,16 @@ def test_codes_without_bars_in_the_range_are_left_out_unless_named() -> None:
     assert early.codes == ["sz000001"]
     with pytest.raises(BacktestInputError, match="sh600000"):
         market.select(["sh600000"], end=date(2021, 12, 31))
+
+
+def test_a_code_in_sets_of_different_years_is_merged_by_date() -> None:
+    old = (
+        DATA / "daily/UFund-Me_Qbot/docs/tutorials_code/05.kdj_macd_in_A_market/"
+        "thoudsand_stocks/000001.SZ.csv"
+    )
+    new = DATA / "daily/hzjsw_stock-backtest/data/bank_000001.csv"
+    market = load_paths([old, new])
+    assert market.codes == ["sz000001"]
+    days = market.day_ordinals
+    assert days[0] == date(2019, 1, 2).toordinal() and days[-1] == date(2026, 4, 30).toordinal()
+    assert market.bars == len(days) and "merged by date" in market.warnings[-1]
