@@ -11,6 +11,8 @@ is not booked as a loss.
 * Days without a limit (a new listing's first days) are never actions; neither are
   the first five bars of a symbol whose history starts inside the data (a likely new
   listing whose date the securities table does not know).
+* A gap inside the limit is not detected (300059's 10送2 on 2021-05-27, -16.7% on a ±20%
+  board): forward-adjust such data with its ``adj_factor`` file.
 * The ratio is previous close / open, snapped to the nearest round bonus ratio
   (1.1, 1.2, ... in steps of 0.05) when the open then lies inside the limit band of the
   ex-rights reference price previous close / ratio (1.8117 -> 1.8 for 300750).
