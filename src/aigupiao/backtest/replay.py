@@ -234,11 +234,10 @@ class _Replay:
             )
             return rounds
         first, last = traded[0], traded[-1]
-        for moment, zh, en in (
-            (rounds[first].ts, "节点连接之前", "before its node connected"),
-            (rounds[last].ts, "节点离开之后", "after its node left"),
+        for skipped, moment, zh, en in (
+            (first, rounds[first].ts, "节点连接之前", "before its node connected"),
+            (len(rounds) - 1 - last, rounds[last].ts, "节点离开之后", "after its node left"),
         ):
-            skipped = first if moment == rounds[first].ts else len(rounds) - 1 - last
             if skipped:
                 at = f"{moment.astimezone(BEIJING):%H:%M:%S}"
                 self.warnings.append(
@@ -326,15 +325,19 @@ class _Replay:
         return late
 
     def _apply_states(self, moment: Round) -> None:
-        """Trading-state changes made by people (the gate trips the daily loss itself)."""
+        """The trading-state changes of the audit log up to ``moment``: all made before the
+        day, and the day's made by people (the replay's gate trips the daily loss itself)."""
         when = moment.wall_at or moment.ts
+        first = self.moments[0]
+        began = first.wall_at or first.ts
         while self.next_state < len(self.states):
             entry = self.states[self.next_state]
             if entry["ts"] > when:
                 break
             self.next_state += 1
             detail = entry["detail"] or {}
-            if detail.get("source") == SOURCE_DAILY_LOSS or entry["actor"] == "risk":
+            tripped = detail.get("source") == SOURCE_DAILY_LOSS or entry["actor"] == "risk"
+            if tripped and entry["ts"] >= began:
                 continue
             target = str(entry["target"])
             if target != "global" and target != f"account:{self.account_id}":

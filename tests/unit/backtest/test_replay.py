@@ -240,3 +240,20 @@ async def test_the_json_keeps_prices_as_strings(settings: ReplaySettings) -> Non
     assert difference["live"]["price"] == "10.95" and difference["replay"]["price"] is None
     assert difference["fields"] == ["price", "accepted", "rule"]
     assert data["date"] == "2026-11-24" and data["account"] == "paper-1"
+
+
+async def test_a_halt_during_the_day_is_obeyed_when_it_was_made(settings: ReplaySettings) -> None:
+    r1, r2 = at(10, 0), at(10, 0, 15)
+    change = {"from": "active", "to": "halted", "reason": "停一下", "source": "api"}
+    halted = {"id": 1, "ts": r1 + timedelta(seconds=5), "actor": "user:admin",
+              "action": "risk.state", "target": "global", "detail": change}  # fmt: skip
+    refused = _buy(1, r2, accepted=False, rule="trading_state", command_id=None)
+    day = facts(
+        [traded(r1, account()), traded(r2, account())],
+        [stored(1, r1 - timedelta(seconds=5), "25.00"),
+         stored(2, r2 - timedelta(seconds=5), "11.00")],
+        [refused],
+    )  # fmt: skip
+    day.state_changes = [halted]
+    result = await replay(day, settings)
+    assert result.differences == [] and result.matched == 1
