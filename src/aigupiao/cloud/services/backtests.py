@@ -365,7 +365,18 @@ class BacktestService:
                 await session.commit()
             if not started:
                 return
-            await self._run_started(backtest_id, run, stop)
+            try:
+                await self._run_started(backtest_id, run, stop)
+            except Exception as exc:  # a database error, say: the run must not stay running
+                log.exception("backtest %s could not be finished", backtest_id)
+                text = f"{type(exc).__name__}: {exc}"[:500]
+                async with self._db.session() as session:
+                    await BacktestRepo(session).end(
+                        backtest_id,
+                        BacktestStatus.FAILED,
+                        problem("internal", f"回测出错：{text}", f"the run failed: {text}"),
+                    )
+                    await session.commit()
         finally:
             self._runs.pop(backtest_id, None)
 
