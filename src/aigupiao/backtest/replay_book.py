@@ -10,6 +10,7 @@ the stored limits over the config's, as the risk service does.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,6 +23,7 @@ from aigupiao.domain.market import Quote
 from aigupiao.domain.orders import Side
 from aigupiao.domain.symbols import Symbol, parse_symbol
 from aigupiao.risk import PendingOrder, RiskGate, RiskLimits
+from aigupiao.risk.daily import DayStart
 
 from .replay_facts import DayFacts, LiveCommand, Round
 
@@ -102,6 +104,13 @@ def gate_for(facts: DayFacts, defaults: RiskLimits) -> RiskGate:
         own, problems = limits.updated(dict(changes))
         if not problems:
             gate.account_limits[account_id] = own
+    # The day's starting equity (daily loss) is stored for the latest day only: when that
+    # is the day replayed, the live gate started from it, whenever the cloud started.
+    starts = facts.day_starts if isinstance(facts.day_starts, dict) else {}
+    start = starts.get(facts.account)
+    if isinstance(start, dict) and start.get("day") == facts.day.isoformat():
+        with contextlib.suppress(KeyError, ArithmeticError, ValueError):
+            gate.day_starts[facts.account] = DayStart(facts.day, Decimal(str(start["equity"])))
     return gate
 
 

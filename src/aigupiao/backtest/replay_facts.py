@@ -31,6 +31,7 @@ SAME = "same"  # a round's account snapshot: unchanged since the account's previ
 # Keys the live cloud keeps its settings under (cloud/services/strategies.py and risk.py).
 STRATEGIES_KEY = "agent.strategies."
 LIMITS_KEY = "risk.limits"
+DAY_START_KEY = "risk.day_start"
 STATE_ACTION = "risk.state"
 STRATEGY_ACTION = "agent.strategy"
 
@@ -114,6 +115,7 @@ class DayFacts:
     commands: dict[str, LiveCommand]
     morning: Account | None  # before any snapshot (and for days without recorded rounds)
     minute_ends: list[datetime] = field(default_factory=list)  # moments without rounds
+    day_starts: Any = None  # the stored equity each account began its latest day with
     warnings: list[str] = field(default_factory=list)
 
 
@@ -165,6 +167,7 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         settings = SettingRepo(session)
         strategy_settings = await settings.get(STRATEGIES_KEY + account)
         risk_limits = await settings.get(LIMITS_KEY)
+        day_starts = await settings.get(DAY_START_KEY)
         audit = await repo.audit([STATE_ACTION, STRATEGY_ACTION], end + timedelta(days=400))
         command_ids = [row["command_id"] for row in decision_rows if row["command_id"]]
         command_rows = await repo.commands(command_ids)
@@ -196,6 +199,7 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         commands=_commands(command_rows, orders, trades),
         morning=morning,
         minute_ends=minute_ends,
+        day_starts=day_starts,
     )
     changed = [
         e for e in audit
