@@ -15,6 +15,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
+
 from aigupiao.domain.account import Account, Position
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.sessions import BEIJING, is_trading_day
@@ -175,6 +177,7 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         trades = await repo.trades(account, [row["id"] for row in orders])
         morning = await _morning(session, account, start)
     names = {row["code"]: row["name"] for row in symbols}
+    warnings: list[str] = []
     feed: QuoteFeed
     if raw:
         feed = RawFeed(db, start, end, names, by_arrival=bool(round_rows))
@@ -187,7 +190,7 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         day=day,
         start=start,
         end=end,
-        rounds=_rounds(round_rows),
+        rounds=_rounds(round_rows, warnings),
         quotes=feed,
         quote_source=feed.source,
         symbols=symbols,
@@ -200,6 +203,7 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         morning=morning,
         minute_ends=minute_ends,
         day_starts=day_starts,
+        warnings=warnings,
     )
     changed = [
         e for e in audit
@@ -215,18 +219,30 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
     return facts
 
 
-def _rounds(rows: list[dict[str, Any]]) -> list[Round]:
+def _rounds(rows: list[dict[str, Any]], warnings: list[str]) -> list[Round]:
+    """The rounds with each account's snapshot resolved (``"same"``: the previous one). A
+    snapshot that cannot be read, or a ``"same"`` whose row was lost, is no snapshot."""
     rounds: list[Round] = []
     last: dict[str, Account | None] = {}
+    unreadable = 0
     for row in rows:
         accounts: dict[str, Account | None] = {}
         for account_id, value in (row["accounts"] or {}).items():
+            snapshot: Account | None = None
             if value == SAME:
-                accounts[account_id] = last.get(account_id)
-            else:
-                accounts[account_id] = None if value is None else account_from_dict(value)
-            last[account_id] = accounts[account_id]
+                snapshot = last.get(account_id)
+            elif value is not None:
+                try:
+                    snapshot = account_from_dict(value)
+                except ValidationError:
+                    unreadable += 1
+            accounts[account_id] = last[account_id] = snapshot
         rounds.append(Round(row["ts"], row["wall_at"], row["trigger"], accounts))
+    if unreadable:
+        warnings.append(
+            f"{unreadable} 个轮次的账户快照无法读取，按无快照回放 "
+            f"({unreadable} rounds' account snapshots could not be read: replayed without)"
+        )
     return rounds
 
 
