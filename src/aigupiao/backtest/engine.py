@@ -45,6 +45,7 @@ from aigupiao.domain.securities import facts_for
 from aigupiao.domain.sessions import BEIJING
 from aigupiao.domain.symbols import Symbol, lot_rule
 from aigupiao.risk.gate import RiskGate
+from aigupiao.risk.state import SOURCE_DAILY_LOSS, StateRecord
 from aigupiao.strategy.base import Strategy, StrategyContext, shares_for_weight
 from aigupiao.strategy.registry import UnknownStrategy, create
 
@@ -199,6 +200,7 @@ class Simulation:
         self.refusals: list[Refusal] = []
         self.equity: list[EquityPoint] = []
         self.gate = RiskGate() if self.ashare else None
+        self.daily_loss_days = 0
         self.fees = FeeSchedule()
         if config.commission is not None:
             self.fees = FeeSchedule(
@@ -232,6 +234,8 @@ class Simulation:
                     raise BacktestCancelled("回测已取消 (the backtest was cancelled)")
                 if self.ashare:  # backtrader's model knows no corporate actions
                     self._corporate_actions(day_number)
+                    self._resume_after_daily_loss()
+                    self._start_day(step)
             self._fill(step)
             self.market.move_to(step)
             if step + 1 < tl.steps:
@@ -244,6 +248,30 @@ class Simulation:
 
     def _today(self, step: int) -> date:
         return self._dates[self._day_of_step[step]]
+
+    def _resume_after_daily_loss(self) -> None:
+        """The daily loss limit turns the account to REDUCING for the rest of the day; live,
+        a person resumes it (``aigupiao resume``). The backtest resumes it the next morning
+        and counts the days it tripped (a warning of the result)."""
+        assert self.gate is not None
+        record = self.gate.account_states.get(ACCOUNT_ID)
+        if record is not None and record.source == SOURCE_DAILY_LOSS:
+            self.gate.set_state(ACCOUNT_ID, StateRecord())
+            self.daily_loss_days += 1
+
+    def _start_day(self, step: int) -> None:
+        """Show the gate the account at the previous close before the day's first bar, so
+        the day's starting equity (the daily loss limit's base) is last night's, not the
+        value after the opening gap."""
+        assert self.gate is not None
+        if step == 0:
+            return
+        account = self._account(step - 1)
+        held = {
+            p.symbol.full: q for p in account.positions if (q := self.market.quote(p.symbol.full))
+        }
+        morning = datetime.combine(self._today(step), time(9, 15), BEIJING)
+        self.gate.observe(ACCOUNT_ID, account, held, morning)
 
     # -- corporate actions ---------------------------------------------------------------
 
@@ -576,5 +604,15 @@ def simulate(
         corporate_actions=sim.action_records,
         benchmark=benchmark(config.benchmark, config.cash, sim.timeline),
         prices=closes(sim.timeline, sorted(sim.traded), sim._dates, sim._last_prices),
-        warnings=[*data.warnings, *adjustment_notes(data)],
+        warnings=[*data.warnings, *adjustment_notes(data), *_daily_loss_note(sim)],
     )
+
+
+def _daily_loss_note(sim: Simulation) -> list[str]:
+    days = sim.daily_loss_days
+    if not days:
+        return []
+    return [
+        f"日亏损上限触发 {days} 天：当天只减仓，次日恢复"
+        f" (the daily loss limit tripped on {days} days: reducing only, resumed the next day)"
+    ]

@@ -241,3 +241,47 @@ def test_forward_adjusted_prices_are_flagged() -> None:
     )
     result = run_backtest(_config(qfq, DAILY / "bank_002142.csv", start=date(2020, 1, 2)))
     assert any("forward-adjusted prices: sz000001" in warning for warning in result.warnings)
+
+
+def test_the_daily_loss_limit_trips_and_the_account_resumes_the_next_day() -> None:
+    """2025-04-07: the 15-minute bars fall about 10% across these stocks; eight positions of
+    about 9.5% of equity each lose past the 5% daily limit: the account only reduces that
+    day (a buy is refused) and is resumed the next morning (a buy fills)."""
+    folder = MINUTE
+    codes = ["sh601618", "sh601012", "sh600109", "sh600219", "sh601818", "sh600031",
+             "sh601882", "sh600362"]  # fmt: skip
+    config = BacktestConfig(
+        strategies=(StrategyRun(name="ma_cross"),),
+        data=tuple(folder / f"{code[2:]}.csv" for code in [*codes, "sh600519"]),
+        cash=Decimal("2000000"),
+        start=date(2025, 4, 2), end=date(2025, 4, 9),
+    )  # fmt: skip
+
+    class Plan:
+        name = "plan"
+
+        def evaluate(self, context: StrategyContext) -> list[Signal]:
+            moment = context.now
+            assert context.market is not None
+            key = (moment.date(), moment.hour, moment.minute)
+            wanted: list[str] = []
+            if key == (date(2025, 4, 3), 10, 0):
+                wanted = codes
+            elif key in {(date(2025, 4, 7), 14, 0), (date(2025, 4, 8), 10, 0)}:
+                wanted = ["sh600519"]  # not held
+            signals = []
+            for code in wanted:
+                quote = context.market.quote(code)
+                assert quote is not None
+                lots = int(Decimal("190000") / quote.last) // 100
+                signals.append(Signal(symbol=quote.symbol, side=Side.BUY, quantity=lots * 100,
+                                      price=None, reason="测试 (test)"))  # fmt: skip
+            return signals
+
+    result = simulate(config, load(config), [Plan()])
+    buys = [(t.date, t.code) for t in result.trades]
+    assert len([b for b in buys if b[0] == date(2025, 4, 3)]) == len(codes)
+    assert (date(2025, 4, 8), "sh600519") in buys and (date(2025, 4, 7), "sh600519") not in buys
+    (refused,) = [r for r in result.refusals if r.date == date(2025, 4, 7)]
+    assert refused.code == "sh600519" and refused.rule == "daily_loss"
+    assert any("daily loss limit tripped on 1 days" in warning for warning in result.warnings)
