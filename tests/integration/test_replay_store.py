@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aigupiao.backtest.replay import Reason, ReplayInputError, ReplaySettings, replay_day
-from aigupiao.backtest.replay_facts import day_bounds
+from aigupiao.backtest.replay_facts import day_bounds, load_day
 from aigupiao.backtest.replay_quotes import RawFeed
 from aigupiao.domain.decisions import Decision, Verdict
 from aigupiao.domain.market import Bar, Quote
@@ -27,6 +27,7 @@ from aigupiao.store import (
     SettingRepo,
 )
 from aigupiao.store.repositories.market import RawQuoteRepo
+from aigupiao.store.repositories.rounds import AgentRoundRepo
 from aigupiao.store.repositories.trading import AccountSnapshotRepo
 
 DAY = date(2026, 11, 24)
@@ -162,3 +163,35 @@ async def test_raw_snapshots_come_in_pages_in_the_order_they_arrived(db: Databas
     batch, late = await feed.take(at_ten + timedelta(seconds=9), wall + timedelta(seconds=40))
     assert [s.quote.last for s in batch] == [Decimal("11.05")] and late == {}
     assert await feed.take(at_ten + timedelta(minutes=1), wall + timedelta(minutes=1)) == ([], {})
+
+
+async def test_a_run_that_began_days_ago_brings_the_last_quotes_of_those_days(
+    db: Database,
+) -> None:
+    """The agent's market state closed the days its process went through from their last
+    quotes: the replay is given them, the last received of each symbol each day."""
+    await _store_day(db)
+    monday = datetime(2026, 11, 23, 10, 0, tzinfo=BEIJING).astimezone(UTC)
+    wall = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def snapshot(ts: datetime, last: str) -> Quote:
+        price = Decimal(last)
+        return Quote(symbol=SYMBOL, name="", ts=ts, last=price, previous_close=price,
+                     open=price, high=price, low=price, volume=100, amount=price * 100)  # fmt: skip
+
+    async with db.session() as session:
+        await RawQuoteRepo(session).add_many([
+            ("feed", snapshot(monday, "9.00"), wall),
+            ("feed", snapshot(monday + timedelta(minutes=1), "9.10"), wall + timedelta(seconds=1)),
+            ("feed", snapshot(at(10, 0), "11.00"), wall + timedelta(days=1)),
+        ])  # fmt: skip
+        await AgentRoundRepo(session).add_many([
+            {"ts": monday, "wall_at": wall, "run": "r1", "trigger": "interval", "accounts": {}},
+            {"ts": at(10, 0), "wall_at": wall + timedelta(days=1, seconds=1), "run": "r1",
+             "trigger": "interval", "accounts": {"paper-1": None}},
+        ])  # fmt: skip
+        await session.commit()
+    facts = await load_day(db, "paper-1", DAY)
+    (closes,) = facts.earlier_closes
+    assert [(s.quote.symbol.full, s.quote.last) for s in closes] == [("sz000001", Decimal("9.10"))]
+    assert [r.run for r in facts.rounds] == ["r1"]

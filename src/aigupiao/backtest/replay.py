@@ -131,7 +131,7 @@ async def replay_facts(facts: DayFacts, settings: ReplaySettings) -> ReplayResul
         differences=replay.differences,
         offline=replay.offline(),
         not_replayed=replay.not_replayed,
-        warnings=[*facts.warnings, *replay.warnings],
+        warnings=list(dict.fromkeys([*facts.warnings, *replay.warnings])),
         seconds=monotonic.perf_counter() - started,
     )
 
@@ -183,6 +183,7 @@ class _Replay:
         self.decided = 0
         self.matched = 0
         self.last_account: Account | None = None
+        self.run_id = ""
         self.states = sorted(facts.state_changes, key=lambda e: (e["ts"], e["id"]))
         self.next_state = 0
 
@@ -279,11 +280,46 @@ class _Replay:
     async def run(self) -> None:
         if not self.moments:
             return
-        early = await self._feed(self.moments[0])  # before the history, as the agent's start
-        self._load_history()
+        if self.facts.earlier_closes:  # the run began days ago: it closed them from quotes
+            self._load_history()
+            for closes in self.facts.earlier_closes:
+                self.state.on_quotes([stored.quote for stored in closes])
+            early = await self._feed(self.moments[0])
+        else:
+            early = await self._feed(self.moments[0])  # before the history, as at a start
+            self._load_history()
+        self.run_id = self.moments[0].run
         for moment in self.moments:
+            if moment.recorded and moment.run != self.run_id:
+                self._restart(moment)
             await self._round(moment, early)
             early = {}
+
+    def _restart(self, moment: Round) -> None:
+        """The cloud started again before ``moment``: a new market state from the stored
+        history, strategies that remember what was proposed today, a gate with what the
+        risk service keeps (states, the day's start, trailing highs) and no order history."""
+        self.run_id = moment.run
+        old = self.gate
+        self.state = MarketState()
+        self.gate = gate_for(self.facts, self.settings.risk_limits)
+        self.gate.global_state, self.gate.account_states = old.global_state, old.account_states
+        self.gate.day_starts, self.gate.stops = old.day_starts, old.stops
+        self.strategies = self._strategies()
+        today = moment.ts.astimezone(BEIJING).date()
+        for strategy in self.strategies.all():
+            remember = getattr(strategy, "remember", None)
+            if callable(remember):
+                codes = {d.code for d in self.facts.decisions
+                         if d.ts < moment.ts and d.strategy == strategy.name}  # fmt: skip
+                remember(today, codes)
+        self._load_history()
+        self.closed_day = None
+        at = f"{moment.ts.astimezone(BEIJING):%H:%M:%S}"
+        self.warnings.append(
+            f"{at} 云端重新启动：回放从存储的状态重新开始 (the cloud started again at {at}: "
+            "the replay starts again from what was stored)"
+        )
 
     async def _round(self, moment: Round, early: Mapping[str, StoredQuote]) -> None:
         now = moment.ts

@@ -26,7 +26,7 @@ from aigupiao.store import Database, SettingRepo, SymbolRepo
 from aigupiao.store.repositories.rounds import AgentRoundRepo, ReplayRepo
 from aigupiao.store.repositories.trading import AccountSnapshotRepo, PositionRepo
 
-from .replay_quotes import BarFeed, QuoteFeed, RawFeed
+from .replay_quotes import BarFeed, QuoteFeed, RawFeed, StoredQuote, raw_quote
 
 HISTORY_DAYS = 220  # as the agent: calendar days of daily bars loaded before the day
 SAME = "same"  # a round's account snapshot: unchanged since the account's previous round
@@ -54,6 +54,7 @@ class Round:
     trigger: str
     accounts: Mapping[str, Account | None]
     recorded: bool = True
+    run: str = ""  # the agent's process: a new one starts from the stored state
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,9 @@ class DayFacts:
     morning: Account | None  # before any snapshot (and for days without recorded rounds)
     minute_ends: list[datetime] = field(default_factory=list)  # moments without rounds
     day_starts: Any = None  # the stored equity each account began its latest day with
+    # The last quote of each symbol on each earlier day the agent's run (that of the day's
+    # first round) went through: its market state closed those days from them.
+    earlier_closes: list[list[StoredQuote]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -176,6 +180,10 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         orders = await repo.orders(account, command_ids)
         trades = await repo.trades(account, [row["id"] for row in orders])
         morning = await _morning(session, account, start)
+        began = None
+        if round_rows:
+            began = await AgentRoundRepo(session).run_began(round_rows[0]["run"])
+        earlier = await _earlier_closes(repo, began, start) if began is not None else []
     names = {row["code"]: row["name"] for row in symbols}
     warnings: list[str] = []
     feed: QuoteFeed
@@ -203,6 +211,7 @@ async def load_day(db: Database, account: str, day: date) -> DayFacts:
         morning=morning,
         minute_ends=minute_ends,
         day_starts=day_starts,
+        earlier_closes=[[raw_quote(row, names) for row in rows] for rows in earlier],
         warnings=warnings,
     )
     changed = [
@@ -237,13 +246,28 @@ def _rounds(rows: list[dict[str, Any]], warnings: list[str]) -> list[Round]:
                 except ValidationError:
                     unreadable += 1
             accounts[account_id] = last[account_id] = snapshot
-        rounds.append(Round(row["ts"], row["wall_at"], row["trigger"], accounts))
+        rounds.append(Round(row["ts"], row["wall_at"], row["trigger"], accounts, run=row["run"]))
     if unreadable:
         warnings.append(
             f"{unreadable} 个轮次的账户快照无法读取，按无快照回放 "
             f"({unreadable} rounds' account snapshots could not be read: replayed without)"
         )
     return rounds
+
+
+async def _earlier_closes(
+    repo: ReplayRepo, began: datetime, start: datetime
+) -> list[list[dict[str, Any]]]:
+    """The last raw snapshot of each symbol on each trading day from ``began`` to before
+    ``start`` (none where raw snapshots were not kept)."""
+    days: list[list[dict[str, Any]]] = []
+    day = began.astimezone(BEIJING).date()
+    while day < start.date():
+        if is_trading_day(day):
+            first, last = day_bounds(day)
+            days.append(await repo.last_raw(first, last))
+        day += timedelta(days=1)
+    return [rows for rows in days if rows]
 
 
 def _session_minutes(start: datetime) -> list[datetime]:

@@ -401,6 +401,7 @@ class AgentRoundRow(Base):
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(index=True)
     wall_at: Mapped[datetime]
+    run: Mapped[str] = mapped_column(String(ID))  # one per process: the market state's life
     trigger: Mapped[str] = mapped_column(String(STATE))
     accounts: Mapped[dict[str, Any]]
 

@@ -3,6 +3,7 @@ found with its reason, and a day that went right found equal."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -257,3 +258,60 @@ async def test_a_halt_during_the_day_is_obeyed_when_it_was_made(settings: Replay
     day.state_changes = [halted]
     result = await replay(day, settings)
     assert result.differences == [] and result.matched == 1
+
+
+async def test_a_restart_of_the_cloud_starts_the_replay_again(settings: ReplaySettings) -> None:
+    """A new process has no order history (the same order 5 s later is no duplicate) and
+    knows only the quotes that came after it started."""
+    r1, r2 = at(10, 0), at(10, 0, 5)
+    first, done = bought(1, r1)
+    second, again = bought(2, r2)
+    day = facts(
+        [replace(traded(r1, account()), run="a"), replace(traded(r2, account()), run="b")],
+        [stored(1, r1 - timedelta(seconds=5), "11.00"),
+         stored(2, r1 + timedelta(seconds=2), "11.00")],  # the new process's first quote
+        [first, second], [done, again],
+    )  # fmt: skip
+    result = await replay(day, settings)
+    assert result.differences == [] and result.matched == 2
+    assert any("started again at 10:00:05" in warning for warning in result.warnings)
+    # the same day as one process: the second is a duplicate
+    day = facts(
+        [traded(r1, account()), traded(r2, account())],
+        [stored(1, r1 - timedelta(seconds=5), "11.00")],
+        [first, second], [done, again],
+    )  # fmt: skip
+    (difference,) = (await replay(day, settings)).differences
+    assert difference.replay is not None and difference.replay.rule == "duplicate"
+
+
+# Buys once it has a completed daily bar of sz000001 (yesterday's, closed from its quotes).
+YESTERDAY = """
+from aigupiao.domain.orders import Side
+from aigupiao.strategy.base import Signal
+
+
+class Yesterday:
+    name = "yesterday"
+
+    def evaluate(self, context):
+        slot = context.market.slot("sz000001")
+        if slot is None or not len(context.market.recent_bars(slot, 1)["close"]):
+            return []
+        quote = context.quotes["sz000001"]
+        return [Signal(symbol=quote.symbol, side=Side.BUY, quantity=100, price=None,
+                       reason="昨日K线 (yesterday's bar)")]
+"""
+
+
+async def test_the_days_a_run_went_through_close_from_their_last_quotes(tmp_path: Path) -> None:
+    (tmp_path / "yesterday.py").write_text(YESTERDAY, encoding="utf-8")
+    settings = ReplaySettings(strategy_paths=(tmp_path,))
+    r1 = at(10, 0)
+    monday = datetime(2026, 11, 23, 14, 59, tzinfo=BEIJING).astimezone(UTC)
+    day = facts([traded(r1, account())], [stored(1, r1 - timedelta(seconds=5), "11.00")])
+    assert (await replay(day, settings)).differences == []  # no history: nothing to do
+    day = facts([traded(r1, account())], [stored(2, r1 - timedelta(seconds=5), "11.00")])
+    day.earlier_closes = [[stored(1, monday, "12.00")]]
+    (difference,) = (await replay(day, settings)).differences
+    assert difference.kind == "replay_only" and difference.strategy == "yesterday"

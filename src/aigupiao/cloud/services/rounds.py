@@ -16,6 +16,7 @@ are deleted once a day.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -57,6 +58,7 @@ class RoundLog:
         self._day: date | None = None
         self._pruned: date | None = None
         self._quiet = QuietLog(log)
+        self.run = uuid.uuid4().hex  # this process's: its rounds share one market state
         self.recorded = 0
         self.dropped = 0
         self.errors = 0
@@ -75,7 +77,9 @@ class RoundLog:
             else:
                 entry[account_id] = None if account is None else account_to_dict(account)
                 self._last[account_id] = account
-        self._pending.append({"ts": now, "wall_at": wall, "trigger": trigger, "accounts": entry})
+        self._pending.append(
+            {"ts": now, "wall_at": wall, "run": self.run, "trigger": trigger, "accounts": entry}
+        )
         self.recorded += 1
         if len(self._pending) > self._max_pending:
             self._pending.popleft()

@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 
 from ..models import (
     AccountRow,
@@ -62,6 +62,14 @@ class AgentRoundRepo(Repository):
         return await self._all(
             select(_rounds).where(c.ts >= start, c.ts < end).order_by(c.ts, c.id)
         )
+
+    async def run_began(self, run: str) -> datetime | None:
+        """When the agent's run ``run`` recorded its first round (still kept)."""
+        c = _rounds.c
+        found: datetime | None = await self._session.scalar(
+            select(func.min(c.ts)).where(c.run == run)
+        )
+        return found
 
 
 class ReplayRepo(Repository):
@@ -135,6 +143,12 @@ class ReplayRepo(Repository):
         if after is not None:
             statement = statement.where(or_(key > after[0], and_(key == after[0], c.id > after[1])))
         return await self._all(statement.order_by(key, c.id).limit(limit))
+
+    async def last_raw(self, start: datetime, end: datetime) -> Rows:
+        """The last snapshot received of each symbol with ``start <= ts < end``."""
+        c = _raw.c
+        last = select(func.max(c.id)).where(c.ts >= start, c.ts < end).group_by(c.symbol)
+        return await self._all(select(_raw).where(c.id.in_(last.scalar_subquery())))
 
     async def has_raw(self, start: datetime, end: datetime) -> bool:
         c = _raw.c

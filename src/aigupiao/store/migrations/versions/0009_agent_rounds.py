@@ -5,8 +5,9 @@ Revises: 0008
 Create Date: 2026-12-07
 
 One row per round of the agent: its market time (``ts``), the wall-clock time the
-strategies ran (``wall_at``: they had seen the quotes received up to then), what woke it
-(``trigger``), and per account traded the account snapshot it used (``"same"`` when
+strategies ran (``wall_at``: they had seen the quotes received up to then), the agent's run
+(``run``: one id per process, so a replay knows which earlier days the strategies' market
+state had seen close), what woke it (``trigger``), and per account traded the account snapshot it used (``"same"`` when
 unchanged since the previous round, null when none had arrived). ``aigupiao backtest
 replay`` evaluates at exactly these moments with exactly these inputs. The index on ``ts``
 serves the replay (one day) and the retention (60 days). Types as in 0001.
@@ -34,6 +35,7 @@ def upgrade() -> None:
         sa.Column("id", AUTO_ID, autoincrement=True, nullable=False),
         sa.Column("ts", TS, nullable=False),
         sa.Column("wall_at", TS, nullable=False),
+        sa.Column("run", sa.String(64), nullable=False),
         sa.Column("trigger", sa.String(24), nullable=False),
         sa.Column("accounts", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_agent_rounds"),
