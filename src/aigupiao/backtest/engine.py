@@ -211,6 +211,7 @@ class Simulation:
             )
         self.actions = detect_actions(self.timeline)
         self.action_records: list[CorporateAction] = []
+        self._applied: set[tuple[int, int]] = set()  # (day, slot) of adjusted positions
         self.traded: set[int] = set()
         self.bars_view = BarsView(self.market)
         self._dates = [date.fromordinal(o) for o in self.timeline.day_ordinals.tolist()]
@@ -286,8 +287,6 @@ class Simulation:
             )
             holding.bought_today = min(holding.bought_today, holding.shares)
             self._applied.add((day_number, slot))
-
-    _applied: set[tuple[int, int]]
 
     def actions_ratio(self, day_number: int, slot: int) -> Decimal:
         tl = self.timeline
@@ -590,7 +589,6 @@ def simulate(
     started = clock.perf_counter() if started is None else started
     benchmark_slot(config.benchmark, data)  # a benchmark not in the data fails before the run
     sim = Simulation(config, data, strategies)
-    sim._applied = set()
     sim.run(progress, cancel)
     final = sim.equity[-1].equity if sim.equity else config.cash
     return BacktestResult(
