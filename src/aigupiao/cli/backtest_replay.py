@@ -108,7 +108,7 @@ def _show(result: ReplayResult) -> None:
     table = Table(show_lines=False)
     for title in ("时间 time", "代码 code", "策略 strategy", "差异 kind", "实盘 live",
                   "回放 replay", "原因 reason"):  # fmt: skip
-        table.add_column(title)
+        table.add_column(title, overflow="fold")
     for difference in result.differences:
         table.add_row(
             f"{difference.ts.astimezone(BEIJING):%H:%M:%S}",
