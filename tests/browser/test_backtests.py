@@ -37,7 +37,13 @@ def test_a_backtest_from_the_form_shows_its_report(
     strategy.locator("input[name='param-slow']").fill("30")
     # backtrader's cross has no entry filters: the JSON of the filter param
     strategy.locator("textarea[name='param-filter']").fill(json.dumps(PARITY_PARAMS["filter"]))
-    by_id(page, "bt-data").fill(ONE_FILE)
+    # the file picked from the data folders, as a person would
+    by_id(page, "bt-data").fill("")
+    by_id(page, "bt-browse").click()
+    for folder in ("daily", "daily/hzjsw_stock-backtest", "daily/hzjsw_stock-backtest/data"):
+        page.locator(f"[data-testid='bt-entry'][data-path='{folder}'] a").click()
+    page.locator(f"[data-testid='bt-entry'][data-path='{ONE_FILE}'] button").click()
+    expect(by_id(page, "bt-data")).to_have_value(ONE_FILE)
     by_id(page, "bt-size").fill("100")
     by_id(page, "bt-benchmark").fill("buy_and_hold")
     by_id(page, "bt-submit").click()

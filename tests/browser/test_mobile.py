@@ -136,6 +136,10 @@ def _every_screen_fits(page: Any, lang: str) -> None:
     expect(by_id(page, "bt-strategy").first).to_be_visible(timeout=LIVE_MS)
     expect(_rows_or_empty(by_id(page, "bt-runs"), "bt-run-row")).to_be_visible(timeout=LIVE_MS)
     assert_fits_the_screen(page, f"the backtests ({lang})")
+    by_id(page, "bt-browse").click()
+    page.locator("[data-testid='bt-entry'][data-path='daily'] a").click()
+    expect(by_id(page, "bt-entry").first).to_be_visible(timeout=LIVE_MS)
+    assert_fits_the_screen(page, f"the data picker ({lang})")
     done = page.locator("[data-testid='bt-run-row'][data-status='done'] a")
     if done.count():  # a run's report: its charts, metrics and trades
         done.first.click()

@@ -219,6 +219,34 @@ async def test_bad_input_is_422_naming_what_is_wrong(tmp_path: Path, data_dir: P
             assert (await reader.get(API)).status_code == 200
 
 
+async def test_the_data_folders_are_browsed_and_nothing_else(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    (data_dir / ".hidden").write_text("x")
+    async with (
+        running_stack(tmp_path, with_node=False, **_settings(data_dir)) as stack,
+        stack.client() as client,
+    ):
+        top = await _ok(await client.get(f"{API}/data"))
+        names = {entry["name"]: entry for entry in top["entries"]}
+        assert names["daily"] == {"name": "daily", "path": "daily", "kind": "dir"}
+        assert "escape.csv" not in names and ".hidden" not in names  # a link out, hidden
+        folder = await _ok(await client.get(f"{API}/data", params={"path": DAILY}))
+        assert folder["path"] == DAILY and not folder["truncated"]
+        entry = next(e for e in folder["entries"] if e["name"] == "600000.csv")
+        assert entry == {"name": "600000.csv", "path": ONE_FILE, "kind": "file"}
+        market = await _ok(await client.get(f"{API}/data", params={"path": FULL_MARKET}))
+        assert market["truncated"] and len(market["entries"]) == 500
+        for path, code in (
+            ("..", "data_outside"),
+            ("daily/../../secret.csv", "data_outside"),
+            (ONE_FILE, "not_a_folder"),
+            ("daily/none", "data_not_found"),
+        ):
+            answer = await client.get(f"{API}/data", params={"path": path})
+            assert answer.status_code == 422 and answer.json()["detail"]["code"] == code, path
+
+
 async def test_runs_left_by_a_dead_process_are_marked_interrupted(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cloud.db'}"
     async with Database(url) as db:

@@ -99,6 +99,7 @@ CLOUD: dict[tuple[str, str], Need] = {
     ("GET", "/api/decisions/{decision_id}"): Role.VIEWER,
     ("GET", "/api/backtests"): Role.VIEWER,
     ("GET", "/api/backtests/options"): Role.VIEWER,
+    ("GET", "/api/backtests/data"): Role.VIEWER,
     ("GET", "/api/backtests/replay"): Role.VIEWER,
     ("GET", "/api/backtests/{backtest_id}"): Role.VIEWER,
     ("GET", "/api/backtests/{backtest_id}/report.html"): Role.VIEWER,

@@ -71,6 +71,24 @@ export interface BacktestOptions {
   rules: string[]
 }
 
+export interface DataListing {
+  path: string
+  entries: { name: string; path: string; kind: 'dir' | 'file' }[]
+  truncated: boolean
+}
+
+/** The folder above ``path`` ('' at the top). */
+export function parentPath(path: string): string {
+  const cut = path.lastIndexOf('/')
+  return cut < 0 ? '' : path.slice(0, cut)
+}
+
+/** ``data`` (one path a line) with ``path`` added once. */
+export function withPath(data: string, path: string): string {
+  const lines = data.split('\n').map((line) => line.trim()).filter(Boolean)
+  return lines.includes(path) ? lines.join('\n') : [...lines, path].join('\n')
+}
+
 /** What the form holds: everything as typed text, so nothing is lost while editing. */
 export interface BacktestForm {
   strategies: { name: string; params: Record<string, string | boolean> }[]

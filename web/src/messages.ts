@@ -36,7 +36,7 @@ const zh = {
     audit: '审计日志', actor: '操作者', action: '操作', target: '对象', detail: '详情', ts: '时间', noAudit: '没有审计记录。',
   },
   backtests: {
-    new: '新建回测', strategies: '策略', addStrategy: '＋ 添加策略…', data: '数据', dataHint: '每行一个文件或文件夹，相对于数据目录（{dirs}）', databaseBars: '使用数据库中的日线', codes: '代码', codesHint: '留空表示全部，如 600000, 000001',
+    new: '新建回测', browse: '浏览数据目录…', add: '添加', truncated: '只列出前 500 项，请输入路径', strategies: '策略', addStrategy: '＋ 添加策略…', data: '数据', dataHint: '每行一个文件或文件夹，相对于数据目录（{dirs}）', databaseBars: '使用数据库中的日线', codes: '代码', codesHint: '留空表示全部，如 600000, 000001',
     start: '开始日期', end: '结束日期', cash: '初始资金', size: '每笔股数', sizeHint: '留空按策略', fill: '成交价', rules: '规则', commission: '佣金费率', minCommission: '最低佣金', feesDefault: '留空按模拟盘费率', benchmarkCode: '基准', benchmarkHint: '代码，或 buy_and_hold',
     fills: { next_open: '次日开盘价', next_close: '次日收盘价', vwap: '次日均价 (VWAP)' } as Record<string, string>,
     ruleNames: { ashare: 'A 股全部规则', none: '无规则（同 backtrader）' } as Record<string, string>,
@@ -91,7 +91,7 @@ const en: Messages = {
     audit: 'Audit log', actor: 'Actor', action: 'Action', target: 'Target', detail: 'Detail', ts: 'Time', noAudit: 'No audit entries.',
   },
   backtests: {
-    new: 'New backtest', strategies: 'Strategies', addStrategy: '+ Add a strategy…', data: 'Data', dataHint: 'one file or folder a line, relative to a data folder ({dirs})', databaseBars: "Use the database's daily bars", codes: 'Codes', codesHint: 'empty: all, e.g. 600000, 000001',
+    new: 'New backtest', browse: 'Browse the data folders…', add: 'Add', truncated: 'Only the first 500 are listed; type the path', strategies: 'Strategies', addStrategy: '+ Add a strategy…', data: 'Data', dataHint: 'one file or folder a line, relative to a data folder ({dirs})', databaseBars: "Use the database's daily bars", codes: 'Codes', codesHint: 'empty: all, e.g. 600000, 000001',
     start: 'Start', end: 'End', cash: 'Cash', size: 'Shares per order', sizeHint: "empty: the strategy's", fill: 'Fill price', rules: 'Rules', commission: 'Commission rate', minCommission: 'Min. commission', feesDefault: "empty: the paper broker's fees", benchmarkCode: 'Benchmark', benchmarkHint: 'a code, or buy_and_hold',
     fills: { next_open: "next bar's open", next_close: "next bar's close", vwap: "next bar's VWAP" } as Record<string, string>,
     ruleNames: { ashare: 'every A-share rule', none: 'no rules (as backtrader)' } as Record<string, string>,

@@ -8,9 +8,11 @@ import {
   equityChart,
   metricText,
   paramsOf,
+  parentPath,
   progressPct,
   requestOf,
   tradesChart,
+  withPath,
 } from '../src/backtest'
 import { fakeApi } from './helpers'
 
@@ -61,6 +63,16 @@ describe('the backtest form', () => {
       cash: '1000000',
       size: 100,
     })
+  })
+})
+
+describe('the data picker', () => {
+  it('goes up a folder and adds a path once', () => {
+    expect(parentPath('daily/a/data')).toBe('daily/a')
+    expect(parentPath('daily')).toBe('')
+    expect(withPath('', 'daily/a.csv')).toBe('daily/a.csv')
+    expect(withPath('daily/a.csv\n', 'daily/b')).toBe('daily/a.csv\ndaily/b')
+    expect(withPath(' daily/a.csv \ndaily/b', 'daily/a.csv')).toBe('daily/a.csv\ndaily/b')
   })
 })
 

@@ -8,7 +8,7 @@
  * the user to the login page).
  */
 import createClient, { type Middleware } from 'openapi-fetch'
-import type { BacktestDetail, BacktestOptions, BacktestSummary } from '../backtest'
+import type { BacktestDetail, BacktestOptions, BacktestSummary, DataListing } from '../backtest'
 import type { ContractPaths } from './contract'
 import type { paths as GeneratedPaths } from './schema'
 import type {
@@ -285,6 +285,9 @@ export function createApi(options: ApiOptions = {}) {
       unwrap<{ loaded: string[]; errors: unknown[] }>(client.POST('/api/agent/reload')),
     // -- backtests ------------------------------------------------------------------
     backtestOptions: () => unwrap<BacktestOptions>(client.GET('/api/backtests/options')),
+    /** The folders and files a run's data may name (``path`` relative to the data folders). */
+    backtestData: (path = '') =>
+      unwrap<DataListing>(client.GET('/api/backtests/data', { params: { query: { path } } })),
     backtests: (limit = 20, offset = 0) =>
       unwrap<{ items: BacktestSummary[]; total: number }>(
         client.GET('/api/backtests', { params: { query: { limit, offset } } }),

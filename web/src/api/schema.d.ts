@@ -941,6 +941,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/backtests/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Browse Data
+         * @description The folders and files of a data folder (at most 500, folders first): what a run's
+         *     ``data`` may name. Without ``path``, the tops of the data folders.
+         */
+        get: operations["browse_data_api_backtests_data_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/backtests": {
         parameters: {
             query?: never;
@@ -1290,6 +1311,27 @@ export interface components {
             } | null;
             /** Status Url */
             status_url: string;
+        };
+        /** DataEntry */
+        DataEntry: {
+            /** Name */
+            name: string;
+            /** Path */
+            path: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "dir" | "file";
+        };
+        /** DataListing */
+        DataListing: {
+            /** Path */
+            path: string;
+            /** Entries */
+            entries: components["schemas"]["DataEntry"][];
+            /** Truncated */
+            truncated: boolean;
         };
         /** ExportCreate */
         ExportCreate: {
@@ -3495,6 +3537,36 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["BacktestOptions"];
                 };
+            };
+        };
+    };
+    browse_data_api_backtests_data_get: {
+        parameters: {
+            query?: {
+                /** @description 文件夹，相对于数据目录 (a folder, relative) */
+                path?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataListing"];
+                };
+            };
+            /** @description a bad path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

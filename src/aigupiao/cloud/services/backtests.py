@@ -27,7 +27,6 @@ import json
 import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -47,6 +46,7 @@ from aigupiao.strategy.registry import BUILTINS, describe_builtins
 
 from ..errors import InvalidRequest, NotFound, ServiceError
 from ..settings import BacktestSection
+from .backtest_data import DataFolders
 from .backtest_runs import Run, database_market, problem, run_report
 from .backtest_schemas import (
     NOT_BACKTESTABLE,
@@ -94,7 +94,7 @@ class BacktestService:
 
     def __init__(self, db: Database, settings: BacktestSection) -> None:
         self._db, self._settings = db, settings
-        self._roots = [root.resolve() for root in settings.data_dirs]
+        self.data = DataFolders(settings.data_dirs)
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._runs: dict[str, Run] = {}  # queued or running in this process
         self._pool: ThreadPoolExecutor | None = None
@@ -103,61 +103,7 @@ class BacktestService:
     def workers(self) -> int:
         return self._settings.max_concurrent
 
-    def data_roots(self) -> list[Path]:
-        return [root for root in self._roots if root.is_dir()]
-
-    def _hide_paths(self, text: str) -> str:
-        """``text`` with the data folders' locations on this server cut out (warnings
-        name the files they are about)."""
-        for root in sorted({*self._roots, *self._settings.data_dirs}, key=lambda p: -len(str(p))):
-            text = text.replace(f"{root}/", "")
-        return text
-
     # -- validation ------------------------------------------------------------------
-
-    def resolve_path(self, text: str, field: str) -> Path:
-        """The existing file or folder ``text`` names inside a data folder.
-
-        Raises:
-            InvalidRequest: outside every data folder (``data_outside``) or missing
-                (``data_not_found``).
-        """
-        roots = self.data_roots()
-        if not roots:
-            raise InvalidRequest(
-                "没有配置回测数据目录 (backtest.data_dirs)",
-                "no data folder is configured (backtest.data_dirs)",
-                code="no_data_dirs",
-            )
-        given = Path(text)
-        escaped = True  # until a candidate stays inside
-        try:
-            candidates = (
-                [given.resolve()]
-                if given.is_absolute()
-                else [(root / given).resolve() for root in roots]
-            )
-            for candidate in candidates:
-                # strictly inside: a whole data folder is never one run's data
-                if not any(candidate.is_relative_to(r) and candidate != r for r in roots):
-                    break  # leads out of its folder (.., a link): refused whatever else
-                if candidate.exists():
-                    return candidate
-            else:
-                escaped = False
-        except (OSError, ValueError, RuntimeError):
-            escaped = False  # a name too long, a symlink loop: nothing to read either way
-        if escaped:
-            raise InvalidRequest(
-                f"{field}：{text} 不在回测数据目录内",
-                f"{field}: {text} is outside the data folders",
-                code="data_outside",
-            )
-        raise InvalidRequest(
-            f"{field}：数据目录里没有 {text}",
-            f"{field}: {text} does not exist in the data folders",
-            code="data_not_found",
-        )
 
     def config(self, request: BacktestCreate) -> BacktestConfig:
         """The engine's config for ``request``; raises :class:`InvalidRequest` naming the
@@ -201,7 +147,7 @@ class BacktestService:
                     f"benchmark: {exc.message_en} (or buy_and_hold)",
                     code="invalid_benchmark",
                 ) from None
-        data = tuple(self.resolve_path(path, f"data.{i}") for i, path in enumerate(request.data))
+        data = tuple(self.data.resolve(path, f"data.{i}") for i, path in enumerate(request.data))
         adj = request.adj_factors
         try:
             return BacktestConfig(
@@ -218,7 +164,7 @@ class BacktestService:
                 min_commission=request.min_commission,
                 size=request.size,
                 benchmark=benchmark,
-                adj_factors=self.resolve_path(adj, "adj_factors") if adj else None,
+                adj_factors=self.data.resolve(adj, "adj_factors") if adj else None,
             )
         except ValidationError as exc:
             text = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
@@ -240,7 +186,7 @@ class BacktestService:
         ]
         return BacktestOptions(
             strategies=strategies,
-            data_dirs=[root.name for root in self.data_roots()],
+            data_dirs=[root.name for root in self.data.roots()],
             fills=[f.value for f in FillModel],
             rules=[r.value for r in Rules],
         )
@@ -444,10 +390,10 @@ class BacktestService:
                 "engine_error", f"回测出错：{text}", f"the backtest failed: {text}"
             )
         report.pop("config", None)  # the server's absolute paths; the request is in params
-        report = json.loads(self._hide_paths(json.dumps(report, ensure_ascii=False)))
+        report = json.loads(self.data.hide(json.dumps(report, ensure_ascii=False)))
         async with self._db.session() as session:
             await BacktestRepo(session).finish(
-                backtest_id, report, self._hide_paths(html), done=run.total, total=run.total
+                backtest_id, report, self.data.hide(html), done=run.total, total=run.total
             )
             await session.commit()
         return None

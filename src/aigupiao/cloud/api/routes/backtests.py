@@ -17,6 +17,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from aigupiao.protocol.http import JsonBodyRoute
 
 from ...deps import ApiKeyName, Runtime, Viewer
+from ...services.backtest_data import DataListing
 from ...services.backtest_schemas import (
     ID_PATTERN,
     BacktestCreate,
@@ -55,6 +56,19 @@ async def backtest_options(runtime: Runtime, _: Viewer) -> BacktestOptions:
     """What a run may use: the backtestable strategies with their params' JSON schema,
     the data folders (request paths are relative to them), fills and rules."""
     return runtime.backtests.options()
+
+
+@router.get("/data", response_model=DataListing, responses={422: {"description": "a bad path"}})
+async def browse_data(
+    runtime: Runtime,
+    _: Viewer,
+    path: Annotated[
+        str, Query(max_length=255, description="文件夹，相对于数据目录 (a folder, relative)")
+    ] = "",
+) -> DataListing:
+    """The folders and files of a data folder (at most 500, folders first): what a run's
+    ``data`` may name. Without ``path``, the tops of the data folders."""
+    return runtime.backtests.data.browse(path)
 
 
 @router.post(
