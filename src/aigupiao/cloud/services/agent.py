@@ -275,6 +275,8 @@ class AgentRunner:
             signals = [proposal for proposal in proposals if proposal.account == account_id]
             account = snapshots[account_id]
             decisions += await self._decide(account_id, account, signals, quotes, now)
+        if self.round_log is not None and not self.running:  # a round by hand
+            await self.round_log.flush()
         self.rounds += 1
         self.last_run_at = now
         self.last_trigger = trigger
