@@ -56,6 +56,7 @@ class RoundLog:
         self._max_pending = max_pending
         self._last: dict[str, Account | None] = {}  # per account: the snapshot last recorded
         self._day: date | None = None
+        self._writing = False
         self._pruned: date | None = None
         self._quiet = QuietLog(log)
         self.run = uuid.uuid4().hex  # this process's: its rounds share one market state
@@ -72,7 +73,8 @@ class RoundLog:
             self._last.clear()
         entry: dict[str, Any] = {}
         for account_id, account in accounts.items():
-            if account_id in self._last and self._last[account_id] is account:
+            # while a write is under way its rows may yet be lost: refer to none of them
+            if not self._writing and account_id in self._last and self._last[account_id] is account:
                 entry[account_id] = SAME
             else:
                 entry[account_id] = None if account is None else account_to_dict(account)
@@ -92,6 +94,7 @@ class RoundLog:
             return 0
         rows = list(self._pending)
         self._pending.clear()
+        self._writing = True
         try:
             async with self._db.session() as session:
                 repo = AgentRoundRepo(session)
@@ -109,6 +112,8 @@ class RoundLog:
                 type(exc).__name__, "agent rounds not recorded (%d lost): %s", len(rows), exc
             )
             return 0
+        finally:
+            self._writing = False
         return len(rows)
 
     def status(self) -> dict[str, int]:
