@@ -5,7 +5,8 @@ as one dense market (one row per bar time, one column per security).
   any column order, ascending or newest-first) and the intraday layouts under
   ``../shared/data/minute/`` (a ``datetime`` column with a time of day: 1-, 5- and 15-minute
   bars, akshare or plain). Units are normalised as :data:`aigupiao.market.daily.UNITS` says:
-  volume in shares, amount in CNY (0 where a file has none).
+  volume in shares, amount in CNY (where a file has none, volume x the bar's average
+  price, with a warning).
 * The code comes from a code column (``ts_code``, ``code``, ``symbol``, ``股票代码``) or the
   file name (``consumer_000333.csv``). A code found in several files (the same stock in two
   sector folders, or in sets of different years) is merged by date: where they overlap the
@@ -256,7 +257,7 @@ def assemble(series: Sequence[Series], warnings: list[str] | None = None) -> Mar
         rows = np.searchsorted(stamps, one.stamps)
         for name in FIELDS:
             columns[name][rows, slot] = one.columns[name]
-    has_amount = all(np.any(one.columns["amount"] > 0) for one in chosen)
+    has_amount = _estimate_missing_amounts(chosen, columns, warnings)
     return MarketData(
         symbols=[one.symbol for one in chosen],
         stamps=stamps,
@@ -267,6 +268,25 @@ def assemble(series: Sequence[Series], warnings: list[str] | None = None) -> Mar
         warnings=warnings,
         has_amount=has_amount,
     )
+
+
+def _estimate_missing_amounts(
+    chosen: Sequence[Series], columns: dict[str, FloatArray], warnings: list[str]
+) -> bool:
+    """Give securities whose files have no amount one estimated from volume x the bar's
+    average price ((open + high + low + close) / 4), so liquidity filters and ``vwap``
+    fills have something to read; a warning names how many. True if none was missing."""
+    missing = [slot for slot, one in enumerate(chosen) if not np.any(one.columns["amount"] > 0)]
+    if not missing:
+        return True
+    average = sum(columns[name][:, missing] for name in ("open", "high", "low", "close")) / 4
+    columns["amount"][:, missing] = columns["volume"][:, missing] * average
+    warnings.append(
+        f"{len(missing)} 只证券的数据没有成交额，按成交量×当根均价估算"
+        f" ({len(missing)} securities have no amount: estimated as volume x the bar's"
+        " average price)"
+    )
+    return False
 
 
 def _ordinals(stamps: IntArray) -> IntArray:

@@ -29,7 +29,7 @@ from aigupiao.domain.errors import DomainError
 class FillModel(StrEnum):
     NEXT_OPEN = "next_open"  # the next bar's open (backtrader's default)
     NEXT_CLOSE = "next_close"  # the next bar's close
-    VWAP = "vwap"  # the next bar's amount / volume (its open where it has no amount)
+    VWAP = "vwap"  # the next bar's amount / volume (its average price where amount is missing)
 
 
 class Rules(StrEnum):

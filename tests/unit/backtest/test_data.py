@@ -90,3 +90,20 @@ def test_a_code_in_sets_of_different_years_is_merged_by_date() -> None:
     days = market.day_ordinals
     assert days[0] == date(2019, 1, 2).toordinal() and days[-1] == date(2026, 4, 30).toordinal()
     assert market.bars == len(days) and "merged by date" in market.warnings[-1]
+
+
+def test_a_file_without_amount_gets_volume_times_average_price() -> None:
+    # hzjsw files have no amount column: liquidity filters would see 0 and refuse everything.
+    market = load_paths([DATA / "daily/hzjsw_stock-backtest/data/bank_000001.csv"])
+    volume, amount = market.columns["volume"][:, 0], market.columns["amount"][:, 0]
+    average = sum(market.columns[n][:, 0] for n in ("open", "high", "low", "close")) / 4
+    assert np.all(volume > 0)
+    np.testing.assert_allclose(amount, volume * average)
+    assert not market.has_amount
+    assert any("成交额" in warning and "estimated" in warning for warning in market.warnings)
+
+
+def test_a_file_with_amount_keeps_it() -> None:
+    folder = DATA / "daily/UFund-Me_Qbot/docs/tutorials_code/05.kdj_macd_in_A_market"
+    market = load_paths([next(iter(sorted((folder / "thoudsand_stocks").glob("*.csv"))))])
+    assert market.has_amount and not any("成交额" in w for w in market.warnings)

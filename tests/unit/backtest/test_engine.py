@@ -74,7 +74,9 @@ def test_a_held_position_is_adjusted_across_300750s_10_for_8_bonus() -> None:
 
 
 def test_without_a_position_the_action_is_only_reported() -> None:
-    result = run_backtest(_config(DAILY / "tech_300750.csv", end=date(2023, 6, 30)))
+    config = _config(DAILY / "tech_300750.csv", end=date(2023, 6, 30))
+    result = simulate(config, load(config), [Script({})])
+    assert not result.trades
     assert any(a.date == date(2023, 4, 26) and not a.applied for a in result.corporate_actions)
 
 
@@ -285,3 +287,9 @@ def test_the_daily_loss_limit_trips_and_the_account_resumes_the_next_day() -> No
     (refused,) = [r for r in result.refusals if r.date == date(2025, 4, 7)]
     assert refused.code == "sh600519" and refused.rule == "daily_loss"
     assert any("daily loss limit tripped on 1 days" in warning for warning in result.warnings)
+
+
+def test_the_default_filter_trades_files_without_amount() -> None:
+    # The liquidity filter reads the estimated amount: ma_cross with its defaults trades.
+    config = _config(DAILY / "bank_000001.csv")
+    assert run_backtest(config).trades
