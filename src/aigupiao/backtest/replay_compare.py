@@ -96,18 +96,11 @@ class Comparison:
         live_view = None if decision is None else _view(decision)
         replay_view = None if item is None else item.view
         fields = _fields(live_view, replay_view)
-        causes: list[Cause] = []
         if not fields:
             assert decision is not None and item is not None
             self.matched += 1
             cause = self._settle(decision, item, moment, quotes)
             return [] if cause is None else [cause]
-        if decision is not None and decision.accepted and decision.command_id:
-            cause = self._exclude(decision, moment)
-            if cause is not None:
-                causes.append(cause)
-        if item is not None and item.view.accepted:
-            self._place(item, moment.ts)
         if decision is not None:
             code, strategy = decision.code, decision.strategy
         else:
@@ -118,22 +111,16 @@ class Comparison:
         else:
             kind = "live_only" if decision is not None else "replay_only"
         reason, zh, en, root = self._reason(moment, traded, code, live_view, replay_view, late)
-        self.differences.append(
-            Difference(
-                moment.ts,
-                code,
-                strategy,
-                kind,
-                live_view,
-                replay_view,
-                fields,
-                reason,
-                zh,
-                en,
-                root,
-            )
-        )
-        causes.append(Cause(moment.ts, code, reason, zh, en, root))
+        difference = Difference(moment.ts, code, strategy, kind, live_view, replay_view,
+                                fields, reason, zh, en, root)  # fmt: skip
+        self.differences.append(difference)
+        causes = [Cause(moment.ts, code, reason, zh, en, root)]
+        if decision is not None and decision.accepted and decision.command_id:
+            fill = self._exclude(decision, moment, root)
+            if fill is not None:  # the nearer cause of what follows on this code
+                causes.append(fill)
+        if item is not None and item.view.accepted:
+            self._place(item, moment.ts)
         return causes
 
     def _settle(
@@ -165,9 +152,10 @@ class Comparison:
                       f"the outcome of the live order of {at} ({order}) stayed unknown; in the "
                       "replay it filled", Reason.COMMAND_UNKNOWN)  # fmt: skip
 
-    def _exclude(self, decision: LiveDecision, moment: Round) -> Cause | None:
+    def _exclude(self, decision: LiveDecision, moment: Round, root: Reason) -> Cause | None:
         """Take a live order the replay did not place out of its account; a fill at another
-        price than the replay's own order of the same code and side is a cause."""
+        price than the replay's own order of the same code and side is a cause (of the
+        same root as the difference that took it out)."""
         assert decision.command_id is not None
         self.excluded.add(decision.command_id)
         command = self.facts.commands.get(decision.command_id)
@@ -184,7 +172,7 @@ class Comparison:
                     moment.ts, command.code, Reason.FILL_PRICE,
                     f"{command.code} 实盘成交价 {live_text}，回放成交价 {order.fill_price}",
                     f"{command.code} filled at {live_text} live and at {order.fill_price} in "
-                    "the replay", Reason.FILL_PRICE,
+                    "the replay", root,
                 )  # fmt: skip
         return None
 
@@ -223,7 +211,8 @@ class Comparison:
                     f"a late quote: the {at} quote of {code} arrived {after:.1f} s after live "
                     "decided", Reason.LATE_QUOTE)  # fmt: skip
         earlier = [c for c in self.causes if c.ts < moment.ts]
-        cause = next((c for c in earlier if c.code == code), earlier[0] if earlier else None)
+        same_code = [c for c in earlier if c.code == code]  # the nearest: the latest
+        cause = same_code[-1] if same_code else (earlier[-1] if earlier else None)
         if cause is not None:
             at = f"{cause.ts.astimezone(BEIJING):%H:%M:%S}"
             if cause.reason in (Reason.BROKER_REFUSED, Reason.COMMAND_UNKNOWN,

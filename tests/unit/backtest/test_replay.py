@@ -315,3 +315,23 @@ async def test_the_days_a_run_went_through_close_from_their_last_quotes(tmp_path
     day.earlier_closes = [[stored(1, monday, "12.00")]]
     (difference,) = (await replay(day, settings)).differences
     assert difference.kind == "replay_only" and difference.strategy == "yesterday"
+
+
+async def test_a_fill_at_another_price_is_the_nearest_cause(settings: ReplaySettings) -> None:
+    """Offline at 10:00:15 the replay bought at 11.00; live bought once the node was back,
+    at 11.05: what differs on that code next is put down to the fill price."""
+    r1, r2, r3, r4 = at(10, 0), at(10, 0, 15), at(10, 0, 30), at(10, 0, 45)
+    late_buy, command = bought(3, r3, price="11.05")
+    refused = _buy(4, r4, accepted=False, rule="max_positions", command_id=None)
+    day = facts(
+        [traded(r1, account()), offline(r2), traded(r3, account()),
+         traded(r4, account(100, "11.05"))],
+        [stored(1, r1 - timedelta(seconds=5), "25.00"),
+         stored(2, r2 - timedelta(seconds=5), "11.00")],
+        [late_buy, refused], [command],
+    )  # fmt: skip
+    offline_buy, followed, priced = (await replay(day, settings)).differences
+    assert offline_buy.reason is Reason.NODE_OFFLINE and followed.reason is Reason.FOLLOWS
+    assert (priced.ts, priced.kind, priced.reason) == (r4, "live_only", Reason.FILL_PRICE)
+    assert "11.05" in priced.reason_zh and "11.00" in priced.reason_en
+    assert priced.root is Reason.NODE_OFFLINE
