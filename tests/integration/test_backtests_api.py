@@ -22,6 +22,15 @@ API = "/api/backtests"
 DAILY = "daily/hzjsw_stock-backtest/data"
 ONE_FILE = f"{DAILY}/600000.csv"
 FULL_MARKET = "daily/zz090923610_stock/data"
+# A run long enough to be caught running: about 2,980 stocks, several strategies. Its
+# progress is written every 50 ms, so it is seen running from its first simulated days.
+LONG_RUN = {
+    "strategies": [
+        {"name": name} for name in ("ma_cross", "momentum", "breakout", "rsi_reversion")
+    ],
+    "data": [FULL_MARKET],
+}
+FAST_PROGRESS = {"progress_interval": 0.05}
 # backtrader's cross (fast 10, slow 30) without the entry filters, so it trades on one file
 MA_CROSS = {"name": "ma_cross", "params": PARITY_PARAMS}
 
@@ -151,10 +160,12 @@ async def test_the_database_bars_give_the_same_run_as_the_file(
 
 async def test_a_running_run_is_cancelled_with_its_reason(tmp_path: Path, data_dir: Path) -> None:
     async with (
-        running_stack(tmp_path, with_node=False, **_settings(data_dir, max_queued=2)) as stack,
+        running_stack(
+            tmp_path, with_node=False, **_settings(data_dir, max_queued=2, **FAST_PROGRESS)
+        ) as stack,
         stack.client() as client,
     ):
-        body = {"strategies": [MA_CROSS], "data": [FULL_MARKET]}
+        body = LONG_RUN
         first = await _ok(await client.post(API, json=body), 202)
         second = await _ok(await client.post(API, json=body), 202)  # waits: one at a time
         third = await client.post(API, json=body)
@@ -164,7 +175,7 @@ async def test_a_running_run_is_cancelled_with_its_reason(tmp_path: Path, data_d
             run = await _ok(await client.get(f"{API}/{first['id']}"))
             return run if run["status"] == "running" and run["progress_done"] > 0 else None
 
-        running = await eventually(progressing, timeout=60, interval=0.1)
+        running = await eventually(progressing, timeout=60, interval=0.02)
         assert 0 < running["progress_done"] <= running["progress_total"]
         waiting = await _ok(await client.post(f"{API}/{second['id']}/cancel"))
         assert waiting["status"] == "cancelled" and waiting["error"]["code"] == "cancelled"
@@ -270,17 +281,19 @@ async def test_runs_left_by_a_dead_process_are_marked_interrupted(tmp_path: Path
 async def test_a_run_cut_short_by_a_stop_ends_interrupted(tmp_path: Path, data_dir: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cloud.db'}"
     async with (
-        running_stack(tmp_path, db_url=url, with_node=False, **_settings(data_dir)) as stack,
+        running_stack(
+            tmp_path, db_url=url, with_node=False, **_settings(data_dir, **FAST_PROGRESS)
+        ) as stack,
         stack.client() as client,
     ):
-        body = {"strategies": [MA_CROSS], "data": [FULL_MARKET]}
+        body = LONG_RUN
         run_id = (await _ok(await client.post(API, json=body), 202))["id"]
 
         async def running() -> bool:
             run = await _ok(await client.get(f"{API}/{run_id}"))
             return bool(run["status"] == "running" and run["progress_done"] > 0)
 
-        await eventually(running, timeout=60, interval=0.1)
+        await eventually(running, timeout=60, interval=0.02)
         worker = stack.cloud.tasks
     # the cloud has stopped: the engine was told to cancel and the run ended with the reason
     assert worker.details()["backtest-0"]["last_error"] is None
