@@ -2,9 +2,10 @@
 
 A round is recorded just before the strategies run, with nothing awaited in between:
 its market time, the wall-clock time (the quotes the strategies had seen are the raw
-snapshots received up to then), what woke it, and per account traded the snapshot the
-risk gate and the strategies were given. An account's snapshot is written in full at
-its first round of a day and whenever the ledger holds a new one, else ``"same"``.
+snapshots received up to then), the run (one id per process: the life of the agent's
+market state), what woke it, and per account traded the snapshot the risk gate and the
+strategies were given. An account's snapshot is written in full at its first round of a
+day, whenever the ledger holds a new one and while a write is under way, else ``"same"``.
 
 Recording costs the agent a dict per round; rows are written by :meth:`RoundLog.flush`,
 which the runner calls after each round. At most ``max_pending`` rounds wait (the oldest
