@@ -24,7 +24,12 @@ paper broker's fees), and the account it decides on from then on is the live one
 its own orders added and the live orders it did not place taken out. So a day on which
 nothing went wrong replays with zero differences, and each difference names its reason:
 node offline, broker refusal, unknown outcome, late quote, a fill at another price, a
-different verdict of the gate, or an earlier difference it follows from.
+different verdict of the gate, or an earlier difference it follows from. Where the cloud
+started again during the day (a new run), the replay starts again as the new process did.
+
+The parts: :mod:`.replay_facts` reads the day, :mod:`.replay_quotes` hands out its quotes
+in pages, :mod:`.replay_book` keeps the account, the replay's own orders and the gate,
+:mod:`.replay_compare` pairs and explains, :mod:`.replay_model` is what comes out.
 """
 
 from __future__ import annotations
