@@ -7,8 +7,9 @@ Create Date: 2026-12-07
 One row per round of the agent: its market time (``ts``), the wall-clock time the
 strategies ran (``wall_at``: they had seen the quotes received up to then), the agent's run
 (``run``: one id per process, so a replay knows which earlier days the strategies' market
-state had seen close), what woke it (``trigger``), and per account traded the account snapshot it used (``"same"`` when
-unchanged since the previous round, null when none had arrived). ``aigupiao backtest
+state had seen close), what woke it (``trigger``), and per account traded the account
+snapshot it used (``"same"`` when unchanged since the previous round, null when none had
+arrived). ``aigupiao backtest
 replay`` evaluates at exactly these moments with exactly these inputs. The index on ``ts``
 serves the replay (one day) and the retention (60 days). Types as in 0001.
 """
