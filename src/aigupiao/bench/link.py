@@ -9,6 +9,11 @@ With ``chaos`` the node's connection is cut at random moments and the node is re
 (gracefully, or the way a crash would leave it); the broker outlives the node, as a desktop
 client does. At the end every command must have a stored final result, and the broker is
 asked how many times each command id was executed.
+
+``stages_ms`` splits an order's time in the cloud (medians): ``place`` (everything before
+sending), of which ``open_orders`` (the account's open orders read for the gate), ``gate``
+and ``store`` (decision and command in one transaction), then ``send`` (to the node and
+back with the result).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import uvicorn
 from aigupiao.brokers.paper.broker import PaperBroker
 from aigupiao.cloud.app import create_app
 from aigupiao.cloud.runtime import CloudRuntime
+from aigupiao.cloud.services.pipeline import Batch, DecisionPipeline
 from aigupiao.cloud.settings import CloudSettings
 from aigupiao.core.clock import TradingDayClock
 from aigupiao.core.net import listen
@@ -52,6 +58,44 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+_STAGES = {
+    "place": (DecisionPipeline, "place"),
+    "open_orders": (DecisionPipeline, "_read_open_orders"),
+    "gate": (Batch, "judge"),
+    "store": (Batch, "store"),
+    "send": (DecisionPipeline, "send"),
+}
+
+
+@contextlib.contextmanager
+def _stage_timer() -> Iterator[dict[str, list[float]]]:
+    """Time the pipeline's steps (see the module docstring) while the bench runs."""
+    times: dict[str, list[float]] = {name: [] for name in _STAGES}
+    saved = []
+    for name, (cls, attribute) in _STAGES.items():
+        original = getattr(cls, attribute)
+        saved.append((cls, attribute, original))
+
+        def timed(
+            *args: Any, _original: Any = original, _into: list[float] = times[name], **kwargs: Any
+        ) -> Any:
+            async def run() -> Any:
+                started = time.perf_counter()
+                try:
+                    return await _original(*args, **kwargs)
+                finally:
+                    _into.append(time.perf_counter() - started)
+
+            return run()
+
+        setattr(cls, attribute, timed)
+    try:
+        yield times
+    finally:
+        for cls, attribute, original in saved:
+            setattr(cls, attribute, original)
 
 
 @dataclass
@@ -78,7 +122,13 @@ async def run(
     """Run the benchmark on a new SQLite file, or on ``db_url`` (an empty database)."""
     with tempfile.TemporaryDirectory(prefix="aigupiao-bench-") as tmp:
         url = db_url or f"sqlite+aiosqlite:///{Path(tmp) / 'cloud.db'}"
-        return await _run(Path(tmp), url, commands, chaos, seed, progress)
+        with _stage_timer() as stages:
+            result = await _run(Path(tmp), url, commands, chaos, seed, progress)
+        result["stages_ms"] = {
+            name: round(statistics.median(times) * 1000, 3) if times else None
+            for name, times in stages.items()
+        }
+        return result
 
 
 async def _run(
