@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/aigupiao bench chagubang --json
 	$(BIN)/aigupiao bench pipeline --symbols 5500 --rounds 60 --json
 	$(BIN)/aigupiao bench dashboard --json
+	$(BIN)/aigupiao bench backtest --json
 
 # The dashboard in headless Chromium (tests/browser), saving each screen under docs/screenshots/.
 screenshots: setup
