@@ -136,6 +136,8 @@ LARGE = ("-s", "ma_cross", "--sweep", "fast=" + ",".join(map(str, range(2, 40)))
         (("--data", "{pufa}", "--start", "2024-13-01"), ("is not a date",)),
         (("--data", "{pufa}", "--strategy", "nope"),
          ("没有名为 nope 的策略", "no strategy named nope")),
+        (("--data", "{pufa}", "--strategy", "llm"),
+         ("不能在历史行情上回测", "cannot run on history")),
         (("--data", "{pufa}", "-s", "ma_cross", "-p", "fastest=3"),
          ("未知参数 fastest", "unknown parameter fastest")),
         (("--data", "{pufa}", "-s", "ma_cross", "-p", "fast=abc"),
@@ -149,7 +151,8 @@ LARGE = ("-s", "ma_cross", "--sweep", "fast=" + ",".join(map(str, range(2, 40)))
     ],
     ids=[
         "unreadable-file", "missing-file", "code-without-data", "no-bars-in-range",
-        "empty-range", "bad-date", "unknown-strategy", "unknown-param", "wrong-type",
+        "empty-range", "bad-date", "unknown-strategy", "llm-on-history", "unknown-param",
+        "wrong-type",
         "invalid-combination", "sweep-over-1000", "bad-sort", "benchmark-without-data",
     ],
 )  # fmt: skip

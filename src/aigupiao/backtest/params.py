@@ -20,14 +20,21 @@ from aigupiao.strategy.registry import BUILTINS, UnknownStrategy, create
 
 from .model import BacktestInputError, StrategyRun
 
+# Strategies that cannot run on history: the LLM one asks a network model each round.
+NOT_BACKTESTABLE = frozenset({"llm"})
+
 
 def _fields(name: str) -> dict[str, Any]:
     cls = BUILTINS.get(name)
-    if cls is None:
+    if cls is None or name in NOT_BACKTESTABLE:
+        known = ", ".join(n for n in BUILTINS if n not in NOT_BACKTESTABLE)
+        if cls is None:
+            zh, en = f"没有名为 {name} 的策略", f"no strategy named {name}"
+        else:
+            zh = f"策略 {name} 每轮询问网络上的模型，不能在历史行情上回测"
+            en = f"strategy {name} asks a network model each round and cannot run on history"
         raise BacktestInputError(
-            f"没有名为 {name} 的策略（可选：{', '.join(BUILTINS)}）",
-            f"no strategy named {name} (known: {', '.join(BUILTINS)})",
-            code="unknown_strategy",
+            f"{zh}（可选：{known}）", f"{en} (backtestable: {known})", code="unknown_strategy"
         )
     return dict(cls.config_type.model_fields)
 

@@ -20,8 +20,6 @@ from aigupiao.protocol.bounds import Identifier, Quantity, SecurityCode
 from aigupiao.store import BacktestRecord
 
 ID_PATTERN = r"^bt_[0-9a-f]{20}$"
-# Strategies that cannot run on history: the LLM one calls a network model each round.
-NOT_BACKTESTABLE = frozenset({"llm"})
 FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2199, 12, 31)
 
 

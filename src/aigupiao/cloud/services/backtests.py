@@ -39,6 +39,7 @@ from aigupiao.backtest.model import (
     Rules,
     StrategyRun,
 )
+from aigupiao.backtest.params import NOT_BACKTESTABLE
 from aigupiao.domain.errors import InvalidSymbol
 from aigupiao.domain.symbols import parse_symbol
 from aigupiao.store import AuditRepo, BacktestRecord, BacktestRepo, BacktestStatus, Database
@@ -49,7 +50,6 @@ from ..settings import BacktestSection
 from .backtest_data import DataFolders
 from .backtest_runs import Run, database_market, problem, run_report
 from .backtest_schemas import (
-    NOT_BACKTESTABLE,
     BacktestCreate,
     BacktestOptions,
     StrategyOption,
