@@ -8,7 +8,7 @@ rows skipped and counted.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,7 +18,15 @@ import numpy.typing as npt
 
 from aigupiao.domain.errors import DomainError
 from aigupiao.domain.symbols import Symbol, parse_symbol
-from aigupiao.market.daily import UNITS, detect_layout, symbol_from_path
+from aigupiao.market.daily import (
+    UNITS,
+    DailyFormatError,
+    column_positions,
+    decode_text,
+    detect_layout,
+    normal_name,
+    symbol_from_path,
+)
 
 from .model import BacktestInputError
 
@@ -75,9 +83,9 @@ def read_bars(path: Path, warnings: list[str] | None = None) -> list[Series]:
         raise fail(f"空文件：{path}", f"empty file: {path}")
     first = lines[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
-    header = [name.strip().lstrip("\ufeff").strip().lower() for name in first.split(delimiter)]
+    header = [normal_name(name) for name in first.split(delimiter)]
     layout = detect_layout(header)
-    columns = _columns(header)
+    columns = column_positions(header, _ALIASES)
     if layout is None or "close" not in columns:
         raise fail(
             f"无法识别的行情格式 {path}：表头 {first[:200]}",
@@ -324,20 +332,9 @@ def is_intraday(stamps: IntArray) -> bool:
     return bool(np.any(stamps % 1440 != 15 * 60))
 
 
-def _columns(names: Sequence[str]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for name, aliases in _ALIASES.items():
-        for alias in aliases:
-            if alias in names:
-                columns[name] = names.index(alias)
-                break
-    return columns
-
-
 def decode(data: bytes, path: Path) -> str:
-    for encoding in ("utf-8-sig", "gbk"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise fail(f"{path} 既不是 UTF-8 也不是 GBK 编码", f"{path} is neither UTF-8 nor GBK")
+    """:func:`aigupiao.market.daily.decode_text`, its error a :class:`BacktestInputError`."""
+    try:
+        return decode_text(data, path)
+    except DailyFormatError as exc:
+        raise BacktestInputError(exc.message_zh, exc.message_en) from None

@@ -40,7 +40,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -152,8 +152,8 @@ def symbol_from_path(path: Path) -> Symbol | None:
 
 def detect_layout(header: Sequence[str]) -> DailyLayout | None:
     """The layout a header belongs to; None if it is not a daily OHLCV header."""
-    names = [_normal(name) for name in header]
-    columns = _columns(names)
+    names = [normal_name(name) for name in header]
+    columns = column_positions(names)
     if any(name not in columns for name in _REQUIRED):
         return None
     if "ts_code" in names or names == _TUSHARE_INDEX_HEADER:
@@ -176,7 +176,7 @@ def read_daily(path: Path, *, symbol: Symbol | None = None) -> DailyFile:
         raise DailyFormatError(
             f"无法读取 {path}：{exc.strerror}", f"cannot read {path}: {exc.strerror}"
         ) from exc
-    text = _decode(data, path)
+    text = decode_text(data, path)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -202,9 +202,9 @@ def parse_daily(
     Raises:
         DailyFormatError: unknown layout, or no code column and no ``symbol``.
     """
-    names = [_normal(name) for name in header]
+    names = [normal_name(name) for name in header]
     layout = layout or detect_layout(header)
-    columns = _columns(names)
+    columns = column_positions(names)
     missing = [name for name in _REQUIRED if name not in columns]
     if layout is None or missing:
         shown = ",".join(header)[:200]
@@ -254,21 +254,26 @@ class _Bad(Exception):
         self.reason, self.reason_en = reason, reason_en
 
 
-def _normal(name: str) -> str:
+def normal_name(name: str) -> str:
+    """A header cell as the alias tables spell it: trimmed, without a BOM, lower case."""
     return name.strip().lstrip("\ufeff").strip().lower()
 
 
-def _columns(names: Sequence[str]) -> dict[str, int]:
+def column_positions(
+    names: Sequence[str], aliases: Mapping[str, tuple[str, ...]] = _ALIASES
+) -> dict[str, int]:
+    """Field -> position of its first alias found in ``names`` (normalised header cells)."""
     columns: dict[str, int] = {}
-    for field_name, aliases in _ALIASES.items():
-        for alias in aliases:
+    for field_name, field_aliases in aliases.items():
+        for alias in field_aliases:
             if alias in names:
                 columns[field_name] = names.index(alias)
                 break
     return columns
 
 
-def _decode(data: bytes, path: Path) -> str:
+def decode_text(data: bytes, path: Path) -> str:
+    """A bar file's text, UTF-8 (with or without BOM) or GBK; else :class:`DailyFormatError`."""
     for encoding in ("utf-8-sig", "gbk"):
         try:
             return data.decode(encoding)
