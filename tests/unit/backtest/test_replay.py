@@ -3,6 +3,7 @@ found with its reason, and a day that went right found equal."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -114,8 +115,8 @@ def _buy(
 def facts(
     rounds: list[Round],
     quotes: list[StoredQuote],
-    decisions: list[LiveDecision] = (),  # type: ignore[assignment]
-    commands: list[LiveCommand] = (),  # type: ignore[assignment]
+    decisions: Sequence[LiveDecision] = (),
+    commands: Sequence[LiveCommand] = (),
 ) -> DayFacts:
     start, end = day_bounds(DAY)
     return DayFacts(
